@@ -1,0 +1,334 @@
+//! One replication: its state and the tick (DESIGN 3), in order: events, turbulence,
+//! zones act (in parallel, double-buffered), lineage accounting, centre review.
+
+use crate::model::centre::{Act, Centre, Review};
+use crate::model::landscape::Landscape;
+use crate::model::lineage::{Channel, Lineage, PENDING};
+use crate::model::network::Network;
+use crate::model::zone::{Dyn, Outcome, StepCtx, Zones, effective_detection, for_each_bit};
+use crate::scenario::{Action, Scenario};
+
+use super::streams::StreamKey;
+
+/// Flows of one tick (what happened during it), reported in ticks.csv.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct TickCounts {
+    pub entered: u32,
+    pub experiments: u32,
+    pub successes: u32,
+    pub deviations: u32,
+    pub deterred: u32,
+    pub imitations: u32,
+    pub compliance: u32,
+    pub turnover: u32,
+    pub new_innovations: u32,
+    pub horizontal_adoptions: u32,
+    pub vertical_adoptions: u32,
+    pub detected: u32,
+    pub sanctions: u32,
+    pub tolerated: u32,
+    pub corrected: u32,
+    pub feedback_adoptions: u32,
+    pub central_designs: u32,
+    pub review: bool,
+}
+
+/// The whole state of one replication at its current tick.
+pub struct Replication {
+    /// Parameters as they stand now (`set` events change them).
+    pub scenario: Scenario,
+    pub replication: u32,
+    pub key: StreamKey,
+    pub n: u32,
+    pub tick: u32,
+    pub landscape: Landscape,
+    pub network: Network,
+    pub zones: Zones,
+    pub centre: Centre,
+    pub lineage: Lineage,
+    pub counts: TickCounts,
+    /// Scheduled events and centre acts of the current tick.
+    pub acts: Vec<Act>,
+    events: Vec<crate::scenario::Event>,
+    next: Dyn,
+    outcomes: Vec<Outcome>,
+    /// Observed performance of the last `observation_lag + 1` ticks (ring buffer).
+    history: Vec<Vec<f64>>,
+    pub(crate) next_entrant: usize,
+}
+
+impl Replication {
+    /// Builds tick 0: landscape, network, centre, the zones of the regions, tick-0 events.
+    pub fn new(s: &Scenario, replication: u32) -> Result<Replication, String> {
+        let key = StreamKey::new(s.run.seed, replication as u64);
+        let n = s.landscape.n;
+        let landscape = Landscape::build(&s.landscape, s.contexts(), &key);
+        // Zone layout: regions in order, then add_zones events in order.
+        let mut region = Vec::new();
+        let mut level = Vec::new();
+        let mut capacity = Vec::new();
+        for (r, reg) in s.regions.iter().enumerate() {
+            for _ in 0..reg.zones {
+                region.push(r as u32);
+                level.push(reg.level);
+                capacity.push(reg.initial_capacity);
+            }
+        }
+        let initial = region.len();
+        for e in &s.events {
+            if let Action::AddZones {
+                region: r,
+                count,
+                level: l,
+                capacity: c,
+            } = &e.action
+            {
+                let reg = &s.regions[*r];
+                for _ in 0..*count {
+                    region.push(*r as u32);
+                    level.push(l.unwrap_or(reg.level));
+                    capacity.push(c.unwrap_or(reg.initial_capacity));
+                }
+            }
+        }
+        let total = region.len();
+        let network = Network::build(&s.network, &region, &key)?;
+        let centre = Centre::new(&s.centre, n, total, &landscape, &key);
+        let mut cur = Dyn::new(total, n as usize);
+        cur.capacity = capacity;
+        let context = region
+            .iter()
+            .map(|&r| s.regions[r as usize].context)
+            .collect();
+        let pilot = level
+            .iter()
+            .map(|&l| l == crate::scenario::Level::Demonstration)
+            .collect();
+        let zones = Zones {
+            region,
+            context,
+            level,
+            active: vec![false; total],
+            pilot,
+            entry_tick: vec![0; total],
+            cur,
+        };
+        let mut rep = Replication {
+            scenario: s.clone(),
+            replication,
+            key,
+            n,
+            tick: 0,
+            landscape,
+            network,
+            next: Dyn::new(total, n as usize),
+            outcomes: vec![Outcome::default(); total],
+            zones,
+            centre,
+            lineage: Lineage::default(),
+            counts: TickCounts::default(),
+            acts: Vec::new(),
+            events: s.events.clone(),
+            history: Vec::new(),
+            next_entrant: initial,
+        };
+        for z in 0..initial {
+            rep.enter(z);
+        }
+        let events = std::mem::take(&mut rep.events);
+        rep.apply_events(&events);
+        rep.events = events;
+        rep.history = vec![rep.zones.cur.observed.clone(); s.centre.observation_lag as usize + 1];
+        Ok(rep)
+    }
+
+    /// Advances one tick.
+    pub fn step(&mut self) {
+        self.tick += 1;
+        self.counts = TickCounts::default();
+        self.acts.clear();
+        let events = std::mem::take(&mut self.events);
+        self.apply_events(&events);
+        self.events = events;
+
+        let turbulence = self.scenario.landscape.turbulence;
+        if turbulence > 0.0 {
+            self.landscape
+                .shake(turbulence, &self.key, self.tick as u64);
+            self.centre.update_reference(&self.landscape);
+        }
+        self.step_zones(turbulence <= 0.0);
+        self.account_lineage();
+        let lag = self.history.len();
+        self.history[self.tick as usize % lag].copy_from_slice(&self.zones.cur.observed);
+
+        let interval = self.scenario.centre.review_interval;
+        if interval > 0 && self.tick % interval == 0 {
+            self.review();
+        }
+    }
+
+    fn step_zones(&mut self, landscape_unchanged: bool) {
+        let s = &self.scenario;
+        let full_best = match self.network {
+            Network::Full { .. } => top_two(&self.zones.cur.observed, &self.zones.active),
+            Network::Csr(_) => [None, None],
+        };
+        let ctx = StepCtx {
+            p: &s.zones,
+            n: self.n,
+            tick: self.tick,
+            key: self.key,
+            landscape: &self.landscape,
+            landscape_unchanged,
+            network: &self.network,
+            programme: self.centre.programme,
+            programme_lineage: &self.centre.lineage,
+            mandate: self.centre.mandate,
+            reference: &self.centre.reference,
+            showcase: &self.centre.showcase,
+            full_best,
+            detection: effective_detection(s.centre.detection, s.zones.supervisors),
+            tolerance: s.centre.tolerance,
+            prev: &self.zones.cur,
+            active: &self.zones.active,
+            pilot: &self.zones.pilot,
+            context: &self.zones.context,
+        };
+        super::step::step_zones(&ctx, &mut self.next, &mut self.outcomes);
+        std::mem::swap(&mut self.zones.cur, &mut self.next);
+    }
+
+    /// Gives new innovations their ids (in zone order, so ids never depend on threads) and
+    /// updates holder counts: all drops first, then all adds, so peaks are end-of-tick.
+    fn account_lineage(&mut self) {
+        let n = self.n as usize;
+        let tick = self.tick;
+        let old = &self.next.lineage;
+        let new = &mut self.zones.cur.lineage;
+        let programme = &self.centre.lineage;
+        let c = &mut self.counts;
+        for (z, o) in self.outcomes.iter().enumerate() {
+            c.experiments += o.experimented as u32;
+            c.deviations += o.deviated as u32;
+            c.deterred += o.deterred as u32;
+            c.imitations += (o.imitated != 0) as u32;
+            c.compliance += (o.complied != 0) as u32;
+            c.turnover += o.reset as u32;
+            c.successes += (o.innovated != 0) as u32;
+            for_each_bit(o.touched, |i| {
+                let (a, b) = (old[z * n + i], new[z * n + i]);
+                if a != b {
+                    self.lineage
+                        .drop_holder(a, tick, programme[i] == a && a != 0);
+                }
+            });
+        }
+        for (z, o) in self.outcomes.iter().enumerate() {
+            if o.touched == 0 {
+                continue;
+            }
+            let pol = self.zones.cur.policy[z];
+            for_each_bit(o.touched, |i| {
+                let slot = &mut new[z * n + i];
+                if *slot == PENDING {
+                    *slot = self
+                        .lineage
+                        .create(z as u32, tick, i as u32, pol.bits >> i & 1 == 1);
+                    self.lineage.add_holder(*slot, tick, Channel::None);
+                    c.new_innovations += 1;
+                } else if *slot != old[z * n + i] {
+                    let bit = 1u64 << i;
+                    let channel = if o.complied & bit != 0 {
+                        Channel::Vertical
+                    } else if o.imitated & bit != 0 {
+                        Channel::Horizontal
+                    } else {
+                        Channel::None
+                    };
+                    self.lineage.add_holder(*slot, tick, channel);
+                    if *slot != 0 {
+                        match channel {
+                            Channel::Horizontal => c.horizontal_adoptions += 1,
+                            Channel::Vertical => c.vertical_adoptions += 1,
+                            Channel::None => {}
+                        }
+                    }
+                }
+            });
+        }
+    }
+
+    /// The performance the centre sees: `observation_lag` ticks old, or the zone's first
+    /// observation if it entered since.
+    fn seen(&self) -> Vec<f64> {
+        let lag = self.history.len() as u32 - 1;
+        let zones = &self.zones;
+        (0..zones.len())
+            .map(|z| {
+                let at = self.tick.saturating_sub(lag).max(zones.entry_tick[z]);
+                self.history[at as usize % self.history.len()][z]
+            })
+            .collect()
+    }
+
+    fn review(&mut self) {
+        let seen = self.seen();
+        let s = &self.scenario;
+        let review = Review {
+            p: &s.centre,
+            zp: &s.zones,
+            n: self.n,
+            tick: self.tick,
+            key: self.key,
+            landscape: &self.landscape,
+            seen: &seen,
+        };
+        let log = s.output.centre_log.then_some(&mut self.acts);
+        let r = review.run(&mut self.centre, &mut self.zones, &mut self.lineage, log);
+        let c = &mut self.counts;
+        c.review = true;
+        c.detected = r.detected;
+        c.sanctions = r.sanctions;
+        c.tolerated = r.tolerated;
+        c.corrected = r.corrected;
+        c.feedback_adoptions = r.feedback_adoptions;
+        c.central_designs = r.central_designs;
+        c.vertical_adoptions += r.vertical_adoptions;
+    }
+
+    /// Nothing can change any more: every active zone holds the programme exactly and no
+    /// source of novelty (experiments, turnover, turbulence, central search) is on.
+    pub fn at_equilibrium(&self) -> bool {
+        let s = &self.scenario;
+        let quiet = s.zones.experiment_rate == 0.0
+            && s.zones.turnover == 0.0
+            && s.landscape.turbulence == 0.0
+            && !s.centre.central_search;
+        let pending = self.events.iter().any(|e| e.tick > self.tick);
+        quiet
+            && !pending
+            && (0..self.zones.len())
+                .all(|z| !self.zones.active[z] || self.zones.cur.policy[z] == self.centre.programme)
+    }
+
+    /// Active zones right now.
+    pub fn active_zones(&self) -> impl Iterator<Item = usize> + '_ {
+        (0..self.zones.len()).filter(|&z| self.zones.active[z])
+    }
+}
+
+/// The two best active zones by observed performance, ties to the lowest id.
+fn top_two(observed: &[f64], active: &[bool]) -> [Option<u32>; 2] {
+    let mut best: [Option<u32>; 2] = [None, None];
+    let better = |a: usize, b: Option<u32>| b.is_none_or(|b| observed[a] > observed[b as usize]);
+    for z in (0..observed.len()).filter(|&z| active[z]) {
+        if better(z, best[0]) {
+            best[1] = best[0];
+            best[0] = Some(z as u32);
+        } else if better(z, best[1]) {
+            best[1] = Some(z as u32);
+        }
+    }
+    best
+}

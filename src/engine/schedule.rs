@@ -1,0 +1,120 @@
+//! The event schedule: scheduled changes applied at the start of their tick, in file
+//! order within a tick.
+
+use crate::model::centre::Act;
+use crate::model::lineage::Channel;
+use crate::model::zone::for_each_bit;
+use crate::scenario::{Action, Choice, Event, Target};
+
+use super::replication::Replication;
+
+impl Replication {
+    /// Applies every event of the current tick.
+    pub(crate) fn apply_events(&mut self, events: &[Event]) {
+        let tick = self.tick;
+        for e in events.iter().filter(|e| e.tick == tick) {
+            match &e.action {
+                Action::AddZones { count, .. } => {
+                    // Zones of add_zones events were laid out at build time, in event order.
+                    let first = self.next_entrant;
+                    for z in first..first + *count as usize {
+                        self.enter(z);
+                    }
+                    self.next_entrant += *count as usize;
+                    let region = &self.scenario.regions[self.zones.region[first] as usize].name;
+                    self.acts.push(Act {
+                        kind: "add_zones",
+                        zone: Some(first as u32),
+                        detail: format!(
+                            "{count} zones ({first}..{}) enter region {region}",
+                            first + *count as usize - 1
+                        ),
+                    });
+                }
+                Action::SetLevel { target, level } => {
+                    for z in self.targets(target) {
+                        self.zones.level[z] = *level;
+                        // Demonstration zones are permanent pilots; leaving the level ends it.
+                        self.zones.pilot[z] =
+                            *level == crate::scenario::Level::Demonstration || self.zones.pilot[z];
+                        self.acts.push(Act {
+                            kind: "set_level",
+                            zone: Some(z as u32),
+                            detail: format!("level {}", level.name()),
+                        });
+                    }
+                }
+                Action::SetPilot { target, pilot } => {
+                    for z in self.targets(target) {
+                        self.zones.pilot[z] = *pilot;
+                        self.acts.push(Act {
+                            kind: "set_pilot",
+                            zone: Some(z as u32),
+                            detail: format!("pilot {pilot}"),
+                        });
+                    }
+                }
+                Action::Set { parameter, value } => {
+                    self.scenario
+                        .set(parameter, value)
+                        .expect("validated when the scenario was read");
+                    if parameter.section == "centre" && parameter.key == "mandate_share" {
+                        self.centre.set_mandate(self.scenario.centre.mandate_share);
+                    }
+                    self.acts.push(Act {
+                        kind: "set",
+                        zone: None,
+                        detail: format!("{} = {value}", parameter.path()),
+                    });
+                }
+            }
+        }
+    }
+
+    fn targets(&self, target: &Target) -> Vec<usize> {
+        match target {
+            Target::Zones(ids) => ids.iter().map(|&z| z as usize).collect(),
+            Target::Region(r) => (0..self.zones.len())
+                .filter(|&z| self.zones.region[z] as usize == *r && self.zones.active[z])
+                .collect(),
+        }
+    }
+
+    /// A zone enters: its initial policy, performance and lineage.
+    pub(crate) fn enter(&mut self, z: usize) {
+        let n = self.n as usize;
+        let mut rng = self.key.tick(
+            crate::engine::streams::Purpose::InitialPolicy,
+            self.tick as u64,
+            z as u64,
+        );
+        let row = &mut self.zones.cur.lineage[z * n..(z + 1) * n];
+        let pol = crate::model::zone::initial_policy(
+            &self.scenario.zones,
+            self.n,
+            self.centre.programme,
+            &self.centre.lineage,
+            &mut rng,
+            row,
+        );
+        for_each_bit(crate::model::policy::full_mask(self.n), |i| {
+            self.lineage.add_holder(row[i], self.tick, Channel::None)
+        });
+        let ctx = self.zones.context[z] as usize;
+        let fit = self.landscape.fitness(ctx, pol);
+        let perf = crate::model::zone::act(&self.landscape, ctx, pol, fit, self.n, &mut rng);
+        let noise = self.scenario.zones.observation_noise;
+        let cur = &mut self.zones.cur;
+        cur.policy[z] = pol;
+        cur.fitness[z] = fit;
+        cur.performance[z] = perf;
+        cur.observed[z] = if noise > 0.0 {
+            perf + noise * crate::engine::streams::Draw::normal(&mut rng)
+        } else {
+            perf
+        };
+        self.zones.active[z] = true;
+        self.zones.entry_tick[z] = self.tick;
+        self.counts.entered += 1;
+    }
+}

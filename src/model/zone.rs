@@ -1,0 +1,648 @@
+//! The local agent: zone state (structure of arrays, indexed by zone id) and the zone
+//! step rule of DESIGN 3.2 (imitate, else experiment; comply; measure performance).
+//!
+//! `step` is a pure function of the previous tick's state and the zone's own random
+//! stream, so zones can be stepped in any order, on any number of threads.
+
+use rand::Rng as _;
+
+use crate::engine::streams::{Draw, Fast, Purpose, StreamKey};
+use crate::model::landscape::Landscape;
+use crate::model::lineage::PENDING;
+use crate::model::network::Network;
+use crate::model::policy::{Policy, full_mask};
+use crate::scenario::{ComplianceMode, Evaluate, Level, PolicyInit, ZoneParams};
+
+/// Cumulative counts per zone (reported in zones.csv).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Counters {
+    pub tried: u32,
+    pub succeeded: u32,
+    pub deviations: u32,
+    pub sanctioned: u32,
+    pub imitated: u32,
+    pub complied: u32,
+}
+
+/// The part of zone state that the step rewrites every tick (double-buffered).
+#[derive(Clone, Debug, Default)]
+pub struct Dyn {
+    pub policy: Vec<Policy>,
+    /// Fitness of the zone's policy as held (unset instruments score as documented).
+    pub fitness: Vec<f64>,
+    /// True performance of the zone's action this tick.
+    pub performance: Vec<f64>,
+    /// Performance as others see it (with observation noise).
+    pub observed: Vec<f64>,
+    pub capacity: Vec<f64>,
+    pub counters: Vec<Counters>,
+    /// `lineage[z * n + i]`: innovation id of zone z's setting of instrument i.
+    pub lineage: Vec<u32>,
+}
+
+impl Dyn {
+    pub fn new(zones: usize, n: usize) -> Dyn {
+        Dyn {
+            policy: vec![Policy::default(); zones],
+            fitness: vec![0.0; zones],
+            performance: vec![0.0; zones],
+            observed: vec![0.0; zones],
+            capacity: vec![0.0; zones],
+            counters: vec![Counters::default(); zones],
+            lineage: vec![0; zones * n],
+        }
+    }
+}
+
+/// All zones that will ever exist in a replication; inactive ones have not entered yet.
+#[derive(Clone, Debug, Default)]
+pub struct Zones {
+    pub region: Vec<u32>,
+    pub context: Vec<u32>,
+    pub level: Vec<Level>,
+    pub active: Vec<bool>,
+    pub pilot: Vec<bool>,
+    pub entry_tick: Vec<u32>,
+    pub cur: Dyn,
+}
+
+impl Zones {
+    pub fn len(&self) -> usize {
+        self.region.len()
+    }
+    pub fn is_empty(&self) -> bool {
+        self.region.is_empty()
+    }
+}
+
+/// What happened in one zone's step: for tick counts and lineage accounting.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Outcome {
+    /// Instruments whose setting or lineage may have changed.
+    pub touched: u64,
+    pub imitated: u64,
+    pub complied: u64,
+    pub innovated: u64,
+    pub reset: bool,
+    pub experimented: bool,
+    pub deviated: bool,
+    pub deterred: bool,
+}
+
+/// Everything one zone step reads besides the zone's own previous state.
+pub struct StepCtx<'a> {
+    pub p: &'a ZoneParams,
+    pub n: u32,
+    pub tick: u32,
+    pub key: StreamKey,
+    pub landscape: &'a Landscape,
+    /// Whether fitness values of the previous tick are still valid (no turbulence now).
+    pub landscape_unchanged: bool,
+    pub network: &'a Network,
+    pub programme: Policy,
+    pub programme_lineage: &'a [u32],
+    pub mandate: u64,
+    /// The programme's fitness per context.
+    pub reference: &'a [f64],
+    pub showcase: &'a [u32],
+    /// For a full network: the two best active zones of the previous tick.
+    pub full_best: [Option<u32>; 2],
+    /// Effective detection d = 1 - (1 - detection)^supervisors.
+    pub detection: f64,
+    pub tolerance: f64,
+    pub prev: &'a Dyn,
+    pub active: &'a [bool],
+    pub pilot: &'a [bool],
+    pub context: &'a [u32],
+}
+
+/// A zone's next state, written into the next buffer by the engine.
+pub struct Next {
+    pub policy: Policy,
+    pub fitness: f64,
+    pub performance: f64,
+    pub observed: f64,
+    pub capacity: f64,
+    pub counters: Counters,
+    pub outcome: Outcome,
+}
+
+/// Draws a zone's initial policy and the lineage it starts with.
+pub fn initial_policy(
+    p: &ZoneParams,
+    n: u32,
+    programme: Policy,
+    programme_lineage: &[u32],
+    rng: &mut Fast,
+    lineage: &mut [u32],
+) -> Policy {
+    let full = full_mask(n);
+    lineage.fill(0);
+    match p.initial_policy {
+        PolicyInit::Random => Policy::set(rng.next_u64(), n),
+        PolicyInit::Unset => Policy::default(),
+        PolicyInit::ThreeState => {
+            let mut pol = Policy::default();
+            for i in 0..n {
+                match rng.below(3) {
+                    0 => {}
+                    v => {
+                        pol.mask |= 1 << i;
+                        pol.bits |= ((v == 2) as u64) << i;
+                    }
+                }
+            }
+            pol
+        }
+        PolicyInit::Programme => {
+            let flips = pick_distinct(rng, n, (p.perturbation * n as f64).round() as u32);
+            let base = Policy {
+                bits: programme.bits & programme.mask,
+                mask: full,
+            };
+            lineage.copy_from_slice(programme_lineage);
+            for (i, l) in lineage.iter_mut().enumerate() {
+                if flips >> i & 1 == 1 || programme.mask >> i & 1 == 0 {
+                    *l = 0;
+                }
+            }
+            // Unset programme instruments are drawn at random.
+            let random = rng.next_u64() & !programme.mask;
+            Policy {
+                bits: (base.bits | random) ^ flips,
+                mask: full,
+            }
+        }
+    }
+}
+
+/// `count` distinct instruments out of n, as a mask (Floyd's algorithm: exactly count draws).
+pub fn pick_distinct(rng: &mut Fast, n: u32, count: u32) -> u64 {
+    let mut chosen = 0u64;
+    for j in n - count.min(n)..n {
+        let t = rng.below(j as u64 + 1) as u32;
+        chosen |= if chosen >> t & 1 == 1 { 1 << j } else { 1 << t };
+    }
+    chosen
+}
+
+/// Performance of acting on a policy: unset instruments are acted on by a fresh coin flip
+/// (March 1991); a fully set policy's action is the policy itself.
+#[inline]
+pub fn act(
+    landscape: &Landscape,
+    context: usize,
+    pol: Policy,
+    fitness: f64,
+    n: u32,
+    rng: &mut Fast,
+) -> f64 {
+    let full = full_mask(n);
+    if pol.mask & full == full {
+        fitness
+    } else {
+        let action = Policy {
+            bits: (pol.bits & pol.mask) | (rng.next_u64() & !pol.mask & full),
+            mask: full,
+        };
+        landscape.fitness(context, action)
+    }
+}
+
+impl StepCtx<'_> {
+    /// The best-observed neighbour (or showcased zone) of z, ties to the lowest id.
+    #[inline]
+    fn best_neighbour(&self, z: usize) -> Option<usize> {
+        let obs = &self.prev.observed;
+        let mut best: Option<usize> = None;
+        let mut consider = |j: usize| {
+            if j != z
+                && self.active[j]
+                && best.is_none_or(|b| obs[j] > obs[b] || (obs[j] == obs[b] && j < b))
+            {
+                best = Some(j);
+            }
+        };
+        match self.network {
+            Network::Csr(c) => c.neighbours(z).iter().for_each(|&j| consider(j as usize)),
+            Network::Full { .. } => {
+                for b in self.full_best.into_iter().flatten() {
+                    if b as usize != z {
+                        consider(b as usize);
+                        break;
+                    }
+                }
+            }
+        }
+        self.showcase.iter().for_each(|&j| consider(j as usize));
+        best
+    }
+
+    /// One zone's tick. `lineage` is the zone's row in the next buffer.
+    pub fn step(&self, z: usize, lineage: &mut [u32]) -> Next {
+        let prev = self.prev;
+        let n = self.n as usize;
+        lineage.copy_from_slice(&prev.lineage[z * n..(z + 1) * n]);
+        let mut next = Next {
+            policy: prev.policy[z],
+            fitness: prev.fitness[z],
+            performance: prev.performance[z],
+            observed: prev.observed[z],
+            capacity: prev.capacity[z],
+            counters: prev.counters[z],
+            outcome: Outcome::default(),
+        };
+        if !self.active[z] {
+            return next;
+        }
+        let p = self.p;
+        let ctx = self.context[z] as usize;
+        let land = self.landscape;
+        let mut rng = self.key.tick(Purpose::ZoneStep, self.tick as u64, z as u64);
+        let mut pol = prev.policy[z];
+        let mut fit = if self.landscape_unchanged {
+            prev.fitness[z]
+        } else {
+            land.fitness(ctx, pol)
+        };
+        let out = &mut next.outcome;
+
+        if p.turnover > 0.0 && rng.chance(p.turnover) {
+            pol = initial_policy(
+                p,
+                self.n,
+                self.programme,
+                self.programme_lineage,
+                &mut rng,
+                lineage,
+            );
+            fit = land.fitness(ctx, pol);
+            out.reset = true;
+            out.touched = full_mask(self.n);
+        }
+        let before = (p.evaluate == Evaluate::BeforeAdapt)
+            .then(|| act(land, ctx, pol, fit, self.n, &mut rng));
+
+        let mut changed = 0u64;
+        if rng.chance(p.velocity) {
+            let target = self
+                .best_neighbour(z)
+                .filter(|&j| prev.observed[j] > prev.observed[z] + p.imitation_threshold);
+            if let Some(j) = target {
+                let src = prev.policy[j];
+                let mut copy = 0u64;
+                let mut diff = pol.differs(src);
+                while diff != 0 {
+                    let bit = diff & diff.wrapping_neg();
+                    if rng.chance(p.imitation_fidelity) {
+                        copy |= bit;
+                    }
+                    diff &= diff - 1;
+                }
+                if copy != 0 {
+                    let cand = pol.take(src, copy);
+                    let cf = land.fitness(ctx, cand);
+                    if !(p.imitation_revert && cf < fit) {
+                        pol = cand;
+                        fit = cf;
+                        let from = &prev.lineage[j * n..(j + 1) * n];
+                        for_each_bit(copy, |i| lineage[i] = from[i]);
+                        out.imitated = copy;
+                        changed |= copy;
+                        next.counters.imitated += 1;
+                    }
+                }
+            } else {
+                changed |= self.experiment(
+                    z,
+                    ctx,
+                    &mut pol,
+                    &mut fit,
+                    &mut rng,
+                    lineage,
+                    out,
+                    &mut next.counters,
+                );
+            }
+        }
+
+        if p.compliance_rate > 0.0 {
+            let prog = self.programme;
+            let mut diff = pol.differs(prog) & self.mandate & prog.mask & !changed;
+            let mut complied = 0u64;
+            while diff != 0 {
+                let bit = diff & diff.wrapping_neg();
+                diff &= diff - 1;
+                if rng.chance(p.compliance_rate) {
+                    let i = bit.trailing_zeros() as usize;
+                    if p.compliance_mode == ComplianceMode::OneStep && pol.mask & bit != 0 {
+                        pol.mask &= !bit;
+                        pol.bits &= !bit;
+                        lineage[i] = 0;
+                    } else {
+                        pol = pol.take(prog, bit);
+                        lineage[i] = self.programme_lineage[i];
+                    }
+                    complied |= bit;
+                }
+            }
+            if complied != 0 {
+                fit = land.fitness(ctx, pol);
+                out.complied = complied;
+                next.counters.complied += 1;
+            }
+        }
+
+        out.touched |= out.imitated | out.complied | out.innovated;
+        let performance = before.unwrap_or_else(|| act(land, ctx, pol, fit, self.n, &mut rng));
+        next.policy = pol;
+        next.fitness = fit;
+        next.performance = performance;
+        next.observed = if p.observation_noise > 0.0 {
+            performance + p.observation_noise * rng.normal()
+        } else {
+            performance
+        };
+        let growth = 1.0 + p.capacity_growth * (performance - self.reference[ctx]);
+        next.capacity = (next.capacity * growth).max(0.0);
+        next
+    }
+
+    /// Experiment: change `experiment_radius` instruments, keep it if fitness rises.
+    /// Deviations from the mandate are deterred for non-pilots (DESIGN 6.3).
+    #[allow(clippy::too_many_arguments)]
+    fn experiment(
+        &self,
+        z: usize,
+        ctx: usize,
+        pol: &mut Policy,
+        fit: &mut f64,
+        rng: &mut Fast,
+        lineage: &mut [u32],
+        out: &mut Outcome,
+        counters: &mut Counters,
+    ) -> u64 {
+        let p = self.p;
+        let pilot = self.pilot[z];
+        let rate = if pilot {
+            (p.experiment_rate * p.pilot_boost).min(1.0)
+        } else {
+            p.experiment_rate
+        };
+        if !rng.chance(rate) {
+            return 0;
+        }
+        let flips = if p.experiment_radius == 1 {
+            1u64 << rng.below(self.n as u64)
+        } else {
+            pick_distinct(rng, self.n, p.experiment_radius)
+        };
+        // Unset instruments become set, to a random value; set ones flip.
+        let fresh = flips & !pol.mask;
+        let cand = Policy {
+            bits: (pol.bits ^ (flips & pol.mask)) | (rng.next_u64() & fresh),
+            mask: pol.mask | flips,
+        };
+        let prog = self.programme;
+        let deviation = flips & self.mandate & prog.mask & (cand.bits ^ prog.bits) != 0;
+        if deviation && !pilot && !rng.chance(1.0 - self.detection * (1.0 - self.tolerance)) {
+            out.deterred = true;
+            return 0;
+        }
+        out.experimented = true;
+        out.deviated = deviation;
+        counters.tried += 1;
+        counters.deviations += deviation as u32;
+        let cf = self.landscape.fitness(ctx, cand);
+        if cf > *fit {
+            *pol = cand;
+            *fit = cf;
+            for_each_bit(flips, |i| lineage[i] = PENDING);
+            out.innovated = flips;
+            counters.succeeded += 1;
+            flips
+        } else {
+            0
+        }
+    }
+}
+
+#[inline]
+pub fn for_each_bit(mut bits: u64, mut f: impl FnMut(usize)) {
+    while bits != 0 {
+        f(bits.trailing_zeros() as usize);
+        bits &= bits - 1;
+    }
+}
+
+/// Effective detection with several supervising authorities (DESIGN 6.3).
+pub fn effective_detection(detection: f64, supervisors: u32) -> f64 {
+    1.0 - crate::engine::streams::pow_int(1.0 - detection, supervisors)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::landscape::{Kind, Target};
+    use crate::model::network::Csr;
+
+    /// A 4-instrument target landscape with reality 1111: fitness = share of ones set.
+    fn world() -> (Landscape, Network) {
+        let l = Landscape {
+            n: 4,
+            kind: Kind::Target(Target {
+                reality: vec![0b1111],
+            }),
+            max: vec![1.0],
+        };
+        let net = Network::Csr(Csr::from_edges(3, &[(0, 1), (1, 2)]));
+        (l, net)
+    }
+
+    fn prev(policies: &[u64]) -> Dyn {
+        let mut d = Dyn::new(policies.len(), 4);
+        let (l, _) = world();
+        for (z, &b) in policies.iter().enumerate() {
+            d.policy[z] = Policy::set(b, 4);
+            d.fitness[z] = l.fitness(0, d.policy[z]);
+            d.performance[z] = d.fitness[z];
+            d.observed[z] = d.fitness[z];
+            d.capacity[z] = 1.0;
+        }
+        d
+    }
+
+    fn ctx<'a>(
+        p: &'a ZoneParams,
+        l: &'a Landscape,
+        net: &'a Network,
+        d: &'a Dyn,
+        plin: &'a [u32],
+        flags: &'a [bool],
+        pilots: &'a [bool],
+        ctxs: &'a [u32],
+    ) -> StepCtx<'a> {
+        StepCtx {
+            p,
+            n: 4,
+            tick: 1,
+            key: StreamKey::new(1, 0),
+            landscape: l,
+            landscape_unchanged: true,
+            network: net,
+            programme: Policy::set(0b0000, 4),
+            programme_lineage: plin,
+            mandate: 0b0011,
+            reference: &[0.0],
+            showcase: &[],
+            full_best: [None, None],
+            detection: 1.0,
+            tolerance: 0.0,
+            prev: d,
+            active: flags,
+            pilot: pilots,
+            context: ctxs,
+        }
+    }
+
+    #[test]
+    fn zone_copies_a_better_neighbour_exactly_with_fidelity_one() {
+        let (l, net) = world();
+        let d = prev(&[0b0000, 0b1100, 0b1111]);
+        let p = ZoneParams {
+            imitation_fidelity: 1.0,
+            compliance_rate: 0.0,
+            capacity_growth: 0.0,
+            ..ZoneParams::default()
+        };
+        let c = ctx(&p, &l, &net, &d, &[0; 4], &[true; 3], &[false; 3], &[0; 3]);
+        let mut lin = [0u32; 4];
+        // Zone 1's best neighbour is zone 2 (all ones).
+        let next = c.step(1, &mut lin);
+        assert_eq!(next.policy, Policy::set(0b1111, 4));
+        assert_eq!(next.outcome.imitated, 0b0011);
+        assert_eq!(next.fitness, 1.0);
+    }
+
+    #[test]
+    fn threshold_blocks_small_differences() {
+        let (l, net) = world();
+        let d = prev(&[0b0111, 0b1111, 0b0000]);
+        let p = ZoneParams {
+            imitation_threshold: 0.3,
+            experiment_rate: 0.0,
+            compliance_rate: 0.0,
+            ..ZoneParams::default()
+        };
+        let c = ctx(&p, &l, &net, &d, &[0; 4], &[true; 3], &[false; 3], &[0; 3]);
+        let mut lin = [0u32; 4];
+        // Zone 0 (0.75) sees zone 1 (1.0): a gap of 0.25 is under the threshold.
+        assert_eq!(c.step(0, &mut lin).policy, Policy::set(0b0111, 4));
+    }
+
+    #[test]
+    fn full_deterrence_blocks_every_deviation() {
+        let (l, net) = world();
+        // Zone 0 agrees with the programme (0000) on mandated instruments 0 and 1.
+        let d = prev(&[0b0000, 0b0000, 0b0000]);
+        let p = ZoneParams {
+            experiment_rate: 1.0,
+            experiment_radius: 4,
+            compliance_rate: 0.0,
+            ..ZoneParams::default()
+        };
+        let c = ctx(&p, &l, &net, &d, &[0; 4], &[true; 3], &[false; 3], &[0; 3]);
+        let mut lin = [0u32; 4];
+        for tick in 1..50 {
+            let c = StepCtx {
+                tick,
+                ..ctx(&p, &l, &net, &d, &[0; 4], &[true; 3], &[false; 3], &[0; 3])
+            };
+            let next = c.step(0, &mut lin);
+            assert!(next.outcome.deterred && !next.outcome.experimented);
+        }
+        // A pilot is not deterred and keeps the improvement, creating innovations.
+        let pilots = [true, false, false];
+        let c2 = StepCtx {
+            pilot: &pilots,
+            ..c
+        };
+        let next = c2.step(0, &mut lin);
+        assert!(next.outcome.experimented && next.outcome.deviated);
+        assert_eq!(next.policy, Policy::set(0b1111, 4));
+        assert!(lin.iter().all(|&id| id == PENDING));
+    }
+
+    #[test]
+    fn compliance_one_step_unsets_then_adopts() {
+        let (l, net) = world();
+        let d = prev(&[0b0011, 0b0000, 0b0000]);
+        let p = ZoneParams {
+            experiment_rate: 0.0,
+            velocity: 0.0,
+            compliance_rate: 1.0,
+            compliance_mode: ComplianceMode::OneStep,
+            ..ZoneParams::default()
+        };
+        let plin = [7, 8, 0, 0];
+        let c = ctx(&p, &l, &net, &d, &plin, &[true; 3], &[false; 3], &[0; 3]);
+        let mut lin = [0u32; 4];
+        let next = c.step(0, &mut lin);
+        assert_eq!(
+            next.policy,
+            Policy {
+                bits: 0b0000,
+                mask: 0b1100
+            }
+        );
+        let d2 = Dyn {
+            policy: vec![next.policy; 3],
+            ..d.clone()
+        };
+        let c = ctx(&p, &l, &net, &d2, &plin, &[true; 3], &[false; 3], &[0; 3]);
+        let next = c.step(0, &mut lin);
+        assert_eq!(
+            next.policy,
+            Policy {
+                bits: 0b0000,
+                mask: 0b1111
+            }
+        );
+        assert_eq!(&lin[..2], &[7, 8]);
+        // Direct mode takes the programme's setting at once.
+        let p = ZoneParams {
+            compliance_mode: ComplianceMode::Direct,
+            ..p
+        };
+        let c = ctx(&p, &l, &net, &d, &plin, &[true; 3], &[false; 3], &[0; 3]);
+        assert_eq!(c.step(0, &mut lin).policy, Policy::set(0, 4));
+    }
+
+    #[test]
+    fn inactive_zones_do_not_change() {
+        let (l, net) = world();
+        let d = prev(&[0b0000, 0b1111, 0b0000]);
+        let p = ZoneParams::default();
+        let c = ctx(&p, &l, &net, &d, &[0; 4], &[false; 3], &[false; 3], &[0; 3]);
+        let mut lin = [0u32; 4];
+        let next = c.step(0, &mut lin);
+        assert_eq!(next.policy, d.policy[0]);
+        assert_eq!(next.outcome, Outcome::default());
+    }
+
+    #[test]
+    fn deterrence_formula() {
+        assert_eq!(effective_detection(0.5, 1), 0.5);
+        assert_eq!(effective_detection(0.5, 2), 0.75);
+        assert_eq!(effective_detection(0.5, 0), 0.0);
+        assert!((effective_detection(0.2, 3) - (1.0 - 0.8f64.powi(3))).abs() < 1e-15);
+    }
+
+    #[test]
+    fn pick_distinct_gives_exact_counts() {
+        let mut r = StreamKey::new(1, 0).tick(Purpose::ZoneStep, 0, 0);
+        for count in 0..=20 {
+            assert_eq!(pick_distinct(&mut r, 20, count).count_ones(), count);
+        }
+    }
+}

@@ -1,0 +1,515 @@
+//! Outputs of a run (DESIGN 9): tidy CSV files streamed as the run goes, the resolved
+//! scenario and the provenance, in one output directory that appears only when complete.
+//!
+//! Writes go to `<out>.partial-<pid>/` and the directory is renamed into place at the
+//! end, so an interrupted run never leaves files that look complete.
+
+pub mod metrics;
+pub mod provenance;
+pub mod summary;
+
+use std::fs::{self, File};
+use std::io::{self, BufRead, BufReader, BufWriter, Write};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Instant;
+
+use rayon::prelude::*;
+use serde::Serialize;
+
+use crate::engine::{Observer, Replication, RunError, TickCounts};
+use crate::model::centre::Act;
+use crate::model::lineage::CENTRE;
+use crate::scenario::{Choice, Scenario};
+use metrics::TickRow;
+
+type CsvOut = csv::Writer<BufWriter<File>>;
+
+fn csv_file(path: &Path) -> io::Result<CsvOut> {
+    Ok(csv::WriterBuilder::new()
+        .from_writer(BufWriter::with_capacity(1 << 16, File::create(path)?)))
+}
+
+fn io_err(e: csv::Error) -> io::Error {
+    io::Error::other(e)
+}
+
+#[derive(Serialize)]
+struct EventRow<'a> {
+    replication: u32,
+    tick: u32,
+    year: u32,
+    kind: &'a str,
+    zone: Option<u32>,
+    detail: &'a str,
+}
+
+#[derive(Serialize)]
+struct ZoneRow<'a> {
+    replication: u32,
+    tick: u32,
+    year: u32,
+    zone: u32,
+    region: &'a str,
+    level: &'a str,
+    pilot: u8,
+    policy: String,
+    fitness: f64,
+    performance: f64,
+    observed: f64,
+    capacity: f64,
+    experiments_tried: u32,
+    experiments_succeeded: u32,
+    deviations: u32,
+    sanctioned: u32,
+    imitated: u32,
+    complied: u32,
+}
+
+#[derive(Serialize)]
+struct InnovationRow {
+    replication: u32,
+    innovation: u32,
+    origin_zone: Option<u32>,
+    origin_region: String,
+    tick: u32,
+    year: u32,
+    instrument: u8,
+    value: u8,
+    fed_back_tick: Option<u32>,
+    peak_holders: u32,
+    peak_tick: u32,
+    final_holders: u32,
+    in_programme: u8,
+    horizontal_adoptions: u32,
+    vertical_adoptions: u32,
+    extinct_tick: Option<u32>,
+}
+
+#[derive(Serialize)]
+struct DiffusionRow {
+    replication: u32,
+    tick: u32,
+    year: u32,
+    innovation: u32,
+    holders: u32,
+}
+
+/// Writes one replication's rows into its own part files.
+pub struct CsvObserver {
+    ticks: CsvOut,
+    events: CsvOut,
+    zones: Option<CsvOut>,
+    diffusion: Option<CsvOut>,
+    innovations: Option<CsvOut>,
+    /// The last tick row (for the summary).
+    pub last: TickRow,
+    /// Innovations created and fed back, at the end.
+    pub innovations_total: usize,
+    pub innovations_fed_back: usize,
+}
+
+/// The output files, in the order they are listed.
+const FILES: &[&str] = &[
+    "ticks.csv",
+    "events.csv",
+    "innovations.csv",
+    "zones.csv",
+    "diffusion.csv",
+];
+
+impl CsvObserver {
+    fn new(dir: &Path, rep: u32, s: &Scenario) -> io::Result<CsvObserver> {
+        let part = |name: &str| dir.join(format!("{name}.part{rep}"));
+        Ok(CsvObserver {
+            ticks: csv_file(&part("ticks.csv"))?,
+            events: csv_file(&part("events.csv"))?,
+            innovations: if s.output.innovations {
+                Some(csv_file(&part("innovations.csv"))?)
+            } else {
+                None
+            },
+            zones: if s.output.zones_every > 0 {
+                Some(csv_file(&part("zones.csv"))?)
+            } else {
+                None
+            },
+            diffusion: if s.output.diffusion_every > 0 {
+                Some(csv_file(&part("diffusion.csv"))?)
+            } else {
+                None
+            },
+            last: TickRow::default(),
+            innovations_total: 0,
+            innovations_fed_back: 0,
+        })
+    }
+
+    fn zones_panel(&mut self, rep: &Replication) -> io::Result<()> {
+        let Some(w) = self.zones.as_mut() else {
+            return Ok(());
+        };
+        let cur = &rep.zones.cur;
+        for z in rep.active_zones() {
+            w.serialize(ZoneRow {
+                replication: rep.replication,
+                tick: rep.tick,
+                year: rep.scenario.run.start_year + rep.tick,
+                zone: z as u32,
+                region: &rep.scenario.regions[rep.zones.region[z] as usize].name,
+                level: rep.zones.level[z].name(),
+                pilot: rep.zones.pilot[z] as u8,
+                policy: cur.policy[z].render(rep.n),
+                fitness: cur.fitness[z],
+                performance: cur.performance[z],
+                observed: cur.observed[z],
+                capacity: cur.capacity[z],
+                experiments_tried: cur.counters[z].tried,
+                experiments_succeeded: cur.counters[z].succeeded,
+                deviations: cur.counters[z].deviations,
+                sanctioned: cur.counters[z].sanctioned,
+                imitated: cur.counters[z].imitated,
+                complied: cur.counters[z].complied,
+            })
+            .map_err(io_err)?;
+        }
+        Ok(())
+    }
+
+    fn diffusion_panel(&mut self, rep: &Replication) -> io::Result<()> {
+        let Some(w) = self.diffusion.as_mut() else {
+            return Ok(());
+        };
+        for (i, inn) in rep.lineage.innovations.iter().enumerate() {
+            if inn.holders > 0 {
+                w.serialize(DiffusionRow {
+                    replication: rep.replication,
+                    tick: rep.tick,
+                    year: rep.scenario.run.start_year + rep.tick,
+                    innovation: i as u32 + 1,
+                    holders: inn.holders,
+                })
+                .map_err(io_err)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+fn due(every: u32, tick: u32, last: bool) -> bool {
+    every > 0 && (tick % every == 0 || last)
+}
+
+impl Observer for CsvObserver {
+    fn tick(&mut self, rep: &Replication, counts: &TickCounts) -> io::Result<()> {
+        let row = metrics::tick_row(rep, counts);
+        self.ticks.serialize(&row).map_err(io_err)?;
+        self.last = row;
+        let last = rep.tick == rep.scenario.run.ticks;
+        if due(rep.scenario.output.zones_every, rep.tick, last) {
+            self.zones_panel(rep)?;
+        }
+        if due(rep.scenario.output.diffusion_every, rep.tick, last) {
+            self.diffusion_panel(rep)?;
+        }
+        Ok(())
+    }
+
+    fn acts(&mut self, rep: &Replication, acts: &[Act]) -> io::Result<()> {
+        for a in acts {
+            self.events
+                .serialize(EventRow {
+                    replication: rep.replication,
+                    tick: rep.tick,
+                    year: rep.scenario.run.start_year + rep.tick,
+                    kind: a.kind,
+                    zone: a.zone,
+                    detail: &a.detail,
+                })
+                .map_err(io_err)?;
+        }
+        Ok(())
+    }
+
+    fn finish(&mut self, rep: &Replication) -> io::Result<()> {
+        self.innovations_total = rep.lineage.len();
+        self.innovations_fed_back = rep
+            .lineage
+            .innovations
+            .iter()
+            .filter(|i| i.fed_back_tick.is_some())
+            .count();
+        if let Some(w) = self.innovations.as_mut() {
+            for (i, inn) in rep.lineage.innovations.iter().enumerate() {
+                let id = i as u32 + 1;
+                let origin = (inn.origin_zone != CENTRE).then_some(inn.origin_zone);
+                let region = match origin {
+                    Some(z) => rep.scenario.regions[rep.zones.region[z as usize] as usize]
+                        .name
+                        .clone(),
+                    None => "centre".to_string(),
+                };
+                w.serialize(InnovationRow {
+                    replication: rep.replication,
+                    innovation: id,
+                    origin_zone: origin,
+                    origin_region: region,
+                    tick: inn.tick,
+                    year: rep.scenario.run.start_year + inn.tick,
+                    instrument: inn.instrument,
+                    value: inn.value as u8,
+                    fed_back_tick: inn.fed_back_tick,
+                    peak_holders: inn.peak_holders,
+                    peak_tick: inn.peak_tick,
+                    final_holders: inn.holders,
+                    in_programme: (rep.centre.lineage[inn.instrument as usize] == id) as u8,
+                    horizontal_adoptions: inn.horizontal,
+                    vertical_adoptions: inn.vertical,
+                    extinct_tick: inn.extinct_tick,
+                })
+                .map_err(io_err)?;
+            }
+        }
+        for w in [
+            Some(&mut self.ticks),
+            Some(&mut self.events),
+            self.zones.as_mut(),
+            self.diffusion.as_mut(),
+            self.innovations.as_mut(),
+        ]
+        .into_iter()
+        .flatten()
+        {
+            w.flush()?;
+        }
+        Ok(())
+    }
+}
+
+/// How a run is carried out (nothing here changes its results).
+#[derive(Clone, Debug, Default)]
+pub struct RunOptions {
+    pub force: bool,
+    pub quiet: bool,
+    /// Where the scenario came from, for provenance.
+    pub scenario_name: String,
+    pub command_line: Vec<String>,
+}
+
+/// What the command line prints at the end.
+pub struct RunReport {
+    pub out: PathBuf,
+    pub finals: Vec<TickRow>,
+    pub innovations: Vec<(usize, usize)>,
+    pub wall_seconds: f64,
+    pub files: Vec<(String, u64)>,
+}
+
+/// Why a run into a directory failed.
+#[derive(Debug)]
+pub enum OutputError {
+    /// The output directory exists and `--force` was not given.
+    Exists(PathBuf),
+    Io(PathBuf, io::Error),
+    Run(RunError),
+}
+
+impl std::fmt::Display for OutputError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            OutputError::Exists(p) => write!(
+                f,
+                "the output directory '{}' already exists; nothing was written\n  help: pass --force to replace it, or choose another with --out",
+                p.display()
+            ),
+            OutputError::Io(p, e) => write!(f, "cannot write '{}': {e}", p.display()),
+            OutputError::Run(e) => write!(f, "{e}"),
+        }
+    }
+}
+
+impl std::error::Error for OutputError {}
+
+/// Runs every replication of a scenario (in parallel) into the directory `out`.
+pub fn run_to_dir(s: &Scenario, out: &Path, opts: &RunOptions) -> Result<RunReport, OutputError> {
+    if out.exists() && !opts.force {
+        return Err(OutputError::Exists(out.to_path_buf()));
+    }
+    let started = Instant::now();
+    let started_unix = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    let tmp = partial_dir(out);
+    let ioe = |p: &Path| {
+        let p = p.to_path_buf();
+        move |e: io::Error| OutputError::Io(p, e)
+    };
+    if tmp.exists() {
+        fs::remove_dir_all(&tmp).map_err(ioe(&tmp))?;
+    }
+    fs::create_dir_all(&tmp).map_err(ioe(&tmp))?;
+    let result = (|| {
+        let progress = Progress::new(s, opts.quiet);
+        let reps: Vec<u32> = (0..s.run.replications).collect();
+        let observers: Vec<CsvObserver> = reps
+            .par_iter()
+            .map(|&r| {
+                let mut obs =
+                    CsvObserver::new(&tmp, r, s).map_err(|e| OutputError::Io(tmp.clone(), e))?;
+                crate::engine::run_replication(s, r, &mut obs, &|| progress.inc())
+                    .map_err(OutputError::Run)?;
+                Ok(obs)
+            })
+            .collect::<Result<_, OutputError>>()?;
+        progress.finish();
+        let mut files = Vec::new();
+        for name in FILES {
+            if let Some(size) =
+                join_parts(&tmp, name, s.run.replications).map_err(ioe(&tmp.join(name)))?
+            {
+                files.push((name.to_string(), size));
+            }
+        }
+        let resolved = crate::scenario::resolve::to_toml(s);
+        fs::write(tmp.join("scenario.resolved.toml"), &resolved).map_err(ioe(&tmp))?;
+        files.push(("scenario.resolved.toml".to_string(), resolved.len() as u64));
+        let wall = started.elapsed().as_secs_f64();
+        let prov = provenance::Provenance {
+            esh_version: env!("CARGO_PKG_VERSION"),
+            git_commit: provenance::GIT_COMMIT,
+            scenario: opts.scenario_name.clone(),
+            seed: s.run.seed,
+            replications: s.run.replications,
+            ticks: s.run.ticks,
+            threads: rayon::current_num_threads(),
+            started_unix_seconds: started_unix,
+            wall_time_seconds: wall,
+            command_line: opts.command_line.clone(),
+            files: files.iter().map(|(f, _)| f.clone()).collect(),
+        };
+        let json = serde_json::to_string_pretty(&prov).expect("provenance serialises") + "\n";
+        fs::write(tmp.join("provenance.json"), &json).map_err(ioe(&tmp))?;
+        files.push(("provenance.json".to_string(), json.len() as u64));
+        Ok(RunReport {
+            out: out.to_path_buf(),
+            finals: observers.iter().map(|o| o.last.clone()).collect(),
+            innovations: observers
+                .iter()
+                .map(|o| (o.innovations_total, o.innovations_fed_back))
+                .collect(),
+            wall_seconds: wall,
+            files,
+        })
+    })();
+    match result {
+        Ok(report) => {
+            publish(&tmp, out).map_err(ioe(out))?;
+            Ok(report)
+        }
+        Err(e) => {
+            let _ = fs::remove_dir_all(&tmp);
+            Err(e)
+        }
+    }
+}
+
+fn partial_dir(out: &Path) -> PathBuf {
+    let name = out
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "run".into());
+    out.with_file_name(format!(".{name}.partial-{}", std::process::id()))
+}
+
+/// Moves the finished directory into place, replacing an old one only now.
+fn publish(tmp: &Path, out: &Path) -> io::Result<()> {
+    if out.exists() {
+        let old = out.with_file_name(format!(
+            ".{}.old-{}",
+            out.file_name().unwrap_or_default().to_string_lossy(),
+            std::process::id()
+        ));
+        fs::rename(out, &old)?;
+        fs::rename(tmp, out)?;
+        fs::remove_dir_all(&old)
+    } else {
+        if let Some(parent) = out.parent().filter(|p| !p.as_os_str().is_empty()) {
+            fs::create_dir_all(parent)?;
+        }
+        fs::rename(tmp, out)
+    }
+}
+
+/// Concatenates the replications' part files in replication order, keeping one header.
+fn join_parts(dir: &Path, name: &str, reps: u32) -> io::Result<Option<u64>> {
+    let parts: Vec<PathBuf> = (0..reps)
+        .map(|r| dir.join(format!("{name}.part{r}")))
+        .collect();
+    if !parts[0].exists() {
+        return Ok(None);
+    }
+    let target = dir.join(name);
+    if reps == 1 {
+        fs::rename(&parts[0], &target)?;
+    } else {
+        let mut w = BufWriter::with_capacity(1 << 16, File::create(&target)?);
+        for (r, part) in parts.iter().enumerate() {
+            let mut reader = BufReader::with_capacity(1 << 16, File::open(part)?);
+            if r > 0 {
+                let mut header = String::new();
+                reader.read_line(&mut header)?;
+            }
+            io::copy(&mut reader, &mut w)?;
+            fs::remove_file(part)?;
+        }
+        w.flush()?;
+    }
+    Ok(Some(fs::metadata(&target)?.len()))
+}
+
+/// A progress bar on stderr, shown only on a terminal and once a run takes a moment.
+struct Progress {
+    bar: indicatif::ProgressBar,
+    started: Instant,
+    shown: AtomicBool,
+    enabled: bool,
+}
+
+impl Progress {
+    fn new(s: &Scenario, quiet: bool) -> Progress {
+        use std::io::IsTerminal;
+        let total = s.run.ticks as u64 * s.run.replications as u64;
+        let bar = indicatif::ProgressBar::with_draw_target(
+            Some(total),
+            indicatif::ProgressDrawTarget::hidden(),
+        );
+        if let Ok(style) = indicatif::ProgressStyle::with_template(
+            "{bar:40} {pos}/{len} ticks  {elapsed} elapsed, ETA {eta}",
+        ) {
+            bar.set_style(style);
+        }
+        Progress {
+            bar,
+            started: Instant::now(),
+            shown: AtomicBool::new(false),
+            enabled: !quiet && io::stderr().is_terminal(),
+        }
+    }
+
+    fn inc(&self) {
+        self.bar.inc(1);
+        if self.enabled
+            && !self.shown.load(Ordering::Relaxed)
+            && self.started.elapsed().as_millis() > 500
+        {
+            self.shown.store(true, Ordering::Relaxed);
+            self.bar
+                .set_draw_target(indicatif::ProgressDrawTarget::stderr());
+        }
+    }
+
+    fn finish(&self) {
+        self.bar.finish_and_clear();
+    }
+}

@@ -1,0 +1,570 @@
+//! Every scenario parameter, defined once: name, type, default, allowed range, one-line
+//! doc, and whether an event may change it mid-run. Parsing, validation, the resolved
+//! scenario and the docs table (`esh params`) are all generated from these definitions.
+
+use std::fmt;
+
+/// A parameter value as it appears in a scenario file.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Value {
+    Int(i64),
+    Float(f64),
+    Bool(bool),
+    Str(String),
+}
+
+impl fmt::Display for Value {
+    /// TOML syntax; floats in Rust's shortest round-trip form so a resolved scenario
+    /// re-reads to the same bits.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Value::Int(i) => write!(f, "{i}"),
+            Value::Float(x) => write!(f, "{x:?}"),
+            Value::Bool(b) => write!(f, "{b}"),
+            Value::Str(s) => write!(f, "{s:?}"),
+        }
+    }
+}
+
+impl Value {
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            Value::Int(_) => "an integer",
+            Value::Float(_) => "a float",
+            Value::Bool(_) => "a boolean",
+            Value::Str(_) => "a string",
+        }
+    }
+}
+
+/// What values a parameter allows.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Domain {
+    Int { min: i64, max: i64 },
+    Float { min: f64, max: f64 },
+    Bool,
+    Choice(&'static [&'static str]),
+    Text,
+}
+
+impl fmt::Display for Domain {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Domain::Int { min, max } => write!(f, "an integer in [{min}, {max}]"),
+            Domain::Float { min, max } if max.is_infinite() => write!(f, "a number >= {min}"),
+            Domain::Float { min, max } => write!(f, "a number in [{min}, {max}]"),
+            Domain::Bool => write!(f, "true or false"),
+            Domain::Choice(names) => {
+                let quoted: Vec<String> = names.iter().map(|n| format!("\"{n}\"")).collect();
+                write!(f, "one of {}", quoted.join(", "))
+            }
+            Domain::Text => write!(f, "a string"),
+        }
+    }
+}
+
+/// One parameter's definition.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct ParamSpec {
+    pub section: &'static str,
+    pub key: &'static str,
+    pub domain: Domain,
+    pub doc: &'static str,
+    /// Whether a `set` event may change it during a run.
+    pub settable: bool,
+}
+
+impl ParamSpec {
+    pub fn path(&self) -> String {
+        format!("{}.{}", self.section, self.key)
+    }
+}
+
+/// Conversion between a field's Rust type and a checked scenario [`Value`].
+pub trait ParamValue: Sized {
+    fn from_value(v: &Value, d: &Domain) -> Result<Self, String>;
+    fn to_value(&self) -> Value;
+}
+
+fn found(v: &Value) -> String {
+    match v {
+        Value::Str(s) => format!("\"{s}\""),
+        other => other.to_string(),
+    }
+}
+
+fn int_in(v: &Value, d: &Domain) -> Result<i64, String> {
+    let Domain::Int { min, max } = *d else {
+        unreachable!("integer field with non-integer domain")
+    };
+    match v {
+        Value::Int(i) if (min..=max).contains(i) => Ok(*i),
+        _ => Err(format!("expected {d}, found {}", found(v))),
+    }
+}
+
+impl ParamValue for u32 {
+    fn from_value(v: &Value, d: &Domain) -> Result<Self, String> {
+        int_in(v, d).map(|i| i as u32)
+    }
+    fn to_value(&self) -> Value {
+        Value::Int(*self as i64)
+    }
+}
+
+impl ParamValue for u64 {
+    fn from_value(v: &Value, d: &Domain) -> Result<Self, String> {
+        int_in(v, d).map(|i| i as u64)
+    }
+    fn to_value(&self) -> Value {
+        Value::Int(*self as i64)
+    }
+}
+
+impl ParamValue for f64 {
+    fn from_value(v: &Value, d: &Domain) -> Result<Self, String> {
+        let Domain::Float { min, max } = *d else {
+            unreachable!("float field with non-float domain")
+        };
+        let x = match v {
+            Value::Float(x) => *x,
+            Value::Int(i) => *i as f64,
+            _ => return Err(format!("expected {d}, found {}", found(v))),
+        };
+        if x.is_finite() && x >= min && x <= max {
+            Ok(x)
+        } else {
+            Err(format!("expected {d}, found {}", found(v)))
+        }
+    }
+    fn to_value(&self) -> Value {
+        Value::Float(*self)
+    }
+}
+
+impl ParamValue for bool {
+    fn from_value(v: &Value, d: &Domain) -> Result<Self, String> {
+        match v {
+            Value::Bool(b) => Ok(*b),
+            _ => Err(format!("expected {d}, found {}", found(v))),
+        }
+    }
+    fn to_value(&self) -> Value {
+        Value::Bool(*self)
+    }
+}
+
+/// An enumerated parameter: its names in the scenario file, in declaration order.
+pub trait Choice: Sized + Copy {
+    const NAMES: &'static [&'static str];
+    fn from_index(i: usize) -> Self;
+    fn index(self) -> usize;
+    fn name(self) -> &'static str {
+        Self::NAMES[self.index()]
+    }
+}
+
+macro_rules! choice {
+    ($(#[$m:meta])* $name:ident { $($variant:ident = $text:literal),+ $(,)? }) => {
+        $(#[$m])*
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+        pub enum $name { $($variant),+ }
+        impl Choice for $name {
+            const NAMES: &'static [&'static str] = &[$($text),+];
+            fn from_index(i: usize) -> Self {
+                const ALL: &[$name] = &[$($name::$variant),+];
+                ALL[i]
+            }
+            fn index(self) -> usize {
+                self as usize
+            }
+        }
+        impl ParamValue for $name {
+            fn from_value(v: &Value, d: &Domain) -> Result<Self, String> {
+                match v {
+                    Value::Str(s) => match Self::NAMES.iter().position(|n| n == s) {
+                        Some(i) => Ok(Self::from_index(i)),
+                        None => {
+                            let hint = crate::scenario::suggest::nearest(s, Self::NAMES.iter().copied())
+                                .map(|n| format!(" (did you mean \"{n}\"?)"))
+                                .unwrap_or_default();
+                            Err(format!("expected {d}, found \"{s}\"{hint}"))
+                        }
+                    },
+                    _ => Err(format!("expected {d}, found {}", found(v))),
+                }
+            }
+            fn to_value(&self) -> Value {
+                Value::Str(self.name().to_string())
+            }
+        }
+    };
+}
+
+choice!(
+    /// The landscape kind.
+    LandscapeKind { Nk = "nk", Target = "target" }
+);
+choice!(
+    /// How an NK instrument's K interacting instruments are chosen.
+    Neighbourhood { Adjacent = "adjacent", Random = "random", RandomWithReplacement = "random_with_replacement" }
+);
+choice!(
+    /// The centre's programme at tick 0.
+    ProgrammeInit { Random = "random", Zeros = "zeros", Unset = "unset" }
+);
+choice!(
+    /// How pilots are chosen at a review.
+    PilotSelection { Random = "random", Top = "top", Innovative = "innovative", Laggards = "laggards" }
+);
+choice!(
+    /// A zone's policy when it enters.
+    PolicyInit { Random = "random", Programme = "programme", Unset = "unset", ThreeState = "three_state" }
+);
+choice!(
+    /// How compliance moves a zone toward the programme.
+    ComplianceMode { Direct = "direct", OneStep = "one_step" }
+);
+choice!(
+    /// When a zone's performance is measured within a tick.
+    Evaluate { AfterAdapt = "after_adapt", BeforeAdapt = "before_adapt" }
+);
+choice!(
+    /// The horizontal network.
+    NetworkKind {
+        Regional = "regional", Linear = "linear", Ring = "ring", Full = "full",
+        Random = "random", SmallWorld = "small_world", None = "none",
+    }
+);
+choice!(
+    /// A zone's administrative level.
+    Level { Provincial = "provincial", National = "national", Demonstration = "demonstration" }
+);
+
+/// A section of the scenario file made of plain parameters.
+pub trait Section: Default + Clone {
+    const NAME: &'static str;
+    const SPECS: &'static [ParamSpec];
+    fn get(&self, key: &str) -> Option<Value>;
+    fn set(&mut self, key: &str, v: &Value) -> Result<(), String>;
+}
+
+macro_rules! section {
+    ($(#[$m:meta])* $name:ident = $section:literal {
+        $( #[doc = $doc:literal] $field:ident : $ty:ty = $default:expr, $domain:expr, $settable:literal; )*
+    }) => {
+        $(#[$m])*
+        #[derive(Clone, Debug, PartialEq)]
+        pub struct $name { $( #[doc = $doc] pub $field: $ty, )* }
+        impl Default for $name {
+            fn default() -> Self { $name { $( $field: $default, )* } }
+        }
+        impl Section for $name {
+            const NAME: &'static str = $section;
+            const SPECS: &'static [ParamSpec] = &[ $( ParamSpec {
+                section: $section, key: stringify!($field), domain: $domain, doc: $doc, settable: $settable,
+            }, )* ];
+            fn get(&self, key: &str) -> Option<Value> {
+                match key { $( stringify!($field) => Some(self.$field.to_value()), )* _ => None }
+            }
+            fn set(&mut self, key: &str, v: &Value) -> Result<(), String> {
+                match key {
+                    $( stringify!($field) => {
+                        self.$field = <$ty as ParamValue>::from_value(v, &$domain)?;
+                        Ok(())
+                    } )*
+                    _ => Err(format!("unknown key `{key}`")),
+                }
+            }
+        }
+    };
+}
+
+const fn int(min: i64, max: i64) -> Domain {
+    Domain::Int { min, max }
+}
+const fn float(min: f64, max: f64) -> Domain {
+    Domain::Float { min, max }
+}
+const UNIT: Domain = float(0.0, 1.0);
+const BOOL: Domain = Domain::Bool;
+const fn choice<C: Choice>() -> Domain {
+    Domain::Choice(C::NAMES)
+}
+
+/// The most zones one scenario may hold (initial plus entering).
+pub const MAX_ZONES: i64 = 10_000_000;
+
+section!(
+    /// `[run]`: how long, how many replications, which seed.
+    RunParams = "run" {
+        /// Ticks to simulate after the initial state (tick 0); one tick is one year.
+        ticks: u32 = 50, int(1, 1_000_000), false;
+        /// Calendar year of tick 0; outputs report year = start_year + tick.
+        start_year: u32 = 1988, int(0, 9999), false;
+        /// Master seed of every random stream of the run.
+        seed: u64 = 1, int(0, i64::MAX), false;
+        /// Independent replications, each with its own landscape, network and draws.
+        replications: u32 = 1, int(1, 100_000), false;
+        /// Stop a replication early once nothing can change any more (every zone holds the programme exactly, and experiments, turnover, turbulence and central search are off).
+        stop_at_equilibrium: bool = false, BOOL, false;
+    }
+);
+
+section!(
+    /// `[landscape]`: what a policy is worth.
+    LandscapeParams = "landscape" {
+        /// Landscape kind: "nk" (Kauffman) or "target" (March 1991's hidden reality).
+        kind: LandscapeKind = LandscapeKind::Nk, choice::<LandscapeKind>(), false;
+        /// Number of policy instruments N.
+        n: u32 = 20, int(1, 64), false;
+        /// NK interactions K: each instrument's value depends on K others (K < N; ignored by "target").
+        k: u32 = 5, int(0, 20), false;
+        /// How the K interacting instruments are chosen: "adjacent", "random" (distinct), or "random_with_replacement" (Lazer & Friedman 2007).
+        neighbourhood: Neighbourhood = Neighbourhood::Random, choice::<Neighbourhood>(), false;
+        /// Correlation between regions' landscapes: 1 one size fits all, 0 independent.
+        context_similarity: f64 = 0.8, UNIT, false;
+        /// Per tick, probability that each NK entry is redrawn / each target dimension flips.
+        turbulence: f64 = 0.0, UNIT, true;
+        /// Report scores relative to each context's maximum (found by exhaustive search; N <= 24).
+        normalise: bool = false, BOOL, false;
+        /// Reported score is the mean of (fitness / maximum)^score_exponent (Lazer & Friedman use 8).
+        score_exponent: u32 = 1, int(1, 64), false;
+    }
+);
+
+section!(
+    /// `[centre]`: the central planner.
+    CentreParams = "centre" {
+        /// Ticks between central reviews (5: a Five-Year Plan); 0: the centre never reviews.
+        review_interval: u32 = 5, int(0, 1_000_000), true;
+        /// Share of the N instruments the programme mandates; the rest is local discretion.
+        mandate_share: f64 = 0.5, UNIT, true;
+        /// The programme at tick 0: "random", "zeros", or "unset" (March 1991).
+        initial_programme: ProgrammeInit = ProgrammeInit::Random, choice::<ProgrammeInit>(), false;
+        /// Probability that a detected deviation performing above the programme is tolerated.
+        tolerance: f64 = 0.7, UNIT, true;
+        /// Probability that one supervising authority detects a deviation at a review.
+        detection: f64 = 0.5, UNIT, true;
+        /// Share of capacity a zone loses when a detected, under-performing deviation is sanctioned.
+        sanction_cost: f64 = 0.2, UNIT, true;
+        /// March's p2: per-instrument rate at which the programme adopts the superior zones' majority setting.
+        feedback_rate: f64 = 0.3, UNIT, true;
+        /// Zones designated pilots at each review (never sanctioned, experiment more).
+        pilot_quota: u32 = 5, int(0, MAX_ZONES), true;
+        /// How pilots are chosen: "random", "top" performers, most "innovative" (successful experiments in the last cycle), or "laggards".
+        pilot_selection: PilotSelection = PilotSelection::Innovative, choice::<PilotSelection>(), true;
+        /// The k best zones published at each review; every zone may imitate them as if neighbours.
+        showcase_top: u32 = 3, int(0, MAX_ZONES), true;
+        /// Top-down benchmark: at each review the centre also tries one instrument change itself, judged on mean performance, and mandates it if better.
+        central_search: bool = false, BOOL, true;
+        /// Ticks by which the centre's performance data lag (retrospective indices); 0: current.
+        observation_lag: u32 = 1, int(0, 100), false;
+    }
+);
+
+section!(
+    /// `[zones]`: the local agents' rules.
+    ZoneParams = "zones" {
+        /// A zone's policy when it enters: "random", "programme" (perturbed), "unset", or "three_state" (each instrument unset/0/1 equally likely; March 1991).
+        initial_policy: PolicyInit = PolicyInit::Random, choice::<PolicyInit>(), true;
+        /// With initial_policy = "programme": share of instruments flipped away from the programme.
+        perturbation: f64 = 0.2, UNIT, true;
+        /// A zone imitates its best neighbour only if that neighbour's observed performance exceeds its own by more than this.
+        imitation_threshold: f64 = 0.0, UNIT, true;
+        /// Probability that each differing instrument is copied when imitating (1 - Lazer & Friedman's error).
+        imitation_fidelity: f64 = 0.9, UNIT, true;
+        /// Undo an imitation that lowers the zone's own fitness (Lazer & Friedman 2007).
+        imitation_revert: bool = false, BOOL, true;
+        /// Probability that a zone adapts (imitates or experiments) at all in a tick (Lazer & Friedman's velocity).
+        velocity: f64 = 1.0, UNIT, true;
+        /// Probability per tick that a zone that does not imitate runs an experiment.
+        experiment_rate: f64 = 0.3, UNIT, true;
+        /// Instruments changed by one experiment.
+        experiment_radius: u32 = 1, int(1, 64), true;
+        /// Pilots experiment at experiment_rate times this (capped at 1).
+        pilot_boost: f64 = 2.0, float(0.0, 100.0), true;
+        /// March's p1: probability per tick and differing mandated instrument that a zone takes the programme's setting.
+        compliance_rate: f64 = 0.2, UNIT, true;
+        /// "direct": take the programme's setting; "one_step": a differing setting becomes unset, an unset one takes the programme's (March 1991).
+        compliance_mode: ComplianceMode = ComplianceMode::Direct, choice::<ComplianceMode>(), true;
+        /// When performance is measured: "after_adapt" (this tick's new policy) or "before_adapt" (the action taken before adapting; March 1991).
+        evaluate: Evaluate = Evaluate::AfterAdapt, choice::<Evaluate>(), true;
+        /// Supervising authorities per zone ("too many mothers-in-law"): detection d = 1 - (1 - detection)^supervisors.
+        supervisors: u32 = 1, int(0, 100), true;
+        /// Capacity grows by capacity_growth x capacity x (performance - programme's performance) per tick.
+        capacity_growth: f64 = 0.1, float(0.0, 10.0), true;
+        /// Probability per tick that a zone's policy is replaced by a fresh initial policy (March's turnover).
+        turnover: f64 = 0.0, UNIT, true;
+        /// Standard deviation of the noise added to fitness to give observed performance.
+        observation_noise: f64 = 0.0, float(0.0, 10.0), true;
+    }
+);
+
+section!(
+    /// `[network]`: who observes whom.
+    NetworkParams = "network" {
+        /// "regional" (block model), "linear" (a path), "ring" (lattice), "full", "random", "small_world" (rewired ring, connected), or "none".
+        kind: NetworkKind = NetworkKind::Regional, choice::<NetworkKind>(), false;
+        /// Ring and small-world lattice degree (even; each zone links degree/2 on each side).
+        degree: u32 = 4, int(2, 10_000), false;
+        /// Small world: probability that each lattice edge is rewired to a random zone.
+        rewire: f64 = 0.1, UNIT, false;
+        /// Random network: probability of an edge between any two zones.
+        density: f64 = 0.05, UNIT, false;
+        /// Regional block model: edge probability between two zones of the same region.
+        p_within: f64 = 0.1, UNIT, false;
+        /// Regional block model: edge probability between zones of different regions.
+        p_between: f64 = 0.01, UNIT, false;
+    }
+);
+
+section!(
+    /// `[output]`: what is written besides ticks.csv, events.csv and the provenance.
+    OutputParams = "output" {
+        /// Write zones.csv (a per-zone panel) every this many ticks; 0: not written.
+        zones_every: u32 = 0, int(0, 1_000_000), false;
+        /// Write diffusion.csv (holders of every live innovation) every this many ticks; 0: not written.
+        diffusion_every: u32 = 0, int(0, 1_000_000), false;
+        /// Write innovations.csv (the lineage of every innovation).
+        innovations: bool = true, BOOL, false;
+        /// Log every centre action (sanction, toleration, feedback, pilot, showcase) in events.csv.
+        centre_log: bool = true, BOOL, false;
+    }
+);
+
+/// Keys of a `[[regions]]` entry (parsed by hand: `context` defaults to the region's index).
+pub const REGION_SPECS: &[ParamSpec] = &[
+    ParamSpec {
+        section: "regions",
+        key: "name",
+        domain: Domain::Text,
+        doc: "Region name, unique (default \"region-<index>\").",
+        settable: false,
+    },
+    ParamSpec {
+        section: "regions",
+        key: "zones",
+        domain: int(0, MAX_ZONES),
+        doc: "Zones in the region at tick 0 (default 100).",
+        settable: false,
+    },
+    ParamSpec {
+        section: "regions",
+        key: "initial_capacity",
+        domain: float(0.0, 1e12),
+        doc: "Capacity of each zone when it enters (default 1.0).",
+        settable: false,
+    },
+    ParamSpec {
+        section: "regions",
+        key: "context",
+        domain: int(0, 4095),
+        doc: "Landscape context; regions sharing one share a landscape (default: the region's index).",
+        settable: false,
+    },
+    ParamSpec {
+        section: "regions",
+        key: "level",
+        domain: Domain::Choice(Level::NAMES),
+        doc: "Administrative level of its zones (default \"national\"; \"demonstration\" zones are permanent pilots).",
+        settable: false,
+    },
+];
+
+/// Keys of an `[[events]]` entry.
+pub const EVENT_SPECS: &[ParamSpec] = &[
+    ParamSpec {
+        section: "events",
+        key: "tick",
+        domain: int(0, 1_000_000),
+        doc: "Tick at which the event applies (before zones act); give tick or year.",
+        settable: false,
+    },
+    ParamSpec {
+        section: "events",
+        key: "year",
+        domain: int(0, 9999),
+        doc: "Calendar year at which it applies: tick = year - run.start_year.",
+        settable: false,
+    },
+    ParamSpec {
+        section: "events",
+        key: "action",
+        domain: Domain::Choice(&["add_zones", "set_level", "set_pilot", "set"]),
+        doc: "What happens.",
+        settable: false,
+    },
+    ParamSpec {
+        section: "events",
+        key: "region",
+        domain: Domain::Text,
+        doc: "add_zones: the region they join; set_level / set_pilot: every zone of the region active then.",
+        settable: false,
+    },
+    ParamSpec {
+        section: "events",
+        key: "count",
+        domain: int(1, MAX_ZONES),
+        doc: "add_zones: how many zones enter.",
+        settable: false,
+    },
+    ParamSpec {
+        section: "events",
+        key: "capacity",
+        domain: float(0.0, 1e12),
+        doc: "add_zones: their capacity (default: the region's initial_capacity).",
+        settable: false,
+    },
+    ParamSpec {
+        section: "events",
+        key: "zones",
+        domain: Domain::Text,
+        doc: "set_level / set_pilot: a list of zone ids (zones are numbered region by region, then in order of entry).",
+        settable: false,
+    },
+    ParamSpec {
+        section: "events",
+        key: "level",
+        domain: Domain::Choice(Level::NAMES),
+        doc: "add_zones / set_level: the level (add_zones default: the region's).",
+        settable: false,
+    },
+    ParamSpec {
+        section: "events",
+        key: "pilot",
+        domain: Domain::Bool,
+        doc: "set_pilot: pilot status to set.",
+        settable: false,
+    },
+    ParamSpec {
+        section: "events",
+        key: "parameter",
+        domain: Domain::Text,
+        doc: "set: the dotted path of a settable parameter, e.g. \"centre.tolerance\".",
+        settable: false,
+    },
+    ParamSpec {
+        section: "events",
+        key: "value",
+        domain: Domain::Text,
+        doc: "set: its new value (checked against the parameter's range).",
+        settable: false,
+    },
+];
+
+/// Every plain-section parameter, in file order.
+pub fn all_specs() -> impl Iterator<Item = &'static ParamSpec> {
+    RunParams::SPECS
+        .iter()
+        .chain(LandscapeParams::SPECS)
+        .chain(CentreParams::SPECS)
+        .chain(ZoneParams::SPECS)
+        .chain(NetworkParams::SPECS)
+        .chain(OutputParams::SPECS)
+}
+
+/// Finds a plain parameter by its dotted path (`centre.tolerance`).
+pub fn spec(path: &str) -> Option<&'static ParamSpec> {
+    all_specs().find(|s| s.path() == path)
+}
