@@ -55,13 +55,7 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
-        Command::Run {
-            scenario,
-            out,
-            force,
-            quiet,
-            threads,
-        } => run(scenario.as_deref(), out, force, quiet, threads),
+        Command::Run { scenario, out, force, quiet, threads } => run(scenario.as_deref(), out, force, quiet, threads),
         Command::Check { scenario } => match Scenario::load(&scenario) {
             Ok(s) => {
                 println!(
@@ -93,20 +87,10 @@ fn fail(code: u8, message: &str) -> ExitCode {
     ExitCode::from(code)
 }
 
-fn run(
-    path: Option<&Path>,
-    out: Option<PathBuf>,
-    force: bool,
-    quiet: bool,
-    threads: Option<usize>,
-) -> ExitCode {
+fn run(path: Option<&Path>, out: Option<PathBuf>, force: bool, quiet: bool, threads: Option<usize>) -> ExitCode {
     let (scenario, name) = match path {
         Some(p) => match Scenario::load(p) {
-            Ok(s) => (
-                s,
-                p.file_stem()
-                    .map_or("scenario".into(), |s| s.to_string_lossy().into_owned()),
-            ),
+            Ok(s) => (s, p.file_stem().map_or("scenario".into(), |s| s.to_string_lossy().into_owned())),
             Err(e) => return fail(2, &e.to_string()),
         },
         None => match Scenario::parse(BASELINE, "<embedded baseline>") {
@@ -118,10 +102,7 @@ fn run(
         if t == 0 {
             return fail(2, "--threads must be at least 1");
         }
-        if let Err(e) = rayon::ThreadPoolBuilder::new()
-            .num_threads(t)
-            .build_global()
-        {
+        if let Err(e) = rayon::ThreadPoolBuilder::new().num_threads(t).build_global() {
             return fail(1, &format!("cannot start {t} threads: {e}"));
         }
     }

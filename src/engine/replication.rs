@@ -76,13 +76,7 @@ impl Replication {
         }
         let initial = region.len();
         for e in &s.events {
-            if let Action::AddZones {
-                region: r,
-                count,
-                level: l,
-                capacity: c,
-            } = &e.action
-            {
+            if let Action::AddZones { region: r, count, level: l, capacity: c } = &e.action {
                 let reg = &s.regions[*r];
                 for _ in 0..*count {
                     region.push(*r as u32);
@@ -96,23 +90,10 @@ impl Replication {
         let centre = Centre::new(&s.centre, n, total, &landscape, &key);
         let mut cur = Dyn::new(total, n as usize);
         cur.capacity = capacity;
-        let context = region
-            .iter()
-            .map(|&r| s.regions[r as usize].context)
-            .collect();
-        let pilot = level
-            .iter()
-            .map(|&l| l == crate::scenario::Level::Demonstration)
-            .collect();
-        let zones = Zones {
-            region,
-            context,
-            level,
-            active: vec![false; total],
-            pilot,
-            entry_tick: vec![0; total],
-            cur,
-        };
+        let context = region.iter().map(|&r| s.regions[r as usize].context).collect();
+        let pilot = level.iter().map(|&l| l == crate::scenario::Level::Demonstration).collect();
+        let zones =
+            Zones { region, context, level, active: vec![false; total], pilot, entry_tick: vec![0; total], cur };
         let mut rep = Replication {
             scenario: s.clone(),
             replication,
@@ -153,8 +134,7 @@ impl Replication {
 
         let turbulence = self.scenario.landscape.turbulence;
         if turbulence > 0.0 {
-            self.landscape
-                .shake(turbulence, &self.key, self.tick as u64);
+            self.landscape.shake(turbulence, &self.key, self.tick as u64);
             self.centre.update_reference(&self.landscape);
         }
         self.step_zones(turbulence <= 0.0);
@@ -219,8 +199,7 @@ impl Replication {
             for_each_bit(o.touched, |i| {
                 let (a, b) = (old[z * n + i], new[z * n + i]);
                 if a != b {
-                    self.lineage
-                        .drop_holder(a, tick, programme[i] == a && a != 0);
+                    self.lineage.drop_holder(a, tick, programme[i] == a && a != 0);
                 }
             });
         }
@@ -232,9 +211,7 @@ impl Replication {
             for_each_bit(o.touched, |i| {
                 let slot = &mut new[z * n + i];
                 if *slot == PENDING {
-                    *slot = self
-                        .lineage
-                        .create(z as u32, tick, i as u32, pol.bits >> i & 1 == 1);
+                    *slot = self.lineage.create(z as u32, tick, i as u32, pol.bits >> i & 1 == 1);
                     self.lineage.add_holder(*slot, tick, Channel::None);
                     c.new_innovations += 1;
                 } else if *slot != old[z * n + i] {
@@ -308,8 +285,7 @@ impl Replication {
         let pending = self.events.iter().any(|e| e.tick > self.tick);
         quiet
             && !pending
-            && (0..self.zones.len())
-                .all(|z| !self.zones.active[z] || self.zones.cur.policy[z] == self.centre.programme)
+            && (0..self.zones.len()).all(|z| !self.zones.active[z] || self.zones.cur.policy[z] == self.centre.programme)
     }
 
     /// Active zones right now.

@@ -35,8 +35,7 @@ impl Replication {
                     for z in self.targets(target) {
                         self.zones.level[z] = *level;
                         // Demonstration zones are permanent pilots; leaving the level ends it.
-                        self.zones.pilot[z] =
-                            *level == crate::scenario::Level::Demonstration || self.zones.pilot[z];
+                        self.zones.pilot[z] = *level == crate::scenario::Level::Demonstration || self.zones.pilot[z];
                         self.acts.push(Act {
                             kind: "set_level",
                             zone: Some(z as u32),
@@ -55,17 +54,11 @@ impl Replication {
                     }
                 }
                 Action::Set { parameter, value } => {
-                    self.scenario
-                        .set(parameter, value)
-                        .expect("validated when the scenario was read");
+                    self.scenario.set(parameter, value).expect("validated when the scenario was read");
                     if parameter.section == "centre" && parameter.key == "mandate_share" {
                         self.centre.set_mandate(self.scenario.centre.mandate_share);
                     }
-                    self.acts.push(Act {
-                        kind: "set",
-                        zone: None,
-                        detail: format!("{} = {value}", parameter.path()),
-                    });
+                    self.acts.push(Act { kind: "set", zone: None, detail: format!("{} = {value}", parameter.path()) });
                 }
             }
         }
@@ -74,20 +67,16 @@ impl Replication {
     fn targets(&self, target: &Target) -> Vec<usize> {
         match target {
             Target::Zones(ids) => ids.iter().map(|&z| z as usize).collect(),
-            Target::Region(r) => (0..self.zones.len())
-                .filter(|&z| self.zones.region[z] as usize == *r && self.zones.active[z])
-                .collect(),
+            Target::Region(r) => {
+                (0..self.zones.len()).filter(|&z| self.zones.region[z] as usize == *r && self.zones.active[z]).collect()
+            }
         }
     }
 
     /// A zone enters: its initial policy, performance and lineage.
     pub(crate) fn enter(&mut self, z: usize) {
         let n = self.n as usize;
-        let mut rng = self.key.tick(
-            crate::engine::streams::Purpose::InitialPolicy,
-            self.tick as u64,
-            z as u64,
-        );
+        let mut rng = self.key.tick(crate::engine::streams::Purpose::InitialPolicy, self.tick as u64, z as u64);
         let row = &mut self.zones.cur.lineage[z * n..(z + 1) * n];
         let pol = crate::model::zone::initial_policy(
             &self.scenario.zones,
@@ -108,11 +97,8 @@ impl Replication {
         cur.policy[z] = pol;
         cur.fitness[z] = fit;
         cur.performance[z] = perf;
-        cur.observed[z] = if noise > 0.0 {
-            perf + noise * crate::engine::streams::Draw::normal(&mut rng)
-        } else {
-            perf
-        };
+        cur.observed[z] =
+            if noise > 0.0 { perf + noise * crate::engine::streams::Draw::normal(&mut rng) } else { perf };
         self.zones.active[z] = true;
         self.zones.entry_tick[z] = self.tick;
         self.counts.entered += 1;

@@ -67,9 +67,7 @@ impl StreamKey {
     /// A per-tick, per-entity stream (cheap to create).
     #[inline]
     pub fn tick(&self, purpose: Purpose, tick: u64, entity: u64) -> Fast {
-        Fast {
-            state: self.hash(purpose, tick, entity),
-        }
+        Fast { state: self.hash(purpose, tick, entity) }
     }
 
     /// A setup stream (ChaCha8) for long sequences of draws.
@@ -77,9 +75,7 @@ impl StreamKey {
         let mut seed = [0u8; 32];
         let base = self.hash(purpose, tick, entity);
         for (i, chunk) in seed.chunks_mut(8).enumerate() {
-            chunk.copy_from_slice(
-                &mix(base.wrapping_add(GOLDEN.wrapping_mul(i as u64 + 1))).to_le_bytes(),
-            );
+            chunk.copy_from_slice(&mix(base.wrapping_add(GOLDEN.wrapping_mul(i as u64 + 1))).to_le_bytes());
         }
         ChaCha8Rng::from_seed(seed)
     }
@@ -176,15 +172,9 @@ pub fn det_ln(x: f64) -> f64 {
         // Subnormal: scale into the normal range first.
         let scaled = x * (1u64 << 54) as f64;
         let b = scaled.to_bits();
-        (
-            ((b >> 52) & 0x7FF) as i64 - 1023 - 54,
-            f64::from_bits((b & 0x000F_FFFF_FFFF_FFFF) | 0x3FF0_0000_0000_0000),
-        )
+        (((b >> 52) & 0x7FF) as i64 - 1023 - 54, f64::from_bits((b & 0x000F_FFFF_FFFF_FFFF) | 0x3FF0_0000_0000_0000))
     } else {
-        (
-            ((bits >> 52) & 0x7FF) as i64 - 1023,
-            f64::from_bits((bits & 0x000F_FFFF_FFFF_FFFF) | 0x3FF0_0000_0000_0000),
-        )
+        (((bits >> 52) & 0x7FF) as i64 - 1023, f64::from_bits((bits & 0x000F_FFFF_FFFF_FFFF) | 0x3FF0_0000_0000_0000))
     };
     if mantissa > std::f64::consts::SQRT_2 {
         mantissa *= 0.5;
@@ -237,15 +227,9 @@ mod tests {
 
     #[test]
     fn det_ln_matches_libm_closely() {
-        for &x in &[
-            1e-300, 1e-10, 0.001, 0.3, 0.5, 0.7071, 1.0, 1.5, 2.0, 10.0, 12345.678,
-        ] {
+        for &x in &[1e-300, 1e-10, 0.001, 0.3, 0.5, 0.7071, 1.0, 1.5, 2.0, 10.0, 12345.678] {
             let d = det_ln(x);
-            assert!(
-                (d - x.ln()).abs() <= 1e-14 * x.ln().abs().max(1.0),
-                "{x}: {d} vs {}",
-                x.ln()
-            );
+            assert!((d - x.ln()).abs() <= 1e-14 * x.ln().abs().max(1.0), "{x}: {d} vs {}", x.ln());
         }
     }
 
@@ -270,10 +254,7 @@ mod tests {
         let xs: Vec<f64> = (0..n).map(|_| r.normal()).collect();
         let mean = xs.iter().sum::<f64>() / n as f64;
         let var = xs.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / n as f64;
-        assert!(
-            mean.abs() < 0.02 && (var - 1.0).abs() < 0.02,
-            "{mean} {var}"
-        );
+        assert!(mean.abs() < 0.02 && (var - 1.0).abs() < 0.02, "{mean} {var}");
     }
 
     #[test]

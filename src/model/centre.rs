@@ -50,13 +50,7 @@ pub struct ReviewCounts {
 }
 
 impl Centre {
-    pub fn new(
-        p: &CentreParams,
-        n: u32,
-        zones: usize,
-        landscape: &Landscape,
-        key: &StreamKey,
-    ) -> Centre {
+    pub fn new(p: &CentreParams, n: u32, zones: usize, landscape: &Landscape, key: &StreamKey) -> Centre {
         let mut r = key.tick(Purpose::Programme, 0, 0);
         let programme = match p.initial_programme {
             ProgrammeInit::Random => Policy::set(r.next_u64(), n),
@@ -87,16 +81,11 @@ impl Centre {
     /// Recomputes the mandate from the share (also after a `set` event changes it).
     pub fn set_mandate(&mut self, share: f64) {
         let count = (share * self.mandate_order.len() as f64).round() as usize;
-        self.mandate = self.designed
-            | self.mandate_order[..count]
-                .iter()
-                .fold(0u64, |m, &i| m | 1 << i);
+        self.mandate = self.designed | self.mandate_order[..count].iter().fold(0u64, |m, &i| m | 1 << i);
     }
 
     pub fn update_reference(&mut self, landscape: &Landscape) {
-        self.reference = (0..landscape.contexts())
-            .map(|c| landscape.fitness(c, self.programme))
-            .collect();
+        self.reference = (0..landscape.contexts()).map(|c| landscape.fitness(c, self.programme)).collect();
     }
 
     /// Where a zone departs from the programme on mandated instruments.
@@ -128,7 +117,7 @@ impl Review<'_> {
         log: Option<&mut Vec<Act>>,
     ) -> ReviewCounts {
         let mut counts = ReviewCounts::default();
-        let mut acts = Vec::new();
+        let mut acts = Acts { list: Vec::new(), on: log.is_some() };
         self.sanction(centre, zones, lineage, &mut counts, &mut acts);
         self.feedback(centre, zones, lineage, &mut counts, &mut acts);
         if self.p.central_search {
@@ -139,7 +128,7 @@ impl Review<'_> {
         self.showcase(centre, zones, &mut acts);
         centre.succeeded_at_review = zones.cur.counters.iter().map(|c| c.succeeded).collect();
         if let Some(log) = log {
-            log.extend(acts);
+            log.extend(acts.list);
         }
         counts
     }
@@ -152,7 +141,7 @@ impl Review<'_> {
         zones: &mut Zones,
         lineage: &mut Lineage,
         counts: &mut ReviewCounts,
-        acts: &mut Vec<Act>,
+        acts: &mut Acts,
     ) {
         let d = effective_detection(self.p.detection, self.zp.supervisors);
         let n = self.n as usize;
@@ -178,21 +167,13 @@ impl Review<'_> {
                 "sanction"
             } else if r.chance(self.p.tolerance) {
                 counts.tolerated += 1;
-                acts.push(Act {
-                    kind: "toleration",
-                    zone: Some(z as u32),
-                    detail: format!("instruments {}", list(dev)),
-                });
+                acts.push("toleration", Some(z as u32), || format!("instruments {}", list(dev)));
                 continue;
             } else {
                 counts.corrected += 1;
                 "correction"
             };
-            acts.push(Act {
-                kind,
-                zone: Some(z as u32),
-                detail: format!("instruments {}", list(dev)),
-            });
+            acts.push(kind, Some(z as u32), || format!("instruments {}", list(dev)));
             let row = &mut zones.cur.lineage[z * n..(z + 1) * n];
             for_each_bit(dev, |i| lineage.drop_holder(row[i], self.tick, false));
             for_each_bit(dev, |i| {
@@ -214,15 +195,13 @@ impl Review<'_> {
         zones: &Zones,
         lineage: &mut Lineage,
         counts: &mut ReviewCounts,
-        acts: &mut Vec<Act>,
+        acts: &mut Acts,
     ) {
         if self.p.feedback_rate <= 0.0 {
             return;
         }
         let superior: Vec<usize> = (0..zones.len())
-            .filter(|&z| {
-                zones.active[z] && self.seen[z] > centre.reference[zones.context[z] as usize]
-            })
+            .filter(|&z| zones.active[z] && self.seen[z] > centre.reference[zones.context[z] as usize])
             .collect();
         if superior.is_empty() {
             return;
@@ -235,11 +214,7 @@ impl Review<'_> {
             for &z in &superior {
                 let pol = zones.cur.policy[z];
                 if pol.mask & bit != 0 {
-                    if pol.bits & bit != 0 {
-                        ones += 1
-                    } else {
-                        zeros += 1
-                    }
+                    if pol.bits & bit != 0 { ones += 1 } else { zeros += 1 }
                 }
             }
             if ones == zeros {
@@ -270,14 +245,7 @@ impl Review<'_> {
             lineage.programme_dropped(old, self.tick);
             lineage.fed_back(id, self.tick);
             counts.feedback_adoptions += 1;
-            acts.push(Act {
-                kind: "feedback",
-                zone: None,
-                detail: format!(
-                    "instrument {i} = {} (innovation {id}, excess {k})",
-                    value as u8
-                ),
-            });
+            acts.push("feedback", None, || format!("instrument {i} = {} (innovation {id}, excess {k})", value as u8));
         }
     }
 
@@ -289,21 +257,15 @@ impl Review<'_> {
         zones: &Zones,
         lineage: &mut Lineage,
         counts: &mut ReviewCounts,
-        acts: &mut Vec<Act>,
+        acts: &mut Acts,
     ) {
         let mut r = self.key.tick(Purpose::CentralSearch, self.tick as u64, 0);
         let i = r.below(self.n as u64) as u32;
         let bit = 1u64 << i;
         let cand = if centre.programme.mask & bit != 0 {
-            Policy {
-                bits: centre.programme.bits ^ bit,
-                ..centre.programme
-            }
+            Policy { bits: centre.programme.bits ^ bit, ..centre.programme }
         } else {
-            Policy {
-                bits: centre.programme.bits | (r.next_u64() & bit),
-                mask: centre.programme.mask | bit,
-            }
+            Policy { bits: centre.programme.bits | (r.next_u64() & bit), mask: centre.programme.mask | bit }
         };
         let mut weight = vec![0u32; self.landscape.contexts()];
         for z in (0..zones.len()).filter(|&z| zones.active[z]) {
@@ -314,18 +276,10 @@ impl Review<'_> {
             return;
         }
         let estimate = |pol: Policy, r: &mut crate::engine::streams::Fast| {
-            let mean = weight
-                .iter()
-                .enumerate()
-                .map(|(c, &w)| w as f64 * self.landscape.fitness(c, pol))
-                .sum::<f64>()
+            let mean = weight.iter().enumerate().map(|(c, &w)| w as f64 * self.landscape.fitness(c, pol)).sum::<f64>()
                 / active as f64;
             let noise = self.zp.observation_noise;
-            if noise > 0.0 {
-                mean + noise * r.normal() / (active as f64).sqrt()
-            } else {
-                mean
-            }
+            if noise > 0.0 { mean + noise * r.normal() / (active as f64).sqrt() } else { mean }
         };
         let now = estimate(centre.programme, &mut r);
         let then = estimate(cand, &mut r);
@@ -338,18 +292,13 @@ impl Review<'_> {
             centre.designed |= bit;
             centre.mandate |= bit;
             counts.central_designs += 1;
-            acts.push(Act {
-                kind: "central_design",
-                zone: None,
-                detail: format!(
-                    "instrument {i} = {} (innovation {id})",
-                    (cand.bits & bit != 0) as u8
-                ),
+            acts.push("central_design", None, || {
+                format!("instrument {i} = {} (innovation {id})", (cand.bits & bit != 0) as u8)
             });
         }
     }
 
-    fn designate_pilots(&self, centre: &Centre, zones: &mut Zones, acts: &mut Vec<Act>) {
+    fn designate_pilots(&self, centre: &Centre, zones: &mut Zones, acts: &mut Acts) {
         let quota = self.p.pilot_quota as usize;
         for z in 0..zones.len() {
             zones.pilot[z] = zones.level[z] == Level::Demonstration;
@@ -372,36 +321,37 @@ impl Review<'_> {
             PilotSelection::Top => top_by(candidates, quota, |z| self.seen[z]),
             PilotSelection::Laggards => top_by(candidates, quota, |z| -self.seen[z]),
             PilotSelection::Innovative => top_by(candidates, quota, |z| {
-                (zones.cur.counters[z].succeeded
-                    - centre.succeeded_at_review.get(z).copied().unwrap_or(0))
-                    as f64
+                (zones.cur.counters[z].succeeded - centre.succeeded_at_review.get(z).copied().unwrap_or(0)) as f64
             }),
         };
         for z in chosen {
             zones.pilot[z] = true;
-            acts.push(Act {
-                kind: "pilot",
-                zone: Some(z as u32),
-                detail: format!(
-                    "selection {}",
-                    crate::scenario::Choice::name(self.p.pilot_selection)
-                ),
+            acts.push("pilot", Some(z as u32), || {
+                format!("selection {}", crate::scenario::Choice::name(self.p.pilot_selection))
             });
         }
     }
 
-    fn showcase(&self, centre: &mut Centre, zones: &Zones, acts: &mut Vec<Act>) {
+    fn showcase(&self, centre: &mut Centre, zones: &Zones, acts: &mut Acts) {
         let candidates: Vec<usize> = (0..zones.len()).filter(|&z| zones.active[z]).collect();
-        centre.showcase = top_by(candidates, self.p.showcase_top as usize, |z| self.seen[z])
-            .into_iter()
-            .map(|z| z as u32)
-            .collect();
+        centre.showcase =
+            top_by(candidates, self.p.showcase_top as usize, |z| self.seen[z]).into_iter().map(|z| z as u32).collect();
         for &z in &centre.showcase {
-            acts.push(Act {
-                kind: "showcase",
-                zone: Some(z),
-                detail: format!("performance {:.6}", self.seen[z as usize]),
-            });
+            acts.push("showcase", Some(z), || format!("performance {:.6}", self.seen[z as usize]));
+        }
+    }
+}
+
+/// Acts of a review, formatted only when the centre log is kept.
+pub struct Acts {
+    list: Vec<Act>,
+    on: bool,
+}
+
+impl Acts {
+    fn push(&mut self, kind: &'static str, zone: Option<u32>, detail: impl FnOnce() -> String) {
+        if self.on {
+            self.list.push(Act { kind, zone, detail: detail() });
         }
     }
 }
@@ -446,13 +396,7 @@ mod tests {
     use crate::model::zone::{Counters, Dyn};
 
     fn landscape() -> Landscape {
-        Landscape {
-            n: 4,
-            kind: Kind::Target(Target {
-                reality: vec![0b1111],
-            }),
-            max: vec![1.0],
-        }
+        Landscape { n: 4, kind: Kind::Target(Target { reality: vec![0b1111] }), max: vec![1.0] }
     }
 
     fn zones(policies: &[u64]) -> Zones {
@@ -490,21 +434,8 @@ mod tests {
         c
     }
 
-    fn review<'a>(
-        p: &'a CentreParams,
-        zp: &'a ZoneParams,
-        l: &'a Landscape,
-        seen: &'a [f64],
-    ) -> Review<'a> {
-        Review {
-            p,
-            zp,
-            n: 4,
-            tick: 5,
-            key: StreamKey::new(1, 0),
-            landscape: l,
-            seen,
-        }
+    fn review<'a>(p: &'a CentreParams, zp: &'a ZoneParams, l: &'a Landscape, seen: &'a [f64]) -> Review<'a> {
+        Review { p, zp, n: 4, tick: 5, key: StreamKey::new(1, 0), landscape: l, seen }
     }
 
     #[test]
@@ -527,25 +458,13 @@ mod tests {
         let zp = ZoneParams::default();
         let mut lin = Lineage::default();
         let counts = review(&p, &zp, &l, &seen).run(&mut c, &mut zs, &mut lin, None);
-        assert_eq!(
-            (counts.sanctions, counts.tolerated, counts.corrected),
-            (1, 1, 0)
-        );
+        assert_eq!((counts.sanctions, counts.tolerated, counts.corrected), (1, 1, 0));
         assert_eq!(zs.cur.policy[0], Policy::set(0b0011, 4));
         assert_eq!(zs.cur.capacity[0], 0.75);
-        assert_eq!(
-            zs.cur.counters[0],
-            Counters {
-                sanctioned: 1,
-                ..Counters::default()
-            }
-        );
+        assert_eq!(zs.cur.counters[0], Counters { sanctioned: 1, ..Counters::default() });
         assert_eq!(zs.cur.policy[1], Policy::set(0b1110, 4));
         // With tolerance 0 the better deviation is corrected, without cost.
-        let p0 = CentreParams {
-            tolerance: 0.0,
-            ..p
-        };
+        let p0 = CentreParams { tolerance: 0.0, ..p };
         let mut zs = zones(&[0b0011, 0b1110, 0b0011]);
         let counts = review(&p0, &zp, &l, &seen).run(&mut c, &mut zs, &mut lin, None);
         assert_eq!(counts.corrected, 1);
@@ -567,8 +486,7 @@ mod tests {
             ..CentreParams::default()
         };
         let zp = ZoneParams::default();
-        let counts =
-            review(&p, &zp, &l, &[0.0]).run(&mut c, &mut zs, &mut Lineage::default(), None);
+        let counts = review(&p, &zp, &l, &[0.0]).run(&mut c, &mut zs, &mut Lineage::default(), None);
         assert_eq!(counts.detected, 0);
         assert_eq!(zs.cur.policy[0], Policy::set(0, 4));
     }
@@ -606,19 +524,13 @@ mod tests {
             showcase_top: 0,
             ..CentreParams::default()
         };
-        for (policies, expected) in [
-            (&[0b1000u64, 0b1001, 0b0001][..], 0.5),
-            (&[0b1000, 0b1000, 0b1000][..], 0.875),
-        ] {
+        for (policies, expected) in [(&[0b1000u64, 0b1001, 0b0001][..], 0.5), (&[0b1000, 0b1000, 0b1000][..], 0.875)] {
             let seen = vec![1.0; policies.len()];
             let mut adopted = 0;
             for tick in 0..4000 {
                 let mut c = centre(0b0000, 0b1111);
                 let mut zs = zones(policies);
-                let r = Review {
-                    tick,
-                    ..review(&p, &zp, &l, &seen)
-                };
+                let r = Review { tick, ..review(&p, &zp, &l, &seen) };
                 r.run(&mut c, &mut zs, &mut Lineage::default(), None);
                 adopted += (c.programme.bits & 0b1000 != 0) as u32;
             }
@@ -679,10 +591,7 @@ mod tests {
         };
         let mut lin = Lineage::default();
         for tick in 0..60 {
-            let r = Review {
-                tick,
-                ..review(&p, &zp, &l, &[0.0, 0.0])
-            };
+            let r = Review { tick, ..review(&p, &zp, &l, &[0.0, 0.0]) };
             r.run(&mut c, &mut zs, &mut lin, None);
         }
         assert_eq!(c.programme, Policy::set(0b1111, 4));

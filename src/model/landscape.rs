@@ -29,10 +29,18 @@ pub struct Nk {
     pub deps: Vec<u64>,
     /// log2 of the table row length (K + 1).
     pub row_bits: u32,
-    /// `tables[c][i << row_bits | index]`: contribution of instrument i in context c.
-    pub tables: Vec<Vec<f32>>,
+    /// For each instrument b, the instruments whose contribution depends on b.
+    pub affected: Vec<u64>,
+    /// Byte-wise gather tables: `lookup[(i * bytes + j) * 256 + v]` is the part of
+    /// instrument i's table index given by byte j of the policy having value v. One
+    /// lookup per byte replaces a loop over the K + 1 dependency bits.
+    lookup: Vec<[u32; 256]>,
+    bytes: usize,
+    /// `tables[c][i << row_bits | index]`: contribution of instrument i in context c,
+    /// in units of 2^-24.
+    pub tables: Vec<Vec<u32>>,
     /// Global table for the shared component (kept for turbulence).
-    global: Vec<f32>,
+    global: Vec<u32>,
     similarity: f64,
 }
 
@@ -42,21 +50,24 @@ pub struct Target {
     pub reality: Vec<u64>,
 }
 
-/// Gather the bits of `x` selected by `mask` into the low bits (software PEXT).
+/// Gather the bits of `x` selected by `mask` into the low bits (software PEXT, without
+/// data-dependent branches: the loop runs popcount(mask) times whatever `x` is).
 #[inline]
 fn gather(x: u64, mut mask: u64) -> usize {
     let mut out = 0usize;
-    let mut bit = 1usize;
+    let mut k = 0;
     while mask != 0 {
-        let low = mask & mask.wrapping_neg();
-        if x & low != 0 {
-            out |= bit;
-        }
-        bit <<= 1;
+        out |= (((x >> mask.trailing_zeros()) & 1) as usize) << k;
+        k += 1;
         mask &= mask - 1;
     }
     out
 }
+
+/// NK contributions are 24-bit fractions held as integers, so a fitness is an exact
+/// integer sum divided by this per instrument: sums are associative, and a fitness
+/// updated incrementally after a change is bit-identical to one computed afresh.
+const UNIT: f64 = (1u64 << 24) as f64;
 
 impl Landscape {
     /// Draws the landscape of one replication.
@@ -73,11 +84,7 @@ impl Landscape {
                         let local = r.next_u64_masked(n);
                         let mut v = 0u64;
                         for i in 0..n {
-                            let src = if r.chance(p.context_similarity) {
-                                global
-                            } else {
-                                local
-                            };
+                            let src = if r.chance(p.context_similarity) { global } else { local };
                             v |= src & (1 << i);
                         }
                         v
@@ -86,11 +93,7 @@ impl Landscape {
                 Kind::Target(Target { reality })
             }
         };
-        let mut l = Landscape {
-            n,
-            kind,
-            max: vec![1.0; contexts],
-        };
+        let mut l = Landscape { n, kind, max: vec![1.0; contexts] };
         if p.normalise {
             l.max = (0..contexts).map(|c| l.maximum(c)).collect();
         }
@@ -114,6 +117,34 @@ impl Landscape {
         }
     }
 
+    /// Fitness of `new`, given that `old` has fitness `old_fit` in context c. Only the
+    /// contributions that depend on a changed instrument are looked up again; the result
+    /// is bit-identical to `fitness(c, new)`.
+    #[inline]
+    pub fn refit(&self, c: usize, old: Policy, old_fit: f64, new: Policy) -> f64 {
+        let Kind::Nk(nk) = &self.kind else { return self.fitness(c, new) };
+        let (ob, nb) = (old.bits & old.mask, new.bits & new.mask);
+        let mut changed = ob ^ nb;
+        let mut affected = 0u64;
+        while changed != 0 {
+            affected |= nk.affected[changed.trailing_zeros() as usize];
+            changed &= changed - 1;
+        }
+        if affected.count_ones() * 2 > self.n {
+            return self.fitness(c, new);
+        }
+        let denom = UNIT * self.n as f64;
+        let mut sum = (old_fit * denom).round() as i64;
+        let table = &nk.tables[c];
+        while affected != 0 {
+            let i = affected.trailing_zeros() as usize;
+            let row = i << nk.row_bits;
+            sum += table[row | nk.index(i, nb)] as i64 - table[row | nk.index(i, ob)] as i64;
+            affected &= affected - 1;
+        }
+        sum as f64 / denom
+    }
+
     /// The best fitness any fully set policy reaches in context c, by exhaustive search
     /// (N <= 24 is validated before this is asked for).
     pub fn maximum(&self, c: usize) -> f64 {
@@ -126,11 +157,7 @@ impl Landscape {
                 let low = n.min(12);
                 (0..1u64 << (n - low))
                     .into_par_iter()
-                    .map(|hi| {
-                        (0..1u64 << low)
-                            .map(|lo| nk.fitness(c, hi << low | lo, n))
-                            .fold(0.0, f64::max)
-                    })
+                    .map(|hi| (0..1u64 << low).map(|lo| nk.fitness(c, hi << low | lo, n)).fold(0.0, f64::max))
                     .reduce(|| 0.0, f64::max)
             }
         }
@@ -202,7 +229,7 @@ impl Nk {
         let row_bits = k + 1;
         let len = (n as usize) << row_bits;
         let mut g = key.setup(Purpose::Landscape, 0, u64::MAX);
-        let global: Vec<f32> = (0..len).map(|_| unit_f32(&mut g)).collect();
+        let global: Vec<u32> = (0..len).map(|_| unit24(&mut g)).collect();
         let shared = contexts <= 1 || p.context_similarity >= 1.0;
         let tables = if shared {
             vec![global.clone(); contexts.max(1)]
@@ -214,40 +241,60 @@ impl Nk {
                         .iter()
                         .map(|&gv| {
                             let take_global = r.chance(p.context_similarity);
-                            let local = unit_f32(&mut r);
+                            let local = unit24(&mut r);
                             if take_global { gv } else { local }
                         })
                         .collect()
                 })
                 .collect()
         };
-        Nk {
-            deps,
-            row_bits,
-            tables,
-            global,
-            similarity: p.context_similarity,
+        let affected =
+            (0..n).map(|b| (0..n).filter(|&i| deps[i as usize] >> b & 1 == 1).fold(0u64, |m, i| m | 1 << i)).collect();
+        let bytes = (n as usize).div_ceil(8);
+        let mut lookup = vec![[0u32; 256]; n as usize * bytes];
+        for (i, &dep) in deps.iter().enumerate() {
+            for j in 0..bytes {
+                for v in 0..256u64 {
+                    lookup[i * bytes + j][v as usize] = gather(v << (8 * j), dep) as u32;
+                }
+            }
         }
+        Nk { deps, affected, lookup, bytes, row_bits, tables, global, similarity: p.context_similarity }
     }
 
     #[inline]
     pub fn fitness(&self, c: usize, bits: u64, n: u32) -> f64 {
-        let table = &self.tables[c];
-        let mut sum = 0.0f64;
-        for i in 0..n as usize {
-            let idx = (i << self.row_bits) | gather(bits, self.deps[i]);
-            sum += table[idx] as f64;
+        let rows = self.tables[c].chunks_exact(1 << self.row_bits);
+        let mut sum = 0u64;
+        for (lookup, row) in self.lookup.chunks_exact(self.bytes).zip(rows) {
+            sum += row[Self::gathered(lookup, bits)] as u64;
         }
-        sum / n as f64
+        sum as f64 / (UNIT * n as f64)
+    }
+
+    /// Row index of an instrument's contribution (= gather(bits, deps[i])), from its
+    /// byte tables.
+    #[inline(always)]
+    fn gathered(lookup: &[[u32; 256]], bits: u64) -> usize {
+        let mut idx = 0u32;
+        for (j, t) in lookup.iter().enumerate() {
+            idx |= t[((bits >> (8 * j)) & 0xFF) as usize];
+        }
+        idx as usize
+    }
+
+    #[inline]
+    fn index(&self, i: usize, bits: u64) -> usize {
+        Self::gathered(&self.lookup[i * self.bytes..(i + 1) * self.bytes], bits)
     }
 
     fn shake(&mut self, rate: f64, r: &mut impl rand::Rng) {
         for pos in 0..self.global.len() {
             if r.chance(rate) {
-                self.global[pos] = unit_f32(r);
+                self.global[pos] = unit24(r);
                 for t in self.tables.iter_mut() {
                     let take_global = r.chance(self.similarity);
-                    let local = unit_f32(r);
+                    let local = unit24(r);
                     t[pos] = if take_global { self.global[pos] } else { local };
                 }
             }
@@ -255,9 +302,9 @@ impl Nk {
     }
 }
 
-/// Uniform in [0, 1) with 24 random bits: exactly representable as f32.
-fn unit_f32(r: &mut impl rand::Rng) -> f32 {
-    (r.next_u32() >> 8) as f32 * (1.0 / (1u32 << 24) as f32)
+/// Uniform in [0, 2^24): a contribution in [0, 1) in units of 2^-24.
+fn unit24(r: &mut impl rand::Rng) -> u32 {
+    r.next_u32() >> 8
 }
 
 #[cfg(test)]
@@ -265,11 +312,7 @@ mod tests {
     use super::*;
 
     fn nk(n: u32, k: u32, seed: u64) -> Landscape {
-        let p = LandscapeParams {
-            n,
-            k,
-            ..LandscapeParams::default()
-        };
+        let p = LandscapeParams { n, k, ..LandscapeParams::default() };
         Landscape::build(&p, 1, &StreamKey::new(seed, 0))
     }
 
@@ -300,10 +343,7 @@ mod tests {
 
     #[test]
     fn local_optima_grow_with_k() {
-        let counts: Vec<usize> = [0, 2, 5, 11]
-            .iter()
-            .map(|&k| local_optima(&nk(12, k, 42)))
-            .collect();
+        let counts: Vec<usize> = [0, 2, 5, 11].iter().map(|&k| local_optima(&nk(12, k, 42))).collect();
         assert!(counts.windows(2).all(|w| w[0] < w[1]), "{counts:?}");
     }
 
@@ -313,90 +353,51 @@ mod tests {
         let l = nk(n, 5, 3);
         let mut r = StreamKey::new(1, 0).tick(Purpose::ZoneStep, 0, 0);
         let m = 20_000;
-        let fs: Vec<f64> = (0..m)
-            .map(|_| l.fitness(0, Policy::set(r.next_u64(), n)))
-            .collect();
+        let fs: Vec<f64> = (0..m).map(|_| l.fitness(0, Policy::set(r.next_u64(), n))).collect();
         let mean = fs.iter().sum::<f64>() / m as f64;
         let sd = (fs.iter().map(|f| (f - mean).powi(2)).sum::<f64>() / m as f64).sqrt();
         let expected = (1.0 / (12.0 * n as f64)).sqrt();
         assert!((mean - 0.5).abs() < 0.02, "mean {mean}");
-        assert!(
-            (sd - expected).abs() < 0.25 * expected,
-            "sd {sd} vs {expected}"
-        );
+        assert!((sd - expected).abs() < 0.25 * expected, "sd {sd} vs {expected}");
+    }
+
+    #[test]
+    fn refit_equals_fitness_bit_for_bit() {
+        let n = 20;
+        let l = nk(n, 5, 11);
+        let mut r = StreamKey::new(2, 0).tick(Purpose::ZoneStep, 0, 0);
+        for _ in 0..2000 {
+            let old = Policy::set(r.next_u64(), n);
+            let flips = (0..r.below(4) + 1).fold(0u64, |m, _| m | 1 << r.below(n as u64));
+            let new = Policy::set(old.bits ^ flips, n);
+            let f = l.fitness(0, old);
+            assert_eq!(l.refit(0, old, f, new).to_bits(), l.fitness(0, new).to_bits());
+        }
     }
 
     #[test]
     fn target_scores_matches_of_set_instruments() {
-        let l = Landscape {
-            n: 4,
-            kind: Kind::Target(Target {
-                reality: vec![0b1010],
-            }),
-            max: vec![1.0],
-        };
-        assert_eq!(
-            l.fitness(
-                0,
-                Policy {
-                    bits: 0b1010,
-                    mask: 0b1111
-                }
-            ),
-            1.0
-        );
-        assert_eq!(
-            l.fitness(
-                0,
-                Policy {
-                    bits: 0b1010,
-                    mask: 0b0011
-                }
-            ),
-            0.25
-        );
+        let l = Landscape { n: 4, kind: Kind::Target(Target { reality: vec![0b1010] }), max: vec![1.0] };
+        assert_eq!(l.fitness(0, Policy { bits: 0b1010, mask: 0b1111 }), 1.0);
+        assert_eq!(l.fitness(0, Policy { bits: 0b1010, mask: 0b0011 }), 0.25);
         assert_eq!(l.fitness(0, Policy { bits: 0, mask: 0 }), 0.0);
-        assert_eq!(
-            l.fitness(
-                0,
-                Policy {
-                    bits: 0b0101,
-                    mask: 0b1111
-                }
-            ),
-            0.0
-        );
+        assert_eq!(l.fitness(0, Policy { bits: 0b0101, mask: 0b1111 }), 0.0);
     }
 
     #[test]
     fn similarity_one_gives_identical_contexts_and_zero_different() {
-        let p = LandscapeParams {
-            n: 8,
-            k: 2,
-            context_similarity: 1.0,
-            ..LandscapeParams::default()
-        };
+        let p = LandscapeParams { n: 8, k: 2, context_similarity: 1.0, ..LandscapeParams::default() };
         let l = Landscape::build(&p, 3, &StreamKey::new(5, 0));
         let p0 = Policy::set(0b1011_0001, 8);
         assert_eq!(l.fitness(0, p0), l.fitness(2, p0));
-        let p = LandscapeParams {
-            n: 8,
-            k: 2,
-            context_similarity: 0.0,
-            ..LandscapeParams::default()
-        };
+        let p = LandscapeParams { n: 8, k: 2, context_similarity: 0.0, ..LandscapeParams::default() };
         let l = Landscape::build(&p, 3, &StreamKey::new(5, 0));
         assert_ne!(l.fitness(0, p0), l.fitness(2, p0));
     }
 
     #[test]
     fn turbulence_flips_reality() {
-        let p = LandscapeParams {
-            kind: LandscapeKind::Target,
-            n: 30,
-            k: 0,
-            ..LandscapeParams::default()
-        };
+        let p = LandscapeParams { kind: LandscapeKind::Target, n: 30, k: 0, ..LandscapeParams::default() };
         let key = StreamKey::new(1, 0);
         let mut l = Landscape::build(&p, 1, &key);
         let before = match &l.kind {

@@ -63,11 +63,7 @@ impl Lineage {
 
     #[inline]
     pub fn get_mut(&mut self, id: u32) -> Option<&mut Innovation> {
-        if id == 0 || id == PENDING {
-            None
-        } else {
-            self.innovations.get_mut(id as usize - 1)
-        }
+        if id == 0 || id == PENDING { None } else { self.innovations.get_mut(id as usize - 1) }
     }
 
     /// A zone stopped holding `id`.
@@ -140,16 +136,7 @@ mod tests {
         l.add_holder(id, 3, Channel::Vertical);
         l.drop_holder(id, 4, false);
         let inn = &l.innovations[0];
-        assert_eq!(
-            (
-                inn.holders,
-                inn.peak_holders,
-                inn.peak_tick,
-                inn.horizontal,
-                inn.vertical
-            ),
-            (2, 3, 3, 1, 1)
-        );
+        assert_eq!((inn.holders, inn.peak_holders, inn.peak_tick, inn.horizontal, inn.vertical), (2, 3, 3, 1, 1));
         l.drop_holder(id, 5, true);
         l.drop_holder(id, 5, true);
         assert_eq!(l.innovations[0].extinct_tick, None, "held by the programme");

@@ -58,10 +58,7 @@ impl Csr {
             }
             out_offsets[i + 1] = out.len() as u32;
         }
-        Csr {
-            offsets: out_offsets,
-            targets: out,
-        }
+        Csr { offsets: out_offsets, targets: out }
     }
 
     #[inline]
@@ -266,10 +263,7 @@ mod tests {
     use proptest::prelude::*;
 
     fn params(kind: NetworkKind) -> NetworkParams {
-        NetworkParams {
-            kind,
-            ..NetworkParams::default()
-        }
+        NetworkParams { kind, ..NetworkParams::default() }
     }
 
     fn csr(net: Network) -> Csr {
@@ -280,11 +274,8 @@ mod tests {
     }
 
     fn symmetric(c: &Csr) -> bool {
-        (0..c.zones()).all(|z| {
-            c.neighbours(z)
-                .iter()
-                .all(|&t| c.neighbours(t as usize).binary_search(&(z as u32)).is_ok())
-        })
+        (0..c.zones())
+            .all(|z| c.neighbours(z).iter().all(|&t| c.neighbours(t as usize).binary_search(&(z as u32)).is_ok()))
     }
 
     fn simple(c: &Csr) -> bool {
@@ -308,9 +299,7 @@ mod tests {
 
     #[test]
     fn linear_is_a_path() {
-        let c = csr(
-            Network::build(&params(NetworkKind::Linear), &[0; 5], &StreamKey::new(1, 0)).unwrap(),
-        );
+        let c = csr(Network::build(&params(NetworkKind::Linear), &[0; 5], &StreamKey::new(1, 0)).unwrap());
         assert_eq!(c.neighbours(0), &[1]);
         assert_eq!(c.neighbours(2), &[1, 3]);
         assert_eq!(c.neighbours(4), &[3]);
@@ -319,45 +308,27 @@ mod tests {
     #[test]
     fn random_density_matches() {
         let n = 400;
-        let p = NetworkParams {
-            kind: NetworkKind::Random,
-            density: 0.05,
-            ..NetworkParams::default()
-        };
+        let p = NetworkParams { kind: NetworkKind::Random, density: 0.05, ..NetworkParams::default() };
         let c = csr(Network::build(&p, &vec![0; n], &StreamKey::new(3, 0)).unwrap());
         let expected = 0.05 * (n - 1) as f64;
         let mean = c.targets.len() as f64 / n as f64;
-        assert!(
-            (mean - expected).abs() < 0.1 * expected,
-            "{mean} vs {expected}"
-        );
+        assert!((mean - expected).abs() < 0.1 * expected, "{mean} vs {expected}");
     }
 
     #[test]
     fn regional_block_model_is_denser_within() {
         let regions: Vec<u32> = (0..600).map(|z| z / 200).collect();
-        let p = NetworkParams {
-            kind: NetworkKind::Regional,
-            p_within: 0.05,
-            p_between: 0.005,
-            ..NetworkParams::default()
-        };
+        let p =
+            NetworkParams { kind: NetworkKind::Regional, p_within: 0.05, p_between: 0.005, ..NetworkParams::default() };
         let c = csr(Network::build(&p, &regions, &StreamKey::new(4, 0)).unwrap());
         let (mut within, mut between) = (0usize, 0usize);
         for z in 0..600 {
             for &t in c.neighbours(z) {
-                if regions[z] == regions[t as usize] {
-                    within += 1
-                } else {
-                    between += 1
-                }
+                if regions[z] == regions[t as usize] { within += 1 } else { between += 1 }
             }
         }
         // Expected within: 600 * 199 * 0.05 ~ 5970; between: 600 * 400 * 0.005 ~ 1200.
-        assert!(
-            (5000..7000).contains(&within) && (900..1500).contains(&between),
-            "{within} {between}"
-        );
+        assert!((5000..7000).contains(&within) && (900..1500).contains(&between), "{within} {between}");
     }
 
     proptest! {

@@ -18,10 +18,7 @@ impl Policy {
     /// A fully set policy.
     pub fn set(bits: u64, n: u32) -> Self {
         let mask = full_mask(n);
-        Policy {
-            bits: bits & mask,
-            mask,
-        }
+        Policy { bits: bits & mask, mask }
     }
 
     /// Instruments where the two policies hold different settings (value, or set vs unset).
@@ -33,20 +30,13 @@ impl Policy {
     /// Take `other`'s setting (value and set-ness) on the instruments in `which`.
     #[inline]
     pub fn take(self, other: Policy, which: u64) -> Policy {
-        Policy {
-            bits: (self.bits & !which) | (other.bits & which),
-            mask: (self.mask & !which) | (other.mask & which),
-        }
+        Policy { bits: (self.bits & !which) | (other.bits & which), mask: (self.mask & !which) | (other.mask & which) }
     }
 
     /// Setting of instrument i: None when unset.
     #[inline]
     pub fn get(self, i: u32) -> Option<bool> {
-        if self.mask >> i & 1 == 1 {
-            Some(self.bits >> i & 1 == 1)
-        } else {
-            None
-        }
+        if self.mask >> i & 1 == 1 { Some(self.bits >> i & 1 == 1) } else { None }
     }
 
     /// Renders as a string of `0`, `1` and `-` (unset), instrument 0 first.
@@ -68,10 +58,7 @@ mod tests {
 
     #[test]
     fn render_and_get() {
-        let p = Policy {
-            bits: 0b0101,
-            mask: 0b0111,
-        };
+        let p = Policy { bits: 0b0101, mask: 0b0111 };
         assert_eq!(p.render(4), "101-");
         assert_eq!(p.get(3), None);
         assert_eq!(p.get(2), Some(true));

@@ -156,10 +156,7 @@ pub fn initial_policy(
         }
         PolicyInit::Programme => {
             let flips = pick_distinct(rng, n, (p.perturbation * n as f64).round() as u32);
-            let base = Policy {
-                bits: programme.bits & programme.mask,
-                mask: full,
-            };
+            let base = Policy { bits: programme.bits & programme.mask, mask: full };
             lineage.copy_from_slice(programme_lineage);
             for (i, l) in lineage.iter_mut().enumerate() {
                 if flips >> i & 1 == 1 || programme.mask >> i & 1 == 0 {
@@ -168,10 +165,7 @@ pub fn initial_policy(
             }
             // Unset programme instruments are drawn at random.
             let random = rng.next_u64() & !programme.mask;
-            Policy {
-                bits: (base.bits | random) ^ flips,
-                mask: full,
-            }
+            Policy { bits: (base.bits | random) ^ flips, mask: full }
         }
     }
 }
@@ -189,22 +183,12 @@ pub fn pick_distinct(rng: &mut Fast, n: u32, count: u32) -> u64 {
 /// Performance of acting on a policy: unset instruments are acted on by a fresh coin flip
 /// (March 1991); a fully set policy's action is the policy itself.
 #[inline]
-pub fn act(
-    landscape: &Landscape,
-    context: usize,
-    pol: Policy,
-    fitness: f64,
-    n: u32,
-    rng: &mut Fast,
-) -> f64 {
+pub fn act(landscape: &Landscape, context: usize, pol: Policy, fitness: f64, n: u32, rng: &mut Fast) -> f64 {
     let full = full_mask(n);
     if pol.mask & full == full {
         fitness
     } else {
-        let action = Policy {
-            bits: (pol.bits & pol.mask) | (rng.next_u64() & !pol.mask & full),
-            mask: full,
-        };
+        let action = Policy { bits: (pol.bits & pol.mask) | (rng.next_u64() & !pol.mask & full), mask: full };
         landscape.fitness(context, action)
     }
 }
@@ -216,10 +200,7 @@ impl StepCtx<'_> {
         let obs = &self.prev.observed;
         let mut best: Option<usize> = None;
         let mut consider = |j: usize| {
-            if j != z
-                && self.active[j]
-                && best.is_none_or(|b| obs[j] > obs[b] || (obs[j] == obs[b] && j < b))
-            {
+            if j != z && self.active[j] && best.is_none_or(|b| obs[j] > obs[b] || (obs[j] == obs[b] && j < b)) {
                 best = Some(j);
             }
         };
@@ -260,34 +241,21 @@ impl StepCtx<'_> {
         let land = self.landscape;
         let mut rng = self.key.tick(Purpose::ZoneStep, self.tick as u64, z as u64);
         let mut pol = prev.policy[z];
-        let mut fit = if self.landscape_unchanged {
-            prev.fitness[z]
-        } else {
-            land.fitness(ctx, pol)
-        };
+        let mut fit = if self.landscape_unchanged { prev.fitness[z] } else { land.fitness(ctx, pol) };
         let out = &mut next.outcome;
 
         if p.turnover > 0.0 && rng.chance(p.turnover) {
-            pol = initial_policy(
-                p,
-                self.n,
-                self.programme,
-                self.programme_lineage,
-                &mut rng,
-                lineage,
-            );
+            pol = initial_policy(p, self.n, self.programme, self.programme_lineage, &mut rng, lineage);
             fit = land.fitness(ctx, pol);
             out.reset = true;
             out.touched = full_mask(self.n);
         }
-        let before = (p.evaluate == Evaluate::BeforeAdapt)
-            .then(|| act(land, ctx, pol, fit, self.n, &mut rng));
+        let before = (p.evaluate == Evaluate::BeforeAdapt).then(|| act(land, ctx, pol, fit, self.n, &mut rng));
 
         let mut changed = 0u64;
         if rng.chance(p.velocity) {
-            let target = self
-                .best_neighbour(z)
-                .filter(|&j| prev.observed[j] > prev.observed[z] + p.imitation_threshold);
+            let target =
+                self.best_neighbour(z).filter(|&j| prev.observed[j] > prev.observed[z] + p.imitation_threshold);
             if let Some(j) = target {
                 let src = prev.policy[j];
                 let mut copy = 0u64;
@@ -301,7 +269,7 @@ impl StepCtx<'_> {
                 }
                 if copy != 0 {
                     let cand = pol.take(src, copy);
-                    let cf = land.fitness(ctx, cand);
+                    let cf = land.refit(ctx, pol, fit, cand);
                     if !(p.imitation_revert && cf < fit) {
                         pol = cand;
                         fit = cf;
@@ -313,21 +281,13 @@ impl StepCtx<'_> {
                     }
                 }
             } else {
-                changed |= self.experiment(
-                    z,
-                    ctx,
-                    &mut pol,
-                    &mut fit,
-                    &mut rng,
-                    lineage,
-                    out,
-                    &mut next.counters,
-                );
+                changed |= self.experiment(z, ctx, &mut pol, &mut fit, &mut rng, lineage, out, &mut next.counters);
             }
         }
 
         if p.compliance_rate > 0.0 {
             let prog = self.programme;
+            let held = pol;
             let mut diff = pol.differs(prog) & self.mandate & prog.mask & !changed;
             let mut complied = 0u64;
             while diff != 0 {
@@ -347,7 +307,7 @@ impl StepCtx<'_> {
                 }
             }
             if complied != 0 {
-                fit = land.fitness(ctx, pol);
+                fit = land.refit(ctx, held, fit, pol);
                 out.complied = complied;
                 next.counters.complied += 1;
             }
@@ -358,11 +318,8 @@ impl StepCtx<'_> {
         next.policy = pol;
         next.fitness = fit;
         next.performance = performance;
-        next.observed = if p.observation_noise > 0.0 {
-            performance + p.observation_noise * rng.normal()
-        } else {
-            performance
-        };
+        next.observed =
+            if p.observation_noise > 0.0 { performance + p.observation_noise * rng.normal() } else { performance };
         let growth = 1.0 + p.capacity_growth * (performance - self.reference[ctx]);
         next.capacity = (next.capacity * growth).max(0.0);
         next
@@ -384,11 +341,7 @@ impl StepCtx<'_> {
     ) -> u64 {
         let p = self.p;
         let pilot = self.pilot[z];
-        let rate = if pilot {
-            (p.experiment_rate * p.pilot_boost).min(1.0)
-        } else {
-            p.experiment_rate
-        };
+        let rate = if pilot { (p.experiment_rate * p.pilot_boost).min(1.0) } else { p.experiment_rate };
         if !rng.chance(rate) {
             return 0;
         }
@@ -399,10 +352,7 @@ impl StepCtx<'_> {
         };
         // Unset instruments become set, to a random value; set ones flip.
         let fresh = flips & !pol.mask;
-        let cand = Policy {
-            bits: (pol.bits ^ (flips & pol.mask)) | (rng.next_u64() & fresh),
-            mask: pol.mask | flips,
-        };
+        let cand = Policy { bits: (pol.bits ^ (flips & pol.mask)) | (rng.next_u64() & fresh), mask: pol.mask | flips };
         let prog = self.programme;
         let deviation = flips & self.mandate & prog.mask & (cand.bits ^ prog.bits) != 0;
         if deviation && !pilot && !rng.chance(1.0 - self.detection * (1.0 - self.tolerance)) {
@@ -413,7 +363,7 @@ impl StepCtx<'_> {
         out.deviated = deviation;
         counters.tried += 1;
         counters.deviations += deviation as u32;
-        let cf = self.landscape.fitness(ctx, cand);
+        let cf = self.landscape.refit(ctx, *pol, *fit, cand);
         if cf > *fit {
             *pol = cand;
             *fit = cf;
@@ -448,13 +398,7 @@ mod tests {
 
     /// A 4-instrument target landscape with reality 1111: fitness = share of ones set.
     fn world() -> (Landscape, Network) {
-        let l = Landscape {
-            n: 4,
-            kind: Kind::Target(Target {
-                reality: vec![0b1111],
-            }),
-            max: vec![1.0],
-        };
+        let l = Landscape { n: 4, kind: Kind::Target(Target { reality: vec![0b1111] }), max: vec![1.0] };
         let net = Network::Csr(Csr::from_edges(3, &[(0, 1), (1, 2)]));
         (l, net)
     }
@@ -509,12 +453,8 @@ mod tests {
     fn zone_copies_a_better_neighbour_exactly_with_fidelity_one() {
         let (l, net) = world();
         let d = prev(&[0b0000, 0b1100, 0b1111]);
-        let p = ZoneParams {
-            imitation_fidelity: 1.0,
-            compliance_rate: 0.0,
-            capacity_growth: 0.0,
-            ..ZoneParams::default()
-        };
+        let p =
+            ZoneParams { imitation_fidelity: 1.0, compliance_rate: 0.0, capacity_growth: 0.0, ..ZoneParams::default() };
         let c = ctx(&p, &l, &net, &d, &[0; 4], &[true; 3], &[false; 3], &[0; 3]);
         let mut lin = [0u32; 4];
         // Zone 1's best neighbour is zone 2 (all ones).
@@ -545,28 +485,18 @@ mod tests {
         let (l, net) = world();
         // Zone 0 agrees with the programme (0000) on mandated instruments 0 and 1.
         let d = prev(&[0b0000, 0b0000, 0b0000]);
-        let p = ZoneParams {
-            experiment_rate: 1.0,
-            experiment_radius: 4,
-            compliance_rate: 0.0,
-            ..ZoneParams::default()
-        };
+        let p =
+            ZoneParams { experiment_rate: 1.0, experiment_radius: 4, compliance_rate: 0.0, ..ZoneParams::default() };
         let c = ctx(&p, &l, &net, &d, &[0; 4], &[true; 3], &[false; 3], &[0; 3]);
         let mut lin = [0u32; 4];
         for tick in 1..50 {
-            let c = StepCtx {
-                tick,
-                ..ctx(&p, &l, &net, &d, &[0; 4], &[true; 3], &[false; 3], &[0; 3])
-            };
+            let c = StepCtx { tick, ..ctx(&p, &l, &net, &d, &[0; 4], &[true; 3], &[false; 3], &[0; 3]) };
             let next = c.step(0, &mut lin);
             assert!(next.outcome.deterred && !next.outcome.experimented);
         }
         // A pilot is not deterred and keeps the improvement, creating innovations.
         let pilots = [true, false, false];
-        let c2 = StepCtx {
-            pilot: &pilots,
-            ..c
-        };
+        let c2 = StepCtx { pilot: &pilots, ..c };
         let next = c2.step(0, &mut lin);
         assert!(next.outcome.experimented && next.outcome.deviated);
         assert_eq!(next.policy, Policy::set(0b1111, 4));
@@ -588,32 +518,14 @@ mod tests {
         let c = ctx(&p, &l, &net, &d, &plin, &[true; 3], &[false; 3], &[0; 3]);
         let mut lin = [0u32; 4];
         let next = c.step(0, &mut lin);
-        assert_eq!(
-            next.policy,
-            Policy {
-                bits: 0b0000,
-                mask: 0b1100
-            }
-        );
-        let d2 = Dyn {
-            policy: vec![next.policy; 3],
-            ..d.clone()
-        };
+        assert_eq!(next.policy, Policy { bits: 0b0000, mask: 0b1100 });
+        let d2 = Dyn { policy: vec![next.policy; 3], ..d.clone() };
         let c = ctx(&p, &l, &net, &d2, &plin, &[true; 3], &[false; 3], &[0; 3]);
         let next = c.step(0, &mut lin);
-        assert_eq!(
-            next.policy,
-            Policy {
-                bits: 0b0000,
-                mask: 0b1111
-            }
-        );
+        assert_eq!(next.policy, Policy { bits: 0b0000, mask: 0b1111 });
         assert_eq!(&lin[..2], &[7, 8]);
         // Direct mode takes the programme's setting at once.
-        let p = ZoneParams {
-            compliance_mode: ComplianceMode::Direct,
-            ..p
-        };
+        let p = ZoneParams { compliance_mode: ComplianceMode::Direct, ..p };
         let c = ctx(&p, &l, &net, &d, &plin, &[true; 3], &[false; 3], &[0; 3]);
         assert_eq!(c.step(0, &mut lin).policy, Policy::set(0, 4));
     }

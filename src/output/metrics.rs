@@ -68,8 +68,7 @@ pub fn tick_row(rep: &Replication, c: &TickCounts) -> TickRow {
     let mut unset = [0u32; 64];
     let mut region_capacity = vec![0.0f64; regions];
     let mut region_count = vec![0u32; regions];
-    let (mut perf, mut score, mut cap, mut reference, mut distance, mut gap) =
-        (0.0, 0.0, 0.0, 0.0, 0.0, 0.0);
+    let (mut perf, mut score, mut cap, mut reference, mut distance, mut gap) = (0.0, 0.0, 0.0, 0.0, 0.0, 0.0);
     let mut best = f64::NEG_INFINITY;
     let mandate = centre.mandate & full_mask(n);
     let mandated = mandate.count_ones();
@@ -105,8 +104,7 @@ pub fn tick_row(rep: &Replication, c: &TickCounts) -> TickRow {
         let differs = pol.differs(centre.programme) & full_mask(n);
         distance += differs.count_ones() as f64 / n as f64;
         if mandated > 0 {
-            gap +=
-                (differs & mandate & centre.programme.mask).count_ones() as f64 / mandated as f64;
+            gap += (differs & mandate & centre.programme.mask).count_ones() as f64 / mandated as f64;
         }
     }
     let m = row.active_zones as f64;
@@ -164,12 +162,7 @@ pub fn diversity(ones: &[u32], unset: &[u32], m: u32) -> f64 {
 
 /// Coefficient of variation of the regions' mean capacity (0 with one region).
 pub fn disparity(sums: &[f64], counts: &[u32]) -> f64 {
-    let means: Vec<f64> = sums
-        .iter()
-        .zip(counts)
-        .filter(|&(_, &c)| c > 0)
-        .map(|(&s, &c)| s / c as f64)
-        .collect();
+    let means: Vec<f64> = sums.iter().zip(counts).filter(|&(_, &c)| c > 0).map(|(&s, &c)| s / c as f64).collect();
     if means.len() < 2 {
         return 0.0;
     }

@@ -26,8 +26,7 @@ use metrics::TickRow;
 type CsvOut = csv::Writer<BufWriter<File>>;
 
 fn csv_file(path: &Path) -> io::Result<CsvOut> {
-    Ok(csv::WriterBuilder::new()
-        .from_writer(BufWriter::with_capacity(1 << 16, File::create(path)?)))
+    Ok(csv::WriterBuilder::new().from_writer(BufWriter::with_capacity(1 << 16, File::create(path)?)))
 }
 
 fn io_err(e: csv::Error) -> io::Error {
@@ -110,13 +109,7 @@ pub struct CsvObserver {
 }
 
 /// The output files, in the order they are listed.
-const FILES: &[&str] = &[
-    "ticks.csv",
-    "events.csv",
-    "innovations.csv",
-    "zones.csv",
-    "diffusion.csv",
-];
+const FILES: &[&str] = &["ticks.csv", "events.csv", "innovations.csv", "zones.csv", "diffusion.csv"];
 
 impl CsvObserver {
     fn new(dir: &Path, rep: u32, s: &Scenario) -> io::Result<CsvObserver> {
@@ -124,21 +117,9 @@ impl CsvObserver {
         Ok(CsvObserver {
             ticks: csv_file(&part("ticks.csv"))?,
             events: csv_file(&part("events.csv"))?,
-            innovations: if s.output.innovations {
-                Some(csv_file(&part("innovations.csv"))?)
-            } else {
-                None
-            },
-            zones: if s.output.zones_every > 0 {
-                Some(csv_file(&part("zones.csv"))?)
-            } else {
-                None
-            },
-            diffusion: if s.output.diffusion_every > 0 {
-                Some(csv_file(&part("diffusion.csv"))?)
-            } else {
-                None
-            },
+            innovations: if s.output.innovations { Some(csv_file(&part("innovations.csv"))?) } else { None },
+            zones: if s.output.zones_every > 0 { Some(csv_file(&part("zones.csv"))?) } else { None },
+            diffusion: if s.output.diffusion_every > 0 { Some(csv_file(&part("diffusion.csv"))?) } else { None },
             last: TickRow::default(),
             innovations_total: 0,
             innovations_fed_back: 0,
@@ -233,20 +214,13 @@ impl Observer for CsvObserver {
 
     fn finish(&mut self, rep: &Replication) -> io::Result<()> {
         self.innovations_total = rep.lineage.len();
-        self.innovations_fed_back = rep
-            .lineage
-            .innovations
-            .iter()
-            .filter(|i| i.fed_back_tick.is_some())
-            .count();
+        self.innovations_fed_back = rep.lineage.innovations.iter().filter(|i| i.fed_back_tick.is_some()).count();
         if let Some(w) = self.innovations.as_mut() {
             for (i, inn) in rep.lineage.innovations.iter().enumerate() {
                 let id = i as u32 + 1;
                 let origin = (inn.origin_zone != CENTRE).then_some(inn.origin_zone);
                 let region = match origin {
-                    Some(z) => rep.scenario.regions[rep.zones.region[z as usize] as usize]
-                        .name
-                        .clone(),
+                    Some(z) => rep.scenario.regions[rep.zones.region[z as usize] as usize].name.clone(),
                     None => "centre".to_string(),
                 };
                 w.serialize(InnovationRow {
@@ -336,10 +310,8 @@ pub fn run_to_dir(s: &Scenario, out: &Path, opts: &RunOptions) -> Result<RunRepo
         return Err(OutputError::Exists(out.to_path_buf()));
     }
     let started = Instant::now();
-    let started_unix = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0);
+    let started_unix =
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
     let tmp = partial_dir(out);
     let ioe = |p: &Path| {
         let p = p.to_path_buf();
@@ -355,19 +327,15 @@ pub fn run_to_dir(s: &Scenario, out: &Path, opts: &RunOptions) -> Result<RunRepo
         let observers: Vec<CsvObserver> = reps
             .par_iter()
             .map(|&r| {
-                let mut obs =
-                    CsvObserver::new(&tmp, r, s).map_err(|e| OutputError::Io(tmp.clone(), e))?;
-                crate::engine::run_replication(s, r, &mut obs, &|| progress.inc())
-                    .map_err(OutputError::Run)?;
+                let mut obs = CsvObserver::new(&tmp, r, s).map_err(|e| OutputError::Io(tmp.clone(), e))?;
+                crate::engine::run_replication(s, r, &mut obs, &|| progress.inc()).map_err(OutputError::Run)?;
                 Ok(obs)
             })
             .collect::<Result<_, OutputError>>()?;
         progress.finish();
         let mut files = Vec::new();
         for name in FILES {
-            if let Some(size) =
-                join_parts(&tmp, name, s.run.replications).map_err(ioe(&tmp.join(name)))?
-            {
+            if let Some(size) = join_parts(&tmp, name, s.run.replications).map_err(ioe(&tmp.join(name)))? {
                 files.push((name.to_string(), size));
             }
         }
@@ -394,10 +362,7 @@ pub fn run_to_dir(s: &Scenario, out: &Path, opts: &RunOptions) -> Result<RunRepo
         Ok(RunReport {
             out: out.to_path_buf(),
             finals: observers.iter().map(|o| o.last.clone()).collect(),
-            innovations: observers
-                .iter()
-                .map(|o| (o.innovations_total, o.innovations_fed_back))
-                .collect(),
+            innovations: observers.iter().map(|o| (o.innovations_total, o.innovations_fed_back)).collect(),
             wall_seconds: wall,
             files,
         })
@@ -415,10 +380,7 @@ pub fn run_to_dir(s: &Scenario, out: &Path, opts: &RunOptions) -> Result<RunRepo
 }
 
 fn partial_dir(out: &Path) -> PathBuf {
-    let name = out
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "run".into());
+    let name = out.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "run".into());
     out.with_file_name(format!(".{name}.partial-{}", std::process::id()))
 }
 
@@ -443,9 +405,7 @@ fn publish(tmp: &Path, out: &Path) -> io::Result<()> {
 
 /// Concatenates the replications' part files in replication order, keeping one header.
 fn join_parts(dir: &Path, name: &str, reps: u32) -> io::Result<Option<u64>> {
-    let parts: Vec<PathBuf> = (0..reps)
-        .map(|r| dir.join(format!("{name}.part{r}")))
-        .collect();
+    let parts: Vec<PathBuf> = (0..reps).map(|r| dir.join(format!("{name}.part{r}"))).collect();
     if !parts[0].exists() {
         return Ok(None);
     }
@@ -480,13 +440,10 @@ impl Progress {
     fn new(s: &Scenario, quiet: bool) -> Progress {
         use std::io::IsTerminal;
         let total = s.run.ticks as u64 * s.run.replications as u64;
-        let bar = indicatif::ProgressBar::with_draw_target(
-            Some(total),
-            indicatif::ProgressDrawTarget::hidden(),
-        );
-        if let Ok(style) = indicatif::ProgressStyle::with_template(
-            "{bar:40} {pos}/{len} ticks  {elapsed} elapsed, ETA {eta}",
-        ) {
+        let bar = indicatif::ProgressBar::with_draw_target(Some(total), indicatif::ProgressDrawTarget::hidden());
+        if let Ok(style) =
+            indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} ticks  {elapsed} elapsed, ETA {eta}")
+        {
             bar.set_style(style);
         }
         Progress {
@@ -499,13 +456,9 @@ impl Progress {
 
     fn inc(&self) {
         self.bar.inc(1);
-        if self.enabled
-            && !self.shown.load(Ordering::Relaxed)
-            && self.started.elapsed().as_millis() > 500
-        {
+        if self.enabled && !self.shown.load(Ordering::Relaxed) && self.started.elapsed().as_millis() > 500 {
             self.shown.store(true, Ordering::Relaxed);
-            self.bar
-                .set_draw_target(indicatif::ProgressDrawTarget::stderr());
+            self.bar.set_draw_target(indicatif::ProgressDrawTarget::stderr());
         }
     }
 

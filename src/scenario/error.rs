@@ -16,13 +16,7 @@ pub struct ScenarioError {
 
 impl ScenarioError {
     pub fn new(file: &str, message: impl Into<String>) -> Self {
-        ScenarioError {
-            file: file.to_string(),
-            at: None,
-            key: None,
-            message: message.into(),
-            help: None,
-        }
+        ScenarioError { file: file.to_string(), at: None, key: None, message: message.into(), help: None }
     }
     pub fn at(mut self, at: Option<(usize, usize)>) -> Self {
         self.at = at;

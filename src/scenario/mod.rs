@@ -47,24 +47,10 @@ pub enum Target {
 
 #[derive(Clone, Debug, PartialEq)]
 pub enum Action {
-    AddZones {
-        region: usize,
-        count: u32,
-        level: Option<Level>,
-        capacity: Option<f64>,
-    },
-    SetLevel {
-        target: Target,
-        level: Level,
-    },
-    SetPilot {
-        target: Target,
-        pilot: bool,
-    },
-    Set {
-        parameter: &'static ParamSpec,
-        value: Value,
-    },
+    AddZones { region: usize, count: u32, level: Option<Level>, capacity: Option<f64> },
+    SetLevel { target: Target, level: Level },
+    SetPilot { target: Target, pilot: bool },
+    Set { parameter: &'static ParamSpec, value: Value },
 }
 
 /// A whole, validated scenario.
@@ -96,33 +82,21 @@ impl Default for Scenario {
 }
 
 fn default_region(i: usize) -> Region {
-    Region {
-        name: format!("region-{i}"),
-        zones: 100,
-        initial_capacity: 1.0,
-        context: i as u32,
-        level: Level::National,
-    }
+    Region { name: format!("region-{i}"), zones: 100, initial_capacity: 1.0, context: i as u32, level: Level::National }
 }
 
 impl Scenario {
     /// Reads and validates a scenario file.
     pub fn load(path: &Path) -> Result<Scenario, ScenarioError> {
         let name = path.display().to_string();
-        let text = std::fs::read_to_string(path).map_err(|e| {
-            ScenarioError::new(&name, format!("cannot read the scenario file: {e}"))
-        })?;
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| ScenarioError::new(&name, format!("cannot read the scenario file: {e}")))?;
         Scenario::parse(&text, &name)
     }
 
     /// Parses and validates scenario text; `file` names it in errors.
     pub fn parse(text: &str, file: &str) -> Result<Scenario, ScenarioError> {
-        Parser {
-            text,
-            file,
-            spans: HashMap::new(),
-        }
-        .scenario()
+        Parser { text, file, spans: HashMap::new() }.scenario()
     }
 
     /// Zones that ever exist: those of the regions plus those added by events.
@@ -140,11 +114,7 @@ impl Scenario {
 
     /// Landscape contexts in use (the largest region context + 1).
     pub fn contexts(&self) -> usize {
-        self.regions
-            .iter()
-            .map(|r| r.context as usize + 1)
-            .max()
-            .unwrap_or(1)
+        self.regions.iter().map(|r| r.context as usize + 1).max().unwrap_or(1)
     }
 
     /// Applies a `set` value to the parameter it names.
@@ -161,16 +131,7 @@ impl Scenario {
     }
 }
 
-const SECTIONS: &[&str] = &[
-    "run",
-    "landscape",
-    "centre",
-    "zones",
-    "network",
-    "output",
-    "regions",
-    "events",
-];
+const SECTIONS: &[&str] = &["run", "landscape", "centre", "zones", "network", "output", "regions", "events"];
 
 struct Parser<'a> {
     text: &'a str,
@@ -182,15 +143,8 @@ struct Parser<'a> {
 type Table<'i> = DeTable<'i>;
 
 impl<'a> Parser<'a> {
-    fn err(
-        &self,
-        span: std::ops::Range<usize>,
-        key: &str,
-        message: impl Into<String>,
-    ) -> ScenarioError {
-        ScenarioError::new(self.file, message)
-            .at(Some(error::line_col(self.text, span.start)))
-            .key(key)
+    fn err(&self, span: std::ops::Range<usize>, key: &str, message: impl Into<String>) -> ScenarioError {
+        ScenarioError::new(self.file, message).at(Some(error::line_col(self.text, span.start))).key(key)
     }
 
     fn err_at(&self, key: &str, message: impl Into<String>) -> ScenarioError {
@@ -203,10 +157,7 @@ impl<'a> Parser<'a> {
             let at = e.span().map(|s| error::line_col(self.text, s.start));
             ScenarioError::new(self.file, format!("invalid TOML: {}", e.message().trim())).at(at)
         })?;
-        let mut s = Scenario {
-            regions: Vec::new(),
-            ..Scenario::default()
-        };
+        let mut s = Scenario { regions: Vec::new(), ..Scenario::default() };
         let mut region_entries = None;
         let mut event_entries = None;
         for (k, v) in root.get_ref().iter() {
@@ -247,25 +198,13 @@ impl<'a> Parser<'a> {
         e
     }
 
-    fn table<'t, 'i>(
-        &self,
-        v: &'t Spanned<DeValue<'i>>,
-        what: &str,
-    ) -> Result<&'t Table<'i>, ScenarioError> {
-        v.get_ref().as_table().ok_or_else(|| {
-            self.err(
-                v.span(),
-                what,
-                format!("expected a table, found {}", v.get_ref().type_str()),
-            )
-        })
+    fn table<'t, 'i>(&self, v: &'t Spanned<DeValue<'i>>, what: &str) -> Result<&'t Table<'i>, ScenarioError> {
+        v.get_ref()
+            .as_table()
+            .ok_or_else(|| self.err(v.span(), what, format!("expected a table, found {}", v.get_ref().type_str())))
     }
 
-    fn section<S: Section>(
-        &mut self,
-        target: &mut S,
-        v: &Spanned<DeValue<'_>>,
-    ) -> Result<(), ScenarioError> {
+    fn section<S: Section>(&mut self, target: &mut S, v: &Spanned<DeValue<'_>>) -> Result<(), ScenarioError> {
         let table = self.table(v, S::NAME)?;
         for (k, val) in table.iter() {
             let key = k.get_ref().as_ref();
@@ -274,11 +213,8 @@ impl<'a> Parser<'a> {
                 return Err(self.unknown_key(S::NAME, key, S::SPECS, k.span()));
             };
             let value = self.value(val, &path)?;
-            target
-                .set(spec.key, &value)
-                .map_err(|m| self.err(val.span(), &path, m))?;
-            self.spans
-                .insert(path, error::line_col(self.text, k.span().start));
+            target.set(spec.key, &value).map_err(|m| self.err(val.span(), &path, m))?;
+            self.spans.insert(path, error::line_col(self.text, k.span().start));
         }
         Ok(())
     }
@@ -295,10 +231,7 @@ impl<'a> Parser<'a> {
         if let Some(near) = suggest::nearest(key, specs.iter().map(|s| s.key)) {
             e = e.help(format!("did you mean `{near}`?"));
         } else if let Some(other) = all_specs().find(|s| s.key == key) {
-            e = e.help(format!(
-                "`{key}` belongs in the [{}] section",
-                other.section
-            ));
+            e = e.help(format!("`{key}` belongs in the [{}] section", other.section));
         } else {
             let keys: Vec<&str> = specs.iter().map(|s| s.key).collect();
             e = e.help(format!("the keys of [{section}] are {}", keys.join(", ")));
@@ -313,21 +246,12 @@ impl<'a> Parser<'a> {
             DeValue::Boolean(b) => Value::Bool(*b),
             DeValue::Integer(i) => {
                 let digits = i.as_str().replace('_', "");
-                let n = i64::from_str_radix(&digits, i.radix()).map_err(|_| {
-                    self.err(
-                        v.span(),
-                        path,
-                        format!("integer {i} does not fit in 64 bits"),
-                    )
-                })?;
+                let n = i64::from_str_radix(&digits, i.radix())
+                    .map_err(|_| self.err(v.span(), path, format!("integer {i} does not fit in 64 bits")))?;
                 Value::Int(n)
             }
             DeValue::Float(f) => {
-                let x: f64 = f
-                    .as_str()
-                    .replace('_', "")
-                    .parse()
-                    .map_err(|_| bad("this float"))?;
+                let x: f64 = f.as_str().replace('_', "").parse().map_err(|_| bad("this float"))?;
                 Value::Float(x)
             }
             DeValue::Datetime(_) => return Err(bad("a date-time")),
@@ -345,15 +269,10 @@ impl<'a> Parser<'a> {
             self.err(
                 v.span(),
                 name,
-                format!(
-                    "expected an array of tables ([[{name}]]), found {}",
-                    v.get_ref().type_str()
-                ),
+                format!("expected an array of tables ([[{name}]]), found {}", v.get_ref().type_str()),
             )
         })?;
-        arr.iter()
-            .map(|item| self.table(item, name).map(|t| (t, item.span())))
-            .collect()
+        arr.iter().map(|item| self.table(item, name).map(|t| (t, item.span()))).collect()
     }
 
     /// Reads one key of an array entry, checked against its spec.
@@ -367,27 +286,18 @@ impl<'a> Parser<'a> {
         let Some((k, v)) = table.get_key_value(key) else {
             return Ok(None);
         };
-        let spec = specs
-            .iter()
-            .find(|s| s.key == key)
-            .expect("key in spec list");
+        let spec = specs.iter().find(|s| s.key == key).expect("key in spec list");
         let value = self.value(v, path)?;
         let ok = match (&spec.domain, &value) {
             (Domain::Text, Value::Str(_)) | (Domain::Bool, Value::Bool(_)) => true,
             (Domain::Int { min, max }, Value::Int(i)) => (min..=max).contains(&i),
             (Domain::Float { min, max }, Value::Float(x)) => x.is_finite() && x >= min && x <= max,
-            (Domain::Float { min, max }, Value::Int(i)) => {
-                (*i as f64) >= *min && (*i as f64) <= *max
-            }
+            (Domain::Float { min, max }, Value::Int(i)) => (*i as f64) >= *min && (*i as f64) <= *max,
             (Domain::Choice(names), Value::Str(s)) => names.contains(&s.as_str()),
             _ => false,
         };
         if !ok {
-            let mut e = self.err(
-                v.span(),
-                path,
-                format!("expected {}, found {value}", spec.domain),
-            );
+            let mut e = self.err(v.span(), path, format!("expected {}, found {value}", spec.domain));
             if let (Domain::Choice(names), Value::Str(s)) = (&spec.domain, &value) {
                 if let Some(n) = suggest::nearest(s, names.iter().copied()) {
                     e = e.help(format!("did you mean \"{n}\"?"));
@@ -395,8 +305,7 @@ impl<'a> Parser<'a> {
             }
             return Err(e);
         }
-        self.spans
-            .insert(path.to_string(), error::line_col(self.text, k.span().start));
+        self.spans.insert(path.to_string(), error::line_col(self.text, k.span().start));
         Ok(Some(value))
     }
 
@@ -424,10 +333,7 @@ impl<'a> Parser<'a> {
         for (i, (t, span)) in entries.into_iter().enumerate() {
             self.check_keys(t, "regions", i, REGION_SPECS)?;
             let p = |k: &str| format!("regions[{i}].{k}");
-            self.spans.insert(
-                format!("regions[{i}]"),
-                error::line_col(self.text, span.start),
-            );
+            self.spans.insert(format!("regions[{i}]"), error::line_col(self.text, span.start));
             let mut r = default_region(i);
             if let Some(Value::Str(s)) = self.entry_value(t, "name", &p("name"), REGION_SPECS)? {
                 r.name = s;
@@ -440,47 +346,32 @@ impl<'a> Parser<'a> {
                 Some(Value::Float(x)) => r.initial_capacity = x,
                 _ => {}
             }
-            if let Some(Value::Int(n)) =
-                self.entry_value(t, "context", &p("context"), REGION_SPECS)?
-            {
+            if let Some(Value::Int(n)) = self.entry_value(t, "context", &p("context"), REGION_SPECS)? {
                 r.context = n as u32;
             }
             if let Some(Value::Str(s)) = self.entry_value(t, "level", &p("level"), REGION_SPECS)? {
-                r.level =
-                    Level::from_index(Level::NAMES.iter().position(|n| *n == s).expect("checked"));
+                r.level = Level::from_index(Level::NAMES.iter().position(|n| *n == s).expect("checked"));
             }
             if regions.iter().any(|o: &Region| o.name == r.name) {
                 return Err(self
-                    .err_at(
-                        &p("name"),
-                        format!("region name \"{}\" is used twice", r.name),
-                    )
+                    .err_at(&p("name"), format!("region name \"{}\" is used twice", r.name))
                     .help("region names must be unique"));
             }
             regions.push(r);
         }
         if regions.is_empty() {
-            return Err(self.err(
-                v.span(),
-                "regions",
-                "at least one [[regions]] entry is needed",
-            ));
+            return Err(self.err(v.span(), "regions", "at least one [[regions]] entry is needed"));
         }
         Ok(regions)
     }
 
-    fn events(
-        &mut self,
-        v: &Spanned<DeValue<'_>>,
-        s: &Scenario,
-    ) -> Result<Vec<Event>, ScenarioError> {
+    fn events(&mut self, v: &Spanned<DeValue<'_>>, s: &Scenario) -> Result<Vec<Event>, ScenarioError> {
         let entries = self.array(v, "events")?;
         let mut events = Vec::new();
         for (i, (t, span)) in entries.into_iter().enumerate() {
             self.check_keys(t, "events", i, EVENT_SPECS)?;
             let here = format!("events[{i}]");
-            self.spans
-                .insert(here.clone(), error::line_col(self.text, span.start));
+            self.spans.insert(here.clone(), error::line_col(self.text, span.start));
             let p = |k: &str| format!("events[{i}].{k}");
             let tick = self.event_tick(t, i, s)?;
             let action = match self.entry_value(t, "action", &p("action"), EVENT_SPECS)? {
@@ -492,9 +383,7 @@ impl<'a> Parser<'a> {
                 }
             };
             let allowed: &[&str] = match action.as_str() {
-                "add_zones" => &[
-                    "tick", "year", "action", "region", "count", "level", "capacity",
-                ],
+                "add_zones" => &["tick", "year", "action", "region", "count", "level", "capacity"],
                 "set_level" => &["tick", "year", "action", "region", "zones", "level"],
                 "set_pilot" => &["tick", "year", "action", "region", "zones", "pilot"],
                 _ => &["tick", "year", "action", "parameter", "value"],
@@ -503,11 +392,7 @@ impl<'a> Parser<'a> {
                 let key = k.get_ref().as_ref();
                 if !allowed.contains(&key) {
                     return Err(self
-                        .err(
-                            k.span(),
-                            &p(key),
-                            format!("`{key}` does not apply to a \"{action}\" event"),
-                        )
+                        .err(k.span(), &p(key), format!("`{key}` does not apply to a \"{action}\" event"))
                         .help(format!("a \"{action}\" event takes {}", allowed.join(", "))));
                 }
             }
@@ -519,30 +404,21 @@ impl<'a> Parser<'a> {
                     let count = match self.entry_value(t, "count", &p("count"), EVENT_SPECS)? {
                         Some(Value::Int(n)) => n as u32,
                         _ => {
-                            return Err(
-                                self.err_at(&here, "add_zones needs `count`, a positive integer")
-                            );
+                            return Err(self.err_at(&here, "add_zones needs `count`, a positive integer"));
                         }
                     };
                     let level = self.level(t, &p("level"))?;
-                    let capacity =
-                        match self.entry_value(t, "capacity", &p("capacity"), EVENT_SPECS)? {
-                            Some(Value::Int(n)) => Some(n as f64),
-                            Some(Value::Float(x)) => Some(x),
-                            _ => None,
-                        };
-                    Action::AddZones {
-                        region,
-                        count,
-                        level,
-                        capacity,
-                    }
+                    let capacity = match self.entry_value(t, "capacity", &p("capacity"), EVENT_SPECS)? {
+                        Some(Value::Int(n)) => Some(n as f64),
+                        Some(Value::Float(x)) => Some(x),
+                        _ => None,
+                    };
+                    Action::AddZones { region, count, level, capacity }
                 }
                 "set_level" => {
                     let target = self.target(t, i, s)?;
-                    let level = self
-                        .level(t, &p("level"))?
-                        .ok_or_else(|| self.err_at(&here, "set_level needs `level`"))?;
+                    let level =
+                        self.level(t, &p("level"))?.ok_or_else(|| self.err_at(&here, "set_level needs `level`"))?;
                     Action::SetLevel { target, level }
                 }
                 "set_pilot" => {
@@ -550,10 +426,7 @@ impl<'a> Parser<'a> {
                     let pilot = match self.entry_value(t, "pilot", &p("pilot"), EVENT_SPECS)? {
                         Some(Value::Bool(b)) => b,
                         _ => {
-                            return Err(self.err_at(
-                                &here,
-                                "set_pilot needs `pilot = true` or `pilot = false`",
-                            ));
+                            return Err(self.err_at(&here, "set_pilot needs `pilot = true` or `pilot = false`"));
                         }
                     };
                     Action::SetPilot { target, pilot }
@@ -575,11 +448,7 @@ impl<'a> Parser<'a> {
             (None, None) => return Err(self.err_at(&here, "an event needs `tick` or `year`")),
             (Some(v), None) => match self.value(v, &p("tick"))? {
                 Value::Int(n) if n < 0 => {
-                    return Err(self.err(
-                        v.span(),
-                        &p("tick"),
-                        format!("tick {n} is before tick 0"),
-                    ));
+                    return Err(self.err(v.span(), &p("tick"), format!("tick {n} is before tick 0")));
                 }
                 _ => match self.entry_value(t, "tick", &p("tick"), EVENT_SPECS)? {
                     Some(Value::Int(n)) => n,
@@ -590,53 +459,29 @@ impl<'a> Parser<'a> {
                 let year = match self.value(v, &p("year"))? {
                     Value::Int(y) => y,
                     other => {
-                        return Err(self.err(
-                            v.span(),
-                            &p("year"),
-                            format!("expected an integer year, found {other}"),
-                        ));
+                        return Err(self.err(v.span(), &p("year"), format!("expected an integer year, found {other}")));
                     }
                 };
                 let start = s.run.start_year as i64;
                 if year < start {
                     return Err(self
-                        .err(
-                            v.span(),
-                            &p("year"),
-                            format!("year {year} is before the start year {start} (tick 0)"),
-                        )
+                        .err(v.span(), &p("year"), format!("year {year} is before the start year {start} (tick 0)"))
                         .help("events must fall at tick 0 or later"));
                 }
-                self.spans
-                    .insert(p("year"), error::line_col(self.text, v.span().start));
+                self.spans.insert(p("year"), error::line_col(self.text, v.span().start));
                 year - start
             }
         };
         if tick > s.run.ticks as i64 {
-            let key = if t.contains_key("year") {
-                p("year")
-            } else {
-                p("tick")
-            };
+            let key = if t.contains_key("year") { p("year") } else { p("tick") };
             return Err(self
-                .err_at(
-                    &key,
-                    format!(
-                        "the event falls at tick {tick}, after the last tick {}",
-                        s.run.ticks
-                    ),
-                )
+                .err_at(&key, format!("the event falls at tick {tick}, after the last tick {}", s.run.ticks))
                 .help("raise run.ticks or move the event"));
         }
         Ok(tick as u32)
     }
 
-    fn region_ref(
-        &mut self,
-        t: &Table<'_>,
-        path: &str,
-        s: &Scenario,
-    ) -> Result<Option<usize>, ScenarioError> {
+    fn region_ref(&mut self, t: &Table<'_>, path: &str, s: &Scenario) -> Result<Option<usize>, ScenarioError> {
         match self.entry_value(t, "region", path, EVENT_SPECS)? {
             Some(Value::Str(name)) => match s.regions.iter().position(|r| r.name == name) {
                 Some(i) => Ok(Some(i)),
@@ -656,9 +501,7 @@ impl<'a> Parser<'a> {
 
     fn level(&mut self, t: &Table<'_>, path: &str) -> Result<Option<Level>, ScenarioError> {
         Ok(match self.entry_value(t, "level", path, EVENT_SPECS)? {
-            Some(Value::Str(s)) => Some(Level::from_index(
-                Level::NAMES.iter().position(|n| *n == s).expect("checked"),
-            )),
+            Some(Value::Str(s)) => Some(Level::from_index(Level::NAMES.iter().position(|n| *n == s).expect("checked"))),
             _ => None,
         })
     }
@@ -667,26 +510,18 @@ impl<'a> Parser<'a> {
         let p = |k: &str| format!("events[{i}].{k}");
         let region = self.region_ref(t, &p("region"), s)?;
         match (region, t.get_key_value("zones")) {
-            (Some(_), Some(_)) => Err(self.err_at(
-                &format!("events[{i}]"),
-                "give `zones` or `region`, not both",
-            )),
+            (Some(_), Some(_)) => Err(self.err_at(&format!("events[{i}]"), "give `zones` or `region`, not both")),
             (Some(r), None) => Ok(Target::Region(r)),
-            (None, None) => Err(self.err_at(
-                &format!("events[{i}]"),
-                "this event needs `zones = [ids]` or `region = \"name\"`",
-            )),
+            (None, None) => {
+                Err(self.err_at(&format!("events[{i}]"), "this event needs `zones = [ids]` or `region = \"name\"`"))
+            }
             (None, Some((k, v))) => {
                 let path = p("zones");
-                self.spans
-                    .insert(path.clone(), error::line_col(self.text, k.span().start));
-                let arr = v.get_ref().as_array().ok_or_else(|| {
-                    self.err(
-                        v.span(),
-                        &path,
-                        "expected a list of zone ids, e.g. [0, 4, 17]",
-                    )
-                })?;
+                self.spans.insert(path.clone(), error::line_col(self.text, k.span().start));
+                let arr = v
+                    .get_ref()
+                    .as_array()
+                    .ok_or_else(|| self.err(v.span(), &path, "expected a list of zone ids, e.g. [0, 4, 17]"))?;
                 let total = s.total_zones();
                 let mut ids = Vec::new();
                 for item in arr.iter() {
@@ -696,10 +531,7 @@ impl<'a> Parser<'a> {
                             return Err(self.err(
                                 item.span(),
                                 &path,
-                                format!(
-                                    "expected a zone id in [0, {}], found {other}",
-                                    total.saturating_sub(1)
-                                ),
+                                format!("expected a zone id in [0, {}], found {other}", total.saturating_sub(1)),
                             ));
                         }
                     }
@@ -725,34 +557,19 @@ impl<'a> Parser<'a> {
                 ));
             }
         };
-        self.spans
-            .insert(p("parameter"), error::line_col(self.text, pk.span().start));
+        self.spans.insert(p("parameter"), error::line_col(self.text, pk.span().start));
         let Some(spec) = spec(&path) else {
-            let paths: Vec<String> = all_specs()
-                .filter(|s| s.settable)
-                .map(|s| s.path())
-                .collect();
-            let mut e = self.err(
-                pv.span(),
-                &p("parameter"),
-                format!("no parameter \"{path}\""),
-            );
+            let paths: Vec<String> = all_specs().filter(|s| s.settable).map(|s| s.path()).collect();
+            let mut e = self.err(pv.span(), &p("parameter"), format!("no parameter \"{path}\""));
             if let Some(n) = suggest::nearest(&path, paths.iter().map(|s| s.as_str())) {
                 e = e.help(format!("did you mean \"{n}\"?"));
             }
             return Err(e);
         };
         if !spec.settable {
-            let paths: Vec<String> = all_specs()
-                .filter(|s| s.settable)
-                .map(|s| s.path())
-                .collect();
+            let paths: Vec<String> = all_specs().filter(|s| s.settable).map(|s| s.path()).collect();
             return Err(self
-                .err(
-                    pv.span(),
-                    &p("parameter"),
-                    format!("\"{path}\" cannot change during a run"),
-                )
+                .err(pv.span(), &p("parameter"), format!("\"{path}\" cannot change during a run"))
                 .help(format!("events may set {}", paths.join(", "))));
         }
         let Some(v) = t.get("value") else {
@@ -761,13 +578,8 @@ impl<'a> Parser<'a> {
         let value = self.value(v, &p("value"))?;
         // Check the value by applying it to a scratch scenario.
         let mut scratch = Scenario::default();
-        scratch
-            .set(spec, &value)
-            .map_err(|m| self.err(v.span(), &p("value"), format!("{path}: {m}")))?;
-        Ok(Action::Set {
-            parameter: spec,
-            value,
-        })
+        scratch.set(spec, &value).map_err(|m| self.err(v.span(), &p("value"), format!("{path}: {m}")))?;
+        Ok(Action::Set { parameter: spec, value })
     }
 
     /// Impossible combinations: errors that need more than one key to see.
@@ -775,10 +587,7 @@ impl<'a> Parser<'a> {
         let l = &s.landscape;
         if l.kind == LandscapeKind::Nk && l.k >= l.n {
             return Err(self
-                .err_at(
-                    "landscape.k",
-                    format!("K = {} must be less than N = {}", l.k, l.n),
-                )
+                .err_at("landscape.k", format!("K = {} must be less than N = {}", l.k, l.n))
                 .help("each instrument interacts with K others, so K <= N - 1"));
         }
         if l.kind == LandscapeKind::Nk {
@@ -800,33 +609,34 @@ impl<'a> Parser<'a> {
         }
         if l.normalise && l.kind == LandscapeKind::Nk {
             if l.n > 24 {
-                return Err(self.err_at("landscape.normalise", format!("normalising needs an exhaustive search of 2^N policies; N = {} is above 24", l.n)));
+                return Err(self.err_at(
+                    "landscape.normalise",
+                    format!("normalising needs an exhaustive search of 2^N policies; N = {} is above 24", l.n),
+                ));
             }
-            if l.turbulence > 0.0 || s.events.iter().any(|e| matches!(&e.action, Action::Set { parameter, .. } if parameter.key == "turbulence")) {
-                return Err(self.err_at("landscape.normalise", "normalising is not possible on a turbulent NK landscape (its maximum moves every tick)"));
+            if l.turbulence > 0.0
+                || s.events
+                    .iter()
+                    .any(|e| matches!(&e.action, Action::Set { parameter, .. } if parameter.key == "turbulence"))
+            {
+                return Err(self.err_at(
+                    "landscape.normalise",
+                    "normalising is not possible on a turbulent NK landscape (its maximum moves every tick)",
+                ));
             }
         }
         if s.zones.experiment_radius > l.n {
             return Err(self.err_at(
                 "zones.experiment_radius",
-                format!(
-                    "experiment_radius = {} is more than N = {}",
-                    s.zones.experiment_radius, l.n
-                ),
+                format!("experiment_radius = {} is more than N = {}", s.zones.experiment_radius, l.n),
             ));
         }
         let total = s.total_zones();
         if total > MAX_ZONES as u64 {
-            return Err(self.err_at(
-                "regions",
-                format!("{total} zones in all; at most {MAX_ZONES} are supported"),
-            ));
+            return Err(self.err_at("regions", format!("{total} zones in all; at most {MAX_ZONES} are supported")));
         }
         for (i, r) in s.regions.iter().enumerate() {
-            let added = s
-                .events
-                .iter()
-                .any(|e| matches!(e.action, Action::AddZones { region, .. } if region == i));
+            let added = s.events.iter().any(|e| matches!(e.action, Action::AddZones { region, .. } if region == i));
             if r.zones == 0 && !added {
                 let key = if self.spans.contains_key(&format!("regions[{i}].zones")) {
                     format!("regions[{i}].zones")
@@ -834,34 +644,20 @@ impl<'a> Parser<'a> {
                     format!("regions[{i}]")
                 };
                 return Err(self
-                    .err_at(
-                        &key,
-                        format!(
-                            "region \"{}\" has no zones and no add_zones event brings any",
-                            r.name
-                        ),
-                    )
-                    .help(
-                        "give it zones, add them with an add_zones event, or remove the region",
-                    ));
+                    .err_at(&key, format!("region \"{}\" has no zones and no add_zones event brings any", r.name))
+                    .help("give it zones, add them with an add_zones event, or remove the region"));
             }
         }
         if s.centre.pilot_quota as u64 > total {
             return Err(self.err_at(
                 "centre.pilot_quota",
-                format!(
-                    "pilot_quota = {} is more than the {total} zones of the scenario",
-                    s.centre.pilot_quota
-                ),
+                format!("pilot_quota = {} is more than the {total} zones of the scenario", s.centre.pilot_quota),
             ));
         }
         if s.centre.showcase_top as u64 > total {
             return Err(self.err_at(
                 "centre.showcase_top",
-                format!(
-                    "showcase_top = {} is more than the {total} zones of the scenario",
-                    s.centre.showcase_top
-                ),
+                format!("showcase_top = {} is more than the {total} zones of the scenario", s.centre.showcase_top),
             ));
         }
         let net = &s.network;
@@ -869,17 +665,13 @@ impl<'a> Parser<'a> {
             if net.degree % 2 == 1 {
                 return Err(self.err_at(
                     "network.degree",
-                    format!(
-                        "degree = {} must be even for a ring or small world",
-                        net.degree
-                    ),
+                    format!("degree = {} must be even for a ring or small world", net.degree),
                 ));
             }
             if net.degree as u64 >= total {
-                return Err(self.err_at(
-                    "network.degree",
-                    format!("degree = {} needs more than {total} zones", net.degree),
-                ));
+                return Err(
+                    self.err_at("network.degree", format!("degree = {} needs more than {total} zones", net.degree))
+                );
             }
         }
         for e in &s.events {
@@ -889,10 +681,7 @@ impl<'a> Parser<'a> {
                         if *r as u32 > l.n {
                             return Err(ScenarioError::new(
                                 self.file,
-                                format!(
-                                    "an event sets zones.experiment_radius = {r}, more than N = {}",
-                                    l.n
-                                ),
+                                format!("an event sets zones.experiment_radius = {r}, more than N = {}", l.n),
                             ));
                         }
                     }
@@ -949,20 +738,20 @@ mod tests {
         let s = parse("[run]\nstart_year = 1988\nticks = 30\n[[regions]]\nname = \"East\"\nzones = 3\n[[events]]\nyear = 1991\naction = \"add_zones\"\nregion = \"East\"\ncount = 2\n").unwrap();
         assert_eq!(s.events[0].tick, 3);
         assert_eq!(s.total_zones(), 5);
-        let e = parse("[[events]]\nyear = 1980\naction = \"set\"\nparameter = \"centre.tolerance\"\nvalue = 0.1\n").unwrap_err();
+        let e = parse("[[events]]\nyear = 1980\naction = \"set\"\nparameter = \"centre.tolerance\"\nvalue = 0.1\n")
+            .unwrap_err();
         assert!(e.message.contains("before the start year"), "{e}");
-        let e = parse("[[events]]\ntick = -1\naction = \"set\"\nparameter = \"centre.tolerance\"\nvalue = 0.1\n").unwrap_err();
+        let e = parse("[[events]]\ntick = -1\naction = \"set\"\nparameter = \"centre.tolerance\"\nvalue = 0.1\n")
+            .unwrap_err();
         assert!(e.message.contains("before tick 0"), "{e}");
     }
 
     #[test]
     fn set_event_checks_value_and_settability() {
-        let e = parse("[[events]]\ntick = 1\naction = \"set\"\nparameter = \"centre.tolerance\"\nvalue = 2.0\n").unwrap_err();
+        let e = parse("[[events]]\ntick = 1\naction = \"set\"\nparameter = \"centre.tolerance\"\nvalue = 2.0\n")
+            .unwrap_err();
         assert!(e.message.contains("[0, 1]"), "{e}");
-        let e = parse(
-            "[[events]]\ntick = 1\naction = \"set\"\nparameter = \"landscape.n\"\nvalue = 2\n",
-        )
-        .unwrap_err();
+        let e = parse("[[events]]\ntick = 1\naction = \"set\"\nparameter = \"landscape.n\"\nvalue = 2\n").unwrap_err();
         assert!(e.message.contains("cannot change"), "{e}");
     }
 

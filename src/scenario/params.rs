@@ -94,9 +94,7 @@ fn found(v: &Value) -> String {
 }
 
 fn int_in(v: &Value, d: &Domain) -> Result<i64, String> {
-    let Domain::Int { min, max } = *d else {
-        unreachable!("integer field with non-integer domain")
-    };
+    let Domain::Int { min, max } = *d else { unreachable!("integer field with non-integer domain") };
     match v {
         Value::Int(i) if (min..=max).contains(i) => Ok(*i),
         _ => Err(format!("expected {d}, found {}", found(v))),
@@ -123,19 +121,13 @@ impl ParamValue for u64 {
 
 impl ParamValue for f64 {
     fn from_value(v: &Value, d: &Domain) -> Result<Self, String> {
-        let Domain::Float { min, max } = *d else {
-            unreachable!("float field with non-float domain")
-        };
+        let Domain::Float { min, max } = *d else { unreachable!("float field with non-float domain") };
         let x = match v {
             Value::Float(x) => *x,
             Value::Int(i) => *i as f64,
             _ => return Err(format!("expected {d}, found {}", found(v))),
         };
-        if x.is_finite() && x >= min && x <= max {
-            Ok(x)
-        } else {
-            Err(format!("expected {d}, found {}", found(v)))
-        }
+        if x.is_finite() && x >= min && x <= max { Ok(x) } else { Err(format!("expected {d}, found {}", found(v))) }
     }
     fn to_value(&self) -> Value {
         Value::Float(*self)

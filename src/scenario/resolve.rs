@@ -37,13 +37,7 @@ pub fn to_toml(s: &Scenario) -> String {
     }
     for e in &s.events {
         writeln!(out, "[[events]]").unwrap();
-        writeln!(
-            out,
-            "tick = {}  # year {}",
-            e.tick,
-            s.run.start_year + e.tick
-        )
-        .unwrap();
+        writeln!(out, "tick = {}  # year {}", e.tick, s.run.start_year + e.tick).unwrap();
         let target = |out: &mut String, t: &Target| match t {
             Target::Region(r) => writeln!(out, "region = {:?}", s.regions[*r].name).unwrap(),
             Target::Zones(ids) => {
@@ -52,18 +46,9 @@ pub fn to_toml(s: &Scenario) -> String {
             }
         };
         match &e.action {
-            Action::AddZones {
-                region,
-                count,
-                level,
-                capacity,
-            } => {
-                writeln!(
-                    out,
-                    "action = \"add_zones\"\nregion = {:?}\ncount = {count}",
-                    s.regions[*region].name
-                )
-                .unwrap();
+            Action::AddZones { region, count, level, capacity } => {
+                writeln!(out, "action = \"add_zones\"\nregion = {:?}\ncount = {count}", s.regions[*region].name)
+                    .unwrap();
                 if let Some(l) = level {
                     writeln!(out, "level = {:?}", l.name()).unwrap();
                 }
@@ -82,12 +67,7 @@ pub fn to_toml(s: &Scenario) -> String {
                 writeln!(out, "pilot = {pilot}").unwrap();
             }
             Action::Set { parameter, value } => {
-                writeln!(
-                    out,
-                    "action = \"set\"\nparameter = {:?}\nvalue = {value}",
-                    parameter.path()
-                )
-                .unwrap();
+                writeln!(out, "action = \"set\"\nparameter = {:?}\nvalue = {value}", parameter.path()).unwrap();
             }
         }
         out.push('\n');
@@ -111,9 +91,7 @@ fn default_of(spec: &ParamSpec) -> String {
 
 fn table(out: &mut String, specs: &[ParamSpec], with_default: bool) {
     if with_default {
-        out.push_str(
-            "| key | default | allowed | event-settable | meaning |\n|---|---|---|---|---|\n",
-        );
+        out.push_str("| key | default | allowed | event-settable | meaning |\n|---|---|---|---|---|\n");
     } else {
         out.push_str("| key | allowed | meaning |\n|---|---|---|\n");
     }
@@ -121,16 +99,8 @@ fn table(out: &mut String, specs: &[ParamSpec], with_default: bool) {
         let allowed = spec.domain.to_string().replace('|', "\\|");
         if with_default {
             let settable = if spec.settable { "yes" } else { "no" };
-            writeln!(
-                out,
-                "| `{}` | {} | {} | {} | {} |",
-                spec.key,
-                default_of(spec),
-                allowed,
-                settable,
-                spec.doc
-            )
-            .unwrap();
+            writeln!(out, "| `{}` | {} | {} | {} | {} |", spec.key, default_of(spec), allowed, settable, spec.doc)
+                .unwrap();
         } else {
             writeln!(out, "| `{}` | {} | {} |", spec.key, allowed, spec.doc).unwrap();
         }
@@ -159,7 +129,9 @@ pub fn reference_markdown() -> String {
         writeln!(out, "## [{name}]\n").unwrap();
         table(&mut out, specs, true);
     }
-    out.push_str("## [[regions]]\n\nOne entry per region. Without any, the scenario has one region `region-0` of 100 zones.\n\n");
+    out.push_str(
+        "## [[regions]]\n\nOne entry per region. Without any, the scenario has one region `region-0` of 100 zones.\n\n",
+    );
     table(&mut out, REGION_SPECS, false);
     out.push_str(
         "## [[events]]\n\nApplied at the start of their tick, before zones act, in file order within a tick. \

@@ -32,10 +32,7 @@ mod tests {
 
     #[test]
     fn suggests_tolerance() {
-        assert_eq!(
-            nearest("tolerence", ["detection", "tolerance", "feedback_rate"]),
-            Some("tolerance")
-        );
+        assert_eq!(nearest("tolerence", ["detection", "tolerance", "feedback_rate"]), Some("tolerance"));
         assert_eq!(nearest("zzzzzz", ["tolerance"]), None);
         assert_eq!(distance("kitten", "sitting"), 3);
     }
