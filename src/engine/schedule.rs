@@ -91,12 +91,13 @@ impl Replication {
         });
         let ctx = self.zones.context[z] as usize;
         let fit = self.landscape.fitness(ctx, pol);
-        let perf = crate::model::zone::act(&self.landscape, ctx, pol, fit, self.n, &mut rng);
+        let (perf, action) = crate::model::zone::act(&self.landscape, ctx, pol, fit, self.n, &mut rng);
         let noise = self.scenario.zones.observation_noise;
         let cur = &mut self.zones.cur;
         cur.policy[z] = pol;
         cur.fitness[z] = fit;
         cur.performance[z] = perf;
+        cur.action[z] = action;
         cur.observed[z] =
             if noise > 0.0 { perf + noise * crate::engine::streams::Draw::normal(&mut rng) } else { perf };
         self.zones.active[z] = true;

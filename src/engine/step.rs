@@ -18,6 +18,7 @@ pub fn step_zones(ctx: &StepCtx<'_>, next: &mut Dyn, outcomes: &mut [Outcome]) {
         next.fitness.par_chunks_mut(CHUNK),
         next.performance.par_chunks_mut(CHUNK),
         next.observed.par_chunks_mut(CHUNK),
+        next.action.par_chunks_mut(CHUNK),
         next.capacity.par_chunks_mut(CHUNK),
         next.counters.par_chunks_mut(CHUNK),
         next.lineage.par_chunks_mut(CHUNK * n),
@@ -25,17 +26,20 @@ pub fn step_zones(ctx: &StepCtx<'_>, next: &mut Dyn, outcomes: &mut [Outcome]) {
     )
         .into_par_iter()
         .enumerate()
-        .for_each(|(chunk, (policy, fitness, performance, observed, capacity, counters, lineage, outcome))| {
-            for k in 0..policy.len() {
-                let z = chunk * CHUNK + k;
-                let nx = ctx.step(z, &mut lineage[k * n..(k + 1) * n]);
-                policy[k] = nx.policy;
-                fitness[k] = nx.fitness;
-                performance[k] = nx.performance;
-                observed[k] = nx.observed;
-                capacity[k] = nx.capacity;
-                counters[k] = nx.counters;
-                outcome[k] = nx.outcome;
-            }
-        });
+        .for_each(
+            |(chunk, (policy, fitness, performance, observed, action, capacity, counters, lineage, outcome))| {
+                for k in 0..policy.len() {
+                    let z = chunk * CHUNK + k;
+                    let nx = ctx.step(z, &mut lineage[k * n..(k + 1) * n]);
+                    policy[k] = nx.policy;
+                    fitness[k] = nx.fitness;
+                    performance[k] = nx.performance;
+                    observed[k] = nx.observed;
+                    action[k] = nx.action;
+                    capacity[k] = nx.capacity;
+                    counters[k] = nx.counters;
+                    outcome[k] = nx.outcome;
+                }
+            },
+        );
 }

@@ -10,7 +10,7 @@ use crate::model::landscape::Landscape;
 use crate::model::lineage::{CENTRE, Channel, Lineage};
 use crate::model::policy::{Policy, full_mask};
 use crate::model::zone::{Zones, effective_detection, for_each_bit};
-use crate::scenario::{CentreParams, Level, PilotSelection, ProgrammeInit, ZoneParams};
+use crate::scenario::{CentreParams, FeedbackFrom, Level, PilotSelection, ProgrammeInit, ZoneParams};
 
 #[derive(Clone, Debug)]
 pub struct Centre {
@@ -181,8 +181,17 @@ impl Review<'_> {
                 lineage.add_holder(row[i], self.tick, Channel::Vertical);
                 counts.vertical_adoptions += (row[i] != 0) as u32;
             });
-            zones.cur.policy[z] = zones.cur.policy[z].take(centre.programme, dev);
-            zones.cur.fitness[z] = self.landscape.fitness(ctx, zones.cur.policy[z]);
+            // The corrected zone now holds (and acts on) the programme's settings: its
+            // performance is re-measured, its observation noise kept.
+            let cur = &mut zones.cur;
+            cur.policy[z] = cur.policy[z].take(centre.programme, dev);
+            cur.fitness[z] = self.landscape.fitness(ctx, cur.policy[z]);
+            if is_full(cur.policy[z], self.n) {
+                let noise = cur.observed[z] - cur.performance[z];
+                cur.performance[z] = cur.fitness[z];
+                cur.observed[z] = cur.fitness[z] + noise;
+                cur.action[z] = cur.policy[z].bits & full_mask(self.n);
+            }
         }
     }
 
@@ -212,9 +221,12 @@ impl Review<'_> {
             let bit = 1u64 << i;
             let (mut ones, mut zeros) = (0u32, 0u32);
             for &z in &superior {
-                let pol = zones.cur.policy[z];
-                if pol.mask & bit != 0 {
-                    if pol.bits & bit != 0 { ones += 1 } else { zeros += 1 }
+                let held = match self.p.feedback_from {
+                    FeedbackFrom::Beliefs => zones.cur.policy[z],
+                    FeedbackFrom::Actions => Policy::set(zones.cur.action[z], self.n),
+                };
+                if held.mask & bit != 0 {
+                    if held.bits & bit != 0 { ones += 1 } else { zeros += 1 }
                 }
             }
             if ones == zeros {
@@ -225,8 +237,8 @@ impl Review<'_> {
             if prog == Some(value) {
                 continue;
             }
-            let (major, agree) = if value { (ones, zeros) } else { (zeros, ones) };
-            let k = major - if prog.is_some() { agree } else { 0 };
+            // The majority's excess over the minority (March 1991).
+            let k = ones.abs_diff(zeros);
             if !r.chance(1.0 - pow_int(1.0 - self.p.feedback_rate, k)) {
                 continue;
             }
@@ -469,7 +481,8 @@ mod tests {
         let counts = review(&p0, &zp, &l, &seen).run(&mut c, &mut zs, &mut lin, None);
         assert_eq!(counts.corrected, 1);
         assert_eq!(zs.cur.capacity[1], 1.0);
-        assert_eq!(zs.cur.policy[1], Policy::set(0b0011, 4));
+        // Only the mandated instrument it deviated on is corrected.
+        assert_eq!(zs.cur.policy[1], Policy::set(0b1111, 4));
     }
 
     #[test]

@@ -105,14 +105,19 @@ impl Landscape {
     }
 
     /// Fitness in [0, 1] of a policy in context `c`. NK: mean of the N contributions, with
-    /// unset instruments read as 0. Target: share of instruments set and matching reality.
+    /// unset instruments read as 0. Target: share of instruments matching reality, an unset
+    /// one counting half (March 1991 scores beliefs +1, 0 or -1).
     #[inline]
     pub fn fitness(&self, c: usize, p: Policy) -> f64 {
         match &self.kind {
             Kind::Nk(nk) => nk.fitness(c, p.bits & p.mask, self.n),
             Kind::Target(t) => {
-                let hits = !(p.bits ^ t.reality[c]) & p.mask & full_mask(self.n);
-                hits.count_ones() as f64 / self.n as f64
+                // March's +1/0/-1 scale mapped to [0, 1]: an unset instrument is worth half
+                // a match, what a coin flip on it would score on average.
+                let full = full_mask(self.n);
+                let hits = !(p.bits ^ t.reality[c]) & p.mask & full;
+                let unset = !p.mask & full;
+                (2 * hits.count_ones() + unset.count_ones()) as f64 / (2 * self.n) as f64
             }
         }
     }
@@ -310,6 +315,7 @@ fn unit24(r: &mut impl rand::Rng) -> u32 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use rand::Rng as _;
 
     fn nk(n: u32, k: u32, seed: u64) -> Landscape {
         let p = LandscapeParams { n, k, ..LandscapeParams::default() };
@@ -330,7 +336,7 @@ mod tests {
     #[test]
     fn gather_is_pext() {
         assert_eq!(gather(0b1011_0110, 0b1111_0000), 0b1011);
-        assert_eq!(gather(0b1011_0110, 0b0101_0101), 0b0100 | 0b0001);
+        assert_eq!(gather(0b1011_0110, 0b0101_0101), 0b0110);
         assert_eq!(gather(u64::MAX, 0), 0);
     }
 
@@ -379,8 +385,9 @@ mod tests {
     fn target_scores_matches_of_set_instruments() {
         let l = Landscape { n: 4, kind: Kind::Target(Target { reality: vec![0b1010] }), max: vec![1.0] };
         assert_eq!(l.fitness(0, Policy { bits: 0b1010, mask: 0b1111 }), 1.0);
-        assert_eq!(l.fitness(0, Policy { bits: 0b1010, mask: 0b0011 }), 0.25);
-        assert_eq!(l.fitness(0, Policy { bits: 0, mask: 0 }), 0.0);
+        assert_eq!(l.fitness(0, Policy { bits: 0b1010, mask: 0b0011 }), 0.5);
+        assert_eq!(l.fitness(0, Policy { bits: 0b0011, mask: 0b0011 }), 0.75);
+        assert_eq!(l.fitness(0, Policy { bits: 0, mask: 0 }), 0.5);
         assert_eq!(l.fitness(0, Policy { bits: 0b0101, mask: 0b1111 }), 0.0);
     }
 

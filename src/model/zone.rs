@@ -34,6 +34,8 @@ pub struct Dyn {
     pub performance: Vec<f64>,
     /// Performance as others see it (with observation noise).
     pub observed: Vec<f64>,
+    /// The fully set policy the zone acted on this tick (its unset instruments by coin flip).
+    pub action: Vec<u64>,
     pub capacity: Vec<f64>,
     pub counters: Vec<Counters>,
     /// `lineage[z * n + i]`: innovation id of zone z's setting of instrument i.
@@ -47,6 +49,7 @@ impl Dyn {
             fitness: vec![0.0; zones],
             performance: vec![0.0; zones],
             observed: vec![0.0; zones],
+            action: vec![0; zones],
             capacity: vec![0.0; zones],
             counters: vec![Counters::default(); zones],
             lineage: vec![0; zones * n],
@@ -122,6 +125,7 @@ pub struct Next {
     pub fitness: f64,
     pub performance: f64,
     pub observed: f64,
+    pub action: u64,
     pub capacity: f64,
     pub counters: Counters,
     pub outcome: Outcome,
@@ -180,16 +184,16 @@ pub fn pick_distinct(rng: &mut Fast, n: u32, count: u32) -> u64 {
     chosen
 }
 
-/// Performance of acting on a policy: unset instruments are acted on by a fresh coin flip
-/// (March 1991); a fully set policy's action is the policy itself.
+/// Acting on a policy: unset instruments are acted on by a fresh coin flip (March 1991);
+/// a fully set policy's action is the policy itself. Returns (performance, action bits).
 #[inline]
-pub fn act(landscape: &Landscape, context: usize, pol: Policy, fitness: f64, n: u32, rng: &mut Fast) -> f64 {
+pub fn act(landscape: &Landscape, context: usize, pol: Policy, fitness: f64, n: u32, rng: &mut Fast) -> (f64, u64) {
     let full = full_mask(n);
     if pol.mask & full == full {
-        fitness
+        (fitness, pol.bits & full)
     } else {
         let action = Policy { bits: (pol.bits & pol.mask) | (rng.next_u64() & !pol.mask & full), mask: full };
-        landscape.fitness(context, action)
+        (landscape.fitness(context, action), action.bits)
     }
 }
 
@@ -229,6 +233,7 @@ impl StepCtx<'_> {
             fitness: prev.fitness[z],
             performance: prev.performance[z],
             observed: prev.observed[z],
+            action: prev.action[z],
             capacity: prev.capacity[z],
             counters: prev.counters[z],
             outcome: Outcome::default(),
@@ -314,7 +319,8 @@ impl StepCtx<'_> {
         }
 
         out.touched |= out.imitated | out.complied | out.innovated;
-        let performance = before.unwrap_or_else(|| act(land, ctx, pol, fit, self.n, &mut rng));
+        let (performance, action) = before.unwrap_or_else(|| act(land, ctx, pol, fit, self.n, &mut rng));
+        next.action = action;
         next.policy = pol;
         next.fitness = fit;
         next.performance = performance;

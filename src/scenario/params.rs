@@ -214,6 +214,10 @@ choice!(
     PolicyInit { Random = "random", Programme = "programme", Unset = "unset", ThreeState = "three_state" }
 );
 choice!(
+    /// What the centre's feedback counts in the superior group.
+    FeedbackFrom { Beliefs = "beliefs", Actions = "actions" }
+);
+choice!(
     /// How compliance moves a zone toward the programme.
     ComplianceMode { Direct = "direct", OneStep = "one_step" }
 );
@@ -342,6 +346,8 @@ section!(
         sanction_cost: f64 = 0.2, UNIT, true;
         /// March's p2: per-instrument rate at which the programme adopts the superior zones' majority setting.
         feedback_rate: f64 = 0.3, UNIT, true;
+        /// Feedback counts the superior zones' held settings ("beliefs"; March 1991's text) or the actions they were judged on, unset instruments filled by coin flips ("actions"; later reconstructions of March's model).
+        feedback_from: FeedbackFrom = FeedbackFrom::Beliefs, choice::<FeedbackFrom>(), true;
         /// Zones designated pilots at each review (never sanctioned, experiment more).
         pilot_quota: u32 = 5, int(0, MAX_ZONES), true;
         /// How pilots are chosen: "random", "top" performers, most "innovative" (successful experiments in the last cycle), or "laggards".
