@@ -382,11 +382,11 @@ mod tests {
     }
 
     #[test]
-    fn target_scores_matches_of_set_instruments() {
+    fn target_scores_matches_and_half_for_unset() {
         let l = Landscape { n: 4, kind: Kind::Target(Target { reality: vec![0b1010] }), max: vec![1.0] };
         assert_eq!(l.fitness(0, Policy { bits: 0b1010, mask: 0b1111 }), 1.0);
-        assert_eq!(l.fitness(0, Policy { bits: 0b1010, mask: 0b0011 }), 0.5);
-        assert_eq!(l.fitness(0, Policy { bits: 0b0011, mask: 0b0011 }), 0.75);
+        assert_eq!(l.fitness(0, Policy { bits: 0b1010, mask: 0b0011 }), 0.75);
+        assert_eq!(l.fitness(0, Policy { bits: 0b0011, mask: 0b0011 }), 0.5);
         assert_eq!(l.fitness(0, Policy { bits: 0, mask: 0 }), 0.5);
         assert_eq!(l.fitness(0, Policy { bits: 0b0101, mask: 0b1111 }), 0.0);
     }
