@@ -269,12 +269,33 @@ impl Nk {
 
     #[inline]
     pub fn fitness(&self, c: usize, bits: u64, n: u32) -> f64 {
+        // One monomorphic, unrolled loop per policy width in bytes.
+        let sum = match self.bytes {
+            1 => self.sum::<1>(c, bits),
+            2 => self.sum::<2>(c, bits),
+            3 => self.sum::<3>(c, bits),
+            4 => self.sum::<4>(c, bits),
+            5 => self.sum::<5>(c, bits),
+            6 => self.sum::<6>(c, bits),
+            7 => self.sum::<7>(c, bits),
+            _ => self.sum::<8>(c, bits),
+        };
+        sum as f64 / (UNIT * n as f64)
+    }
+
+    #[inline(always)]
+    fn sum<const B: usize>(&self, c: usize, bits: u64) -> u64 {
         let rows = self.tables[c].chunks_exact(1 << self.row_bits);
         let mut sum = 0u64;
-        for (lookup, row) in self.lookup.chunks_exact(self.bytes).zip(rows) {
-            sum += row[Self::gathered(lookup, bits)] as u64;
+        for (lookup, row) in self.lookup.chunks_exact(B).zip(rows) {
+            let lookup: &[[u32; 256]; B] = lookup.try_into().expect("chunks of B");
+            let mut idx = 0u32;
+            for (j, t) in lookup.iter().enumerate() {
+                idx |= t[((bits >> (8 * j)) & 0xFF) as usize];
+            }
+            sum += row[idx as usize] as u64;
         }
-        sum as f64 / (UNIT * n as f64)
+        sum
     }
 
     /// Row index of an instrument's contribution (= gather(bits, deps[i])), from its
