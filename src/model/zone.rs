@@ -422,6 +422,7 @@ mod tests {
         d
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn ctx<'a>(
         p: &'a ZoneParams,
         l: &'a Landscape,
