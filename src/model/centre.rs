@@ -370,8 +370,17 @@ impl Acts {
 
 /// The k candidates with the highest score, ties to the lowest id, in rank order.
 fn top_by(mut candidates: Vec<usize>, k: usize, score: impl Fn(usize) -> f64) -> Vec<usize> {
-    candidates.sort_by(|&a, &b| score(b).total_cmp(&score(a)).then(a.cmp(&b)));
-    candidates.truncate(k);
+    let order = |a: &usize, b: &usize| score(*b).total_cmp(&score(*a)).then(a.cmp(b));
+    if k == 0 {
+        return Vec::new();
+    }
+    // Select the k best in linear time, then order only those (the ranking is total, so
+    // the result does not depend on the selection algorithm).
+    if k < candidates.len() {
+        candidates.select_nth_unstable_by(k - 1, order);
+        candidates.truncate(k);
+    }
+    candidates.sort_by(order);
     candidates
 }
 
