@@ -298,3 +298,24 @@ fn run_without_out_writes_under_runs() {
     assert_eq!(entries(&dir.path().join("runs")), ["tiny"]);
     assert!(dir.path().join("runs/tiny/ticks.csv").is_file());
 }
+
+/// A CSV with no rows still starts with its header (tidy readers need the columns).
+#[test]
+fn empty_outputs_keep_their_header() {
+    let dir = TempDir::new().unwrap();
+    let scenario = dir.path().join("quiet.toml");
+    // No centre, no experiments: no events, no innovations in any replication.
+    fs::write(
+        &scenario,
+        "[run]\nticks = 3\nreplications = 2\n[centre]\nreview_interval = 0\npilot_quota = 0\nshowcase_top = 0\n\
+         [zones]\nexperiment_rate = 0.0\n[[regions]]\nzones = 5\n",
+    )
+    .unwrap();
+    let out = dir.path().join("out");
+    esh().args(["run", scenario.to_str().unwrap(), "--out", out.to_str().unwrap(), "--quiet"]).assert().success();
+    let events = fs::read_to_string(out.join("events.csv")).unwrap();
+    assert_eq!(events, "replication,tick,year,kind,zone,detail\n");
+    let innovations = fs::read_to_string(out.join("innovations.csv")).unwrap();
+    assert!(innovations.starts_with("replication,innovation,origin_zone,"), "{innovations}");
+    assert_eq!(innovations.lines().count(), 1);
+}

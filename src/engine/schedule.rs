@@ -33,9 +33,14 @@ impl Replication {
                 }
                 Action::SetLevel { target, level } => {
                     for z in self.targets(target) {
-                        self.zones.level[z] = *level;
+                        use crate::scenario::Level::Demonstration;
                         // Demonstration zones are permanent pilots; leaving the level ends it.
-                        self.zones.pilot[z] = *level == crate::scenario::Level::Demonstration || self.zones.pilot[z];
+                        if *level == Demonstration {
+                            self.zones.pilot[z] = true;
+                        } else if self.zones.level[z] == Demonstration {
+                            self.zones.pilot[z] = false;
+                        }
+                        self.zones.level[z] = *level;
                         self.acts.push(Act {
                             kind: "set_level",
                             zone: Some(z as u32),

@@ -4,7 +4,7 @@
 //!
 //! Two generators, one derivation:
 //! - [`StreamKey::setup`] gives a ChaCha8 stream for the one-off, long draws of a
-//!   replication (landscape tables, network, mandate order);
+//!   replication (landscape tables, network, turbulence);
 //! - [`StreamKey::tick`] gives a SplitMix64 counter stream for the short per-zone,
 //!   per-tick draws. Seeding ChaCha8 costs a 256-byte block refill, about the whole time
 //!   budget of one zone step; SplitMix64 seeds in one multiply.

@@ -197,7 +197,7 @@ impl Review<'_> {
 
     /// March's code learning: on each instrument where the superior zones' majority
     /// differs from the programme, adopt it with probability 1 - (1 - rate)^k, k being
-    /// the majority's excess over the holders of the programme's setting.
+    /// the majority's excess over the minority.
     fn feedback(
         &self,
         centre: &mut Centre,
@@ -312,11 +312,12 @@ impl Review<'_> {
 
     fn designate_pilots(&self, centre: &Centre, zones: &mut Zones, acts: &mut Acts) {
         let quota = self.p.pilot_quota as usize;
-        for z in 0..zones.len() {
-            zones.pilot[z] = zones.level[z] == Level::Demonstration;
-        }
+        // With no quota the centre designates no pilots and leaves set_pilot events alone.
         if quota == 0 {
             return;
+        }
+        for z in 0..zones.len() {
+            zones.pilot[z] = zones.level[z] == Level::Demonstration;
         }
         let mut candidates: Vec<usize> = (0..zones.len()).filter(|&z| zones.active[z]).collect();
         let chosen: Vec<usize> = match self.p.pilot_selection {
@@ -332,9 +333,19 @@ impl Review<'_> {
             }
             PilotSelection::Top => top_by(candidates, quota, |z| self.seen[z]),
             PilotSelection::Laggards => top_by(candidates, quota, |z| -self.seen[z]),
-            PilotSelection::Innovative => top_by(candidates, quota, |z| {
-                (zones.cur.counters[z].succeeded - centre.succeeded_at_review.get(z).copied().unwrap_or(0)) as f64
-            }),
+            // Successes are small counts, so ties are common: they are broken by a draw
+            // (a fraction below 1 added to the count), not by zone id, which would favour
+            // the first region.
+            PilotSelection::Innovative => {
+                let r = self.key;
+                let tick = self.tick as u64;
+                top_by(candidates, quota, |z| {
+                    let successes =
+                        zones.cur.counters[z].succeeded - centre.succeeded_at_review.get(z).copied().unwrap_or(0);
+                    let tiebreak = (r.hash(Purpose::Pilots, tick, z as u64) >> 11) as f64 / (1u64 << 53) as f64;
+                    successes as f64 + tiebreak
+                })
+            }
         };
         for z in chosen {
             zones.pilot[z] = true;
@@ -596,6 +607,17 @@ mod tests {
         };
         review(&p, &zp, &l, &seen).run(&mut c, &mut zs, &mut Lineage::default(), None);
         assert_eq!(zs.pilot.iter().filter(|&&p| p).count(), 3);
+    }
+
+    #[test]
+    fn without_a_quota_reviews_leave_pilots_alone() {
+        let l = landscape();
+        let zp = ZoneParams::default();
+        let mut zs = zones(&[0, 0]);
+        zs.pilot[1] = true;
+        let p = CentreParams { pilot_quota: 0, feedback_rate: 0.0, ..CentreParams::default() };
+        review(&p, &zp, &l, &[0.0, 0.0]).run(&mut centre(0, 0), &mut zs, &mut Lineage::default(), None);
+        assert_eq!(zs.pilot, vec![false, true]);
     }
 
     #[test]

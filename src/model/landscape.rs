@@ -1,7 +1,7 @@
 //! What a policy is worth, per context (region). Two kinds: Kauffman's NK landscape and
-//! March's (1991) target ("reality") landscape. Contexts share a global component with
-//! probability `context_similarity`, entry by entry, so each context's values stay
-//! uniform while their correlation equals the similarity.
+//! March's (1991) target ("reality") landscape. Each entry of a context's table is the
+//! global entry with probability sqrt(context_similarity), else a local draw, so each
+//! context's values stay uniform and two contexts correlate by exactly the similarity.
 
 use crate::engine::streams::{Draw, Purpose, StreamKey};
 use crate::model::policy::{Policy, full_mask};
@@ -78,13 +78,14 @@ impl Landscape {
             LandscapeKind::Target => {
                 let mut g = key.setup(Purpose::Landscape, 0, u64::MAX);
                 let global = g.next_u64_masked(n);
+                let share = p.context_similarity.sqrt();
                 let reality = (0..contexts)
                     .map(|c| {
                         let mut r = key.setup(Purpose::Landscape, 0, c as u64);
                         let local = r.next_u64_masked(n);
                         let mut v = 0u64;
                         for i in 0..n {
-                            let src = if r.chance(p.context_similarity) { global } else { local };
+                            let src = if r.chance(share) { global } else { local };
                             v |= src & (1 << i);
                         }
                         v
@@ -236,6 +237,7 @@ impl Nk {
         let mut g = key.setup(Purpose::Landscape, 0, u64::MAX);
         let global: Vec<u32> = (0..len).map(|_| unit24(&mut g)).collect();
         let shared = contexts <= 1 || p.context_similarity >= 1.0;
+        let share = p.context_similarity.sqrt();
         let tables = if shared {
             vec![global.clone(); contexts.max(1)]
         } else {
@@ -245,7 +247,7 @@ impl Nk {
                     global
                         .iter()
                         .map(|&gv| {
-                            let take_global = r.chance(p.context_similarity);
+                            let take_global = r.chance(share);
                             let local = unit24(&mut r);
                             if take_global { gv } else { local }
                         })
@@ -315,11 +317,12 @@ impl Nk {
     }
 
     fn shake(&mut self, rate: f64, r: &mut impl rand::Rng) {
+        let share = self.similarity.sqrt();
         for pos in 0..self.global.len() {
             if r.chance(rate) {
                 self.global[pos] = unit24(r);
                 for t in self.tables.iter_mut() {
-                    let take_global = r.chance(self.similarity);
+                    let take_global = r.chance(share);
                     let local = unit24(r);
                     t[pos] = if take_global { self.global[pos] } else { local };
                 }
@@ -421,6 +424,22 @@ mod tests {
         let p = LandscapeParams { n: 8, k: 2, context_similarity: 0.0, ..LandscapeParams::default() };
         let l = Landscape::build(&p, 3, &StreamKey::new(5, 0));
         assert_ne!(l.fitness(0, p0), l.fitness(2, p0));
+    }
+
+    #[test]
+    fn context_similarity_is_the_correlation_between_contexts() {
+        for s in [0.25, 0.5, 0.8] {
+            let p = LandscapeParams { n: 16, k: 7, context_similarity: s, ..LandscapeParams::default() };
+            let Kind::Nk(nk) = Landscape::build(&p, 2, &StreamKey::new(9, 0)).kind else { unreachable!() };
+            let (a, b) = (&nk.tables[0], &nk.tables[1]);
+            let m = a.len() as f64;
+            let mean = |t: &Vec<u32>| t.iter().map(|&x| x as f64).sum::<f64>() / m;
+            let (ma, mb) = (mean(a), mean(b));
+            let cov = a.iter().zip(b).map(|(&x, &y)| (x as f64 - ma) * (y as f64 - mb)).sum::<f64>() / m;
+            let var = |t: &Vec<u32>, mt: f64| t.iter().map(|&x| (x as f64 - mt).powi(2)).sum::<f64>() / m;
+            let corr = cov / (var(a, ma) * var(b, mb)).sqrt();
+            assert!((corr - s).abs() < 0.03, "similarity {s}: correlation {corr}");
+        }
     }
 
     #[test]

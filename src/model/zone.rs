@@ -261,6 +261,10 @@ impl StepCtx<'_> {
         if rng.chance(p.velocity) {
             let target =
                 self.best_neighbour(z).filter(|&j| prev.observed[j] > prev.observed[z] + p.imitation_threshold);
+            // A zone that finds nothing to copy (the better zone holds the same policy, in
+            // another context, or every fidelity draw failed) experiments instead; a copy
+            // tried and undone (imitation_revert) uses up the tick, as in Lazer & Friedman.
+            let mut copied_nothing = true;
             if let Some(j) = target {
                 let src = prev.policy[j];
                 let mut copy = 0u64;
@@ -273,6 +277,7 @@ impl StepCtx<'_> {
                     diff &= diff - 1;
                 }
                 if copy != 0 {
+                    copied_nothing = false;
                     let cand = pol.take(src, copy);
                     let cf = land.refit(ctx, pol, fit, cand);
                     if !(p.imitation_revert && cf < fit) {
@@ -285,7 +290,8 @@ impl StepCtx<'_> {
                         next.counters.imitated += 1;
                     }
                 }
-            } else {
+            }
+            if copied_nothing {
                 changed |= self.experiment(z, ctx, &mut pol, &mut fit, &mut rng, lineage, out, &mut next.counters);
             }
         }
@@ -469,6 +475,19 @@ mod tests {
         assert_eq!(next.policy, Policy::set(0b1111, 4));
         assert_eq!(next.outcome.imitated, 0b0011);
         assert_eq!(next.fitness, 1.0);
+    }
+
+    #[test]
+    fn a_better_zone_with_the_same_policy_leaves_room_to_experiment() {
+        let (l, net) = world();
+        // Zone 1 sees zone 2 observed as better, but both hold 0000: nothing to copy.
+        let mut d = prev(&[0b0000, 0b0000, 0b0000]);
+        d.observed[2] = 0.9;
+        let p = ZoneParams { experiment_rate: 1.0, compliance_rate: 0.0, ..ZoneParams::default() };
+        let c = StepCtx { mandate: 0, ..ctx(&p, &l, &net, &d, &[0; 4], &[true; 3], &[false; 3], &[0; 3]) };
+        let mut lin = [0u32; 4];
+        let next = c.step(1, &mut lin);
+        assert!(next.outcome.experimented && next.outcome.imitated == 0);
     }
 
     #[test]

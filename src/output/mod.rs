@@ -25,15 +25,23 @@ use metrics::TickRow;
 
 type CsvOut = csv::Writer<BufWriter<File>>;
 
-fn csv_file(path: &Path) -> io::Result<CsvOut> {
-    Ok(csv::WriterBuilder::new().from_writer(BufWriter::with_capacity(1 << 16, File::create(path)?)))
+/// A CSV file that starts with the header of row type T, even if no row follows (the csv
+/// crate writes a header only with the first row; a tidy file with no rows still has one).
+fn csv_file<T: Serialize + Default>(path: &Path) -> io::Result<CsvOut> {
+    let mut header = csv::Writer::from_writer(Vec::new());
+    header.serialize(T::default()).map_err(io_err)?;
+    let bytes = header.into_inner().map_err(|e| io::Error::other(e.to_string()))?;
+    let line = &bytes[..bytes.iter().position(|&b| b == b'\n').map_or(bytes.len(), |i| i + 1)];
+    let mut file = BufWriter::with_capacity(1 << 16, File::create(path)?);
+    file.write_all(line)?;
+    Ok(csv::WriterBuilder::new().has_headers(false).from_writer(file))
 }
 
 fn io_err(e: csv::Error) -> io::Error {
     io::Error::other(e)
 }
 
-#[derive(Serialize)]
+#[derive(Default, Serialize)]
 struct EventRow<'a> {
     replication: u32,
     tick: u32,
@@ -43,7 +51,7 @@ struct EventRow<'a> {
     detail: &'a str,
 }
 
-#[derive(Serialize)]
+#[derive(Default, Serialize)]
 struct ZoneRow<'a> {
     replication: u32,
     tick: u32,
@@ -65,7 +73,7 @@ struct ZoneRow<'a> {
     complied: u32,
 }
 
-#[derive(Serialize)]
+#[derive(Default, Serialize)]
 struct InnovationRow {
     replication: u32,
     innovation: u32,
@@ -85,7 +93,7 @@ struct InnovationRow {
     extinct_tick: Option<u32>,
 }
 
-#[derive(Serialize)]
+#[derive(Default, Serialize)]
 struct DiffusionRow {
     replication: u32,
     tick: u32,
@@ -103,6 +111,10 @@ pub struct CsvObserver {
     innovations: Option<CsvOut>,
     /// The last tick row (for the summary).
     pub last: TickRow,
+    /// Ticks of the last panels written, so a replication that stops early still ends
+    /// with a panel of its final state.
+    zones_written: Option<u32>,
+    diffusion_written: Option<u32>,
     /// Innovations created and fed back, at the end.
     pub innovations_total: usize,
     pub innovations_fed_back: usize,
@@ -115,11 +127,21 @@ impl CsvObserver {
     fn new(dir: &Path, rep: u32, s: &Scenario) -> io::Result<CsvObserver> {
         let part = |name: &str| dir.join(format!("{name}.part{rep}"));
         Ok(CsvObserver {
-            ticks: csv_file(&part("ticks.csv"))?,
-            events: csv_file(&part("events.csv"))?,
-            innovations: if s.output.innovations { Some(csv_file(&part("innovations.csv"))?) } else { None },
-            zones: if s.output.zones_every > 0 { Some(csv_file(&part("zones.csv"))?) } else { None },
-            diffusion: if s.output.diffusion_every > 0 { Some(csv_file(&part("diffusion.csv"))?) } else { None },
+            ticks: csv_file::<TickRow>(&part("ticks.csv"))?,
+            events: csv_file::<EventRow>(&part("events.csv"))?,
+            innovations: if s.output.innovations {
+                Some(csv_file::<InnovationRow>(&part("innovations.csv"))?)
+            } else {
+                None
+            },
+            zones: if s.output.zones_every > 0 { Some(csv_file::<ZoneRow>(&part("zones.csv"))?) } else { None },
+            diffusion: if s.output.diffusion_every > 0 {
+                Some(csv_file::<DiffusionRow>(&part("diffusion.csv"))?)
+            } else {
+                None
+            },
+            zones_written: None,
+            diffusion_written: None,
             last: TickRow::default(),
             innovations_total: 0,
             innovations_fed_back: 0,
@@ -130,6 +152,7 @@ impl CsvObserver {
         let Some(w) = self.zones.as_mut() else {
             return Ok(());
         };
+        self.zones_written = Some(rep.tick);
         let cur = &rep.zones.cur;
         for z in rep.active_zones() {
             w.serialize(ZoneRow {
@@ -161,6 +184,7 @@ impl CsvObserver {
         let Some(w) = self.diffusion.as_mut() else {
             return Ok(());
         };
+        self.diffusion_written = Some(rep.tick);
         for (i, inn) in rep.lineage.innovations.iter().enumerate() {
             if inn.holders > 0 {
                 w.serialize(DiffusionRow {
@@ -213,6 +237,12 @@ impl Observer for CsvObserver {
     }
 
     fn finish(&mut self, rep: &Replication) -> io::Result<()> {
+        if self.zones.is_some() && self.zones_written != Some(rep.tick) {
+            self.zones_panel(rep)?;
+        }
+        if self.diffusion.is_some() && self.diffusion_written != Some(rep.tick) {
+            self.diffusion_panel(rep)?;
+        }
         self.innovations_total = rep.lineage.len();
         self.innovations_fed_back = rep.lineage.innovations.iter().filter(|i| i.fed_back_tick.is_some()).count();
         if let Some(w) = self.innovations.as_mut() {
@@ -409,6 +439,7 @@ fn join_parts(dir: &Path, name: &str, reps: u32) -> io::Result<Option<u64>> {
     if !parts[0].exists() {
         return Ok(None);
     }
+    // Every part starts with the same header; keep the first one only.
     let target = dir.join(name);
     if reps == 1 {
         fs::rename(&parts[0], &target)?;

@@ -318,7 +318,7 @@ section!(
         k: u32 = 5, int(0, 20), false;
         /// How the K interacting instruments are chosen: "adjacent", "random" (distinct), or "random_with_replacement" (Lazer & Friedman 2007).
         neighbourhood: Neighbourhood = Neighbourhood::Random, choice::<Neighbourhood>(), false;
-        /// Correlation between regions' landscapes: 1 one size fits all, 0 independent.
+        /// Correlation between two regions' landscapes (entry by entry): 1 one size fits all, 0 independent.
         context_similarity: f64 = 0.8, UNIT, false;
         /// Per tick, probability that each NK entry is redrawn / each target dimension flips.
         turbulence: f64 = 0.0, UNIT, true;

@@ -10,7 +10,7 @@ fn section<S: Section>(out: &mut String, s: &S) {
     writeln!(out, "[{}]", S::NAME).unwrap();
     for spec in S::SPECS {
         let v = s.get(spec.key).expect("every spec has a field");
-        writeln!(out, "{} = {}  # {}", spec.key, v, spec.doc).unwrap();
+        writeln!(out, "{} = {}  # {}", spec.key, v, spec.doc.trim()).unwrap();
     }
     out.push('\n');
 }
@@ -99,10 +99,18 @@ fn table(out: &mut String, specs: &[ParamSpec], with_default: bool) {
         let allowed = spec.domain.to_string().replace('|', "\\|");
         if with_default {
             let settable = if spec.settable { "yes" } else { "no" };
-            writeln!(out, "| `{}` | {} | {} | {} | {} |", spec.key, default_of(spec), allowed, settable, spec.doc)
-                .unwrap();
+            writeln!(
+                out,
+                "| `{}` | {} | {} | {} | {} |",
+                spec.key,
+                default_of(spec),
+                allowed,
+                settable,
+                spec.doc.trim()
+            )
+            .unwrap();
         } else {
-            writeln!(out, "| `{}` | {} | {} |", spec.key, allowed, spec.doc).unwrap();
+            writeln!(out, "| `{}` | {} | {} |", spec.key, allowed, spec.doc.trim()).unwrap();
         }
     }
     out.push('\n');
