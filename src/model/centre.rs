@@ -380,19 +380,20 @@ impl Acts {
 }
 
 /// The k candidates with the highest score, ties to the lowest id, in rank order.
-fn top_by(mut candidates: Vec<usize>, k: usize, score: impl Fn(usize) -> f64) -> Vec<usize> {
-    let order = |a: &usize, b: &usize| score(*b).total_cmp(&score(*a)).then(a.cmp(b));
+fn top_by(candidates: Vec<usize>, k: usize, score: impl Fn(usize) -> f64) -> Vec<usize> {
     if k == 0 {
         return Vec::new();
     }
+    let mut scored: Vec<(f64, usize)> = candidates.into_iter().map(|z| (score(z), z)).collect();
+    let order = |a: &(f64, usize), b: &(f64, usize)| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1));
     // Select the k best in linear time, then order only those (the ranking is total, so
     // the result does not depend on the selection algorithm).
-    if k < candidates.len() {
-        candidates.select_nth_unstable_by(k - 1, order);
-        candidates.truncate(k);
+    if k < scored.len() {
+        scored.select_nth_unstable_by(k - 1, order);
+        scored.truncate(k);
     }
-    candidates.sort_by(order);
-    candidates
+    scored.sort_by(order);
+    scored.into_iter().map(|(_, z)| z).collect()
 }
 
 /// The most common value of a sorted slice, ties to the smallest; 0 when empty.

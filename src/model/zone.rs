@@ -32,7 +32,7 @@ pub struct Dyn {
     pub fitness: Vec<f64>,
     /// True performance of the zone's action this tick.
     pub performance: Vec<f64>,
-    /// Performance as others see it (with observation noise).
+    /// Performance as others see it (with observation noise); -inf until the zone enters.
     pub observed: Vec<f64>,
     /// The fully set policy the zone acted on this tick (its unset instruments by coin flip).
     pub action: Vec<u64>,
@@ -48,7 +48,7 @@ impl Dyn {
             policy: vec![Policy::default(); zones],
             fitness: vec![0.0; zones],
             performance: vec![0.0; zones],
-            observed: vec![0.0; zones],
+            observed: vec![f64::NEG_INFINITY; zones],
             action: vec![0; zones],
             capacity: vec![0.0; zones],
             counters: vec![Counters::default(); zones],
@@ -200,27 +200,38 @@ pub fn act(landscape: &Landscape, context: usize, pol: Policy, fitness: f64, n: 
 impl StepCtx<'_> {
     /// The best-observed neighbour (or showcased zone) of z, ties to the lowest id.
     #[inline]
+    ///
+    /// The hottest loop of a tick. Zones that have not entered are observed at -inf, so
+    /// they never win and need no check; neighbour lists are sorted by id, so a strict `>`
+    /// keeps the lowest id among ties.
     fn best_neighbour(&self, z: usize) -> Option<usize> {
         let obs = &self.prev.observed;
-        let mut best: Option<usize> = None;
-        let mut consider = |j: usize| {
-            if j != z && self.active[j] && best.is_none_or(|b| obs[j] > obs[b] || (obs[j] == obs[b] && j < b)) {
-                best = Some(j);
-            }
-        };
+        let (mut best, mut best_obs) = (usize::MAX, f64::NEG_INFINITY);
         match self.network {
-            Network::Csr(c) => c.neighbours(z).iter().for_each(|&j| consider(j as usize)),
-            Network::Full { .. } => {
-                for b in self.full_best.into_iter().flatten() {
-                    if b as usize != z {
-                        consider(b as usize);
-                        break;
+            Network::Csr(c) => {
+                for &j in c.neighbours(z) {
+                    let o = obs[j as usize];
+                    if o > best_obs {
+                        best = j as usize;
+                        best_obs = o;
                     }
                 }
             }
+            Network::Full { .. } => {
+                if let Some(b) = self.full_best.into_iter().flatten().find(|&b| b as usize != z) {
+                    best = b as usize;
+                    best_obs = obs[best];
+                }
+            }
         }
-        self.showcase.iter().for_each(|&j| consider(j as usize));
-        best
+        for &j in self.showcase {
+            let (j, o) = (j as usize, obs[j as usize]);
+            if j != z && (o > best_obs || (o == best_obs && j < best)) {
+                best = j;
+                best_obs = o;
+            }
+        }
+        (best != usize::MAX).then_some(best)
     }
 
     /// One zone's tick. `lineage` is the zone's row in the next buffer.
