@@ -99,7 +99,7 @@ fn zone_step(c: &mut Criterion) {
         p: &s.zones,
         n: rep.n,
         tick: rep.tick + 1,
-        key: rep.key,
+        streams: rep.key.prefix(esh::engine::streams::Purpose::ZoneStep, rep.tick as u64 + 1),
         landscape: &rep.landscape,
         landscape_unchanged: s.landscape.turbulence <= 0.0,
         network: &rep.network,

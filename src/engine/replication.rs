@@ -158,7 +158,7 @@ impl Replication {
             p: &s.zones,
             n: self.n,
             tick: self.tick,
-            key: self.key,
+            streams: self.key.prefix(super::streams::Purpose::ZoneStep, self.tick as u64),
             landscape: &self.landscape,
             landscape_unchanged,
             network: &self.network,

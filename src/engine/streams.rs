@@ -57,11 +57,18 @@ impl StreamKey {
     /// Hash of all five words; any change in any word gives an unrelated value.
     #[inline]
     pub fn hash(&self, purpose: Purpose, tick: u64, entity: u64) -> u64 {
+        self.prefix(purpose, tick).hash(entity)
+    }
+
+    /// The hash chain up to the entity word: computed once per tick, it makes each
+    /// entity's stream one mix away (the values are the same as [`StreamKey::hash`]).
+    #[inline]
+    pub fn prefix(&self, purpose: Purpose, tick: u64) -> StreamPrefix {
         let mut h = mix(self.seed ^ 0x5EED_E5E5_0000_0001);
-        for word in [self.replication, purpose as u64, tick, entity] {
+        for word in [self.replication, purpose as u64, tick] {
             h = mix(h.wrapping_add(GOLDEN) ^ word);
         }
-        h
+        StreamPrefix(h)
     }
 
     /// A per-tick, per-entity stream (cheap to create).
@@ -78,6 +85,23 @@ impl StreamKey {
             chunk.copy_from_slice(&mix(base.wrapping_add(GOLDEN.wrapping_mul(i as u64 + 1))).to_le_bytes());
         }
         ChaCha8Rng::from_seed(seed)
+    }
+}
+
+/// The streams of one (replication, purpose, tick), one per entity.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct StreamPrefix(u64);
+
+impl StreamPrefix {
+    #[inline]
+    pub fn hash(self, entity: u64) -> u64 {
+        mix(self.0.wrapping_add(GOLDEN) ^ entity)
+    }
+
+    /// The per-entity stream, equal to `StreamKey::tick(purpose, tick, entity)`.
+    #[inline]
+    pub fn stream(self, entity: u64) -> Fast {
+        Fast { state: self.hash(entity) }
     }
 }
 
@@ -223,6 +247,7 @@ mod tests {
         assert_ne!(base, k.hash(Purpose::ZoneStep, 4, 4));
         assert_ne!(base, k.hash(Purpose::ZoneStep, 3, 5));
         assert_eq!(base, k.hash(Purpose::ZoneStep, 3, 4));
+        assert_eq!(k.prefix(Purpose::ZoneStep, 3).hash(4), base);
     }
 
     #[test]

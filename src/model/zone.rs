@@ -6,7 +6,7 @@
 
 use rand::Rng as _;
 
-use crate::engine::streams::{Draw, Fast, Purpose, StreamKey};
+use crate::engine::streams::{Draw, Fast, StreamPrefix};
 use crate::model::landscape::Landscape;
 use crate::model::lineage::PENDING;
 use crate::model::network::Network;
@@ -97,7 +97,8 @@ pub struct StepCtx<'a> {
     pub p: &'a ZoneParams,
     pub n: u32,
     pub tick: u32,
-    pub key: StreamKey,
+    /// The zones' streams of this tick (purpose ZoneStep).
+    pub streams: StreamPrefix,
     pub landscape: &'a Landscape,
     /// Whether fitness values of the previous tick are still valid (no turbulence now).
     pub landscape_unchanged: bool,
@@ -255,7 +256,7 @@ impl StepCtx<'_> {
         let p = self.p;
         let ctx = self.context[z] as usize;
         let land = self.landscape;
-        let mut rng = self.key.tick(Purpose::ZoneStep, self.tick as u64, z as u64);
+        let mut rng = self.streams.stream(z as u64);
         let mut pol = prev.policy[z];
         let mut fit = if self.landscape_unchanged { prev.fitness[z] } else { land.fitness(ctx, pol) };
         let out = &mut next.outcome;
@@ -416,6 +417,7 @@ pub fn effective_detection(detection: f64, supervisors: u32) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::engine::streams::{Purpose, StreamKey};
     use crate::model::landscape::{Kind, Target};
     use crate::model::network::Csr;
 
@@ -454,7 +456,7 @@ mod tests {
             p,
             n: 4,
             tick: 1,
-            key: StreamKey::new(1, 0),
+            streams: StreamKey::new(1, 0).prefix(Purpose::ZoneStep, 1),
             landscape: l,
             landscape_unchanged: true,
             network: net,
@@ -527,7 +529,11 @@ mod tests {
         let c = ctx(&p, &l, &net, &d, &[0; 4], &[true; 3], &[false; 3], &[0; 3]);
         let mut lin = [0u32; 4];
         for tick in 1..50 {
-            let c = StepCtx { tick, ..ctx(&p, &l, &net, &d, &[0; 4], &[true; 3], &[false; 3], &[0; 3]) };
+            let c = StepCtx {
+                tick,
+                streams: StreamKey::new(1, 0).prefix(Purpose::ZoneStep, tick as u64),
+                ..ctx(&p, &l, &net, &d, &[0; 4], &[true; 3], &[false; 3], &[0; 3])
+            };
             let next = c.step(0, &mut lin);
             assert!(next.outcome.deterred && !next.outcome.experimented);
         }
