@@ -68,7 +68,10 @@ pub fn tick_row(rep: &Replication, c: &TickCounts) -> TickRow {
     let mut unset = [0u32; 64];
     let mut region_capacity = vec![0.0f64; regions];
     let mut region_count = vec![0u32; regions];
-    let (mut perf, mut score, mut cap, mut reference, mut distance, mut gap) = (0.0, 0.0, 0.0, 0.0, 0.0, 0.0);
+    let (mut perf, mut score, mut cap, mut reference) = (0.0, 0.0, 0.0, 0.0);
+    // Instrument counts are summed as integers and divided once: exact, and no division
+    // per zone.
+    let (mut distance, mut gap) = (0u64, 0u64);
     let mut best = f64::NEG_INFINITY;
     let mandate = centre.mandate & full_mask(n);
     let mandated = mandate.count_ones();
@@ -84,7 +87,8 @@ pub fn tick_row(rep: &Replication, c: &TickCounts) -> TickRow {
         let p = cur.performance[z];
         perf += p;
         best = best.max(p);
-        score += pow_int(p / rep.landscape.max[ctx], exponent);
+        let relative = p / rep.landscape.max[ctx];
+        score += if exponent == 1 { relative } else { pow_int(relative, exponent) };
         cap += cur.capacity[z];
         reference += centre.reference[ctx];
         let r = zones.region[z] as usize;
@@ -102,10 +106,8 @@ pub fn tick_row(rep: &Replication, c: &TickCounts) -> TickRow {
             u &= u - 1;
         }
         let differs = pol.differs(centre.programme) & full_mask(n);
-        distance += differs.count_ones() as f64 / n as f64;
-        if mandated > 0 {
-            gap += (differs & mandate & centre.programme.mask).count_ones() as f64 / mandated as f64;
-        }
+        distance += differs.count_ones() as u64;
+        gap += (differs & mandate & centre.programme.mask).count_ones() as u64;
     }
     let m = row.active_zones as f64;
     if row.active_zones > 0 {
@@ -114,8 +116,10 @@ pub fn tick_row(rep: &Replication, c: &TickCounts) -> TickRow {
         row.mean_score = score / m;
         row.mean_capacity = cap / m;
         row.programme_performance = reference / m;
-        row.programme_distance = distance / m;
-        row.mandate_gap = gap / m;
+        row.programme_distance = distance as f64 / (m * n as f64);
+        if mandated > 0 {
+            row.mandate_gap = gap as f64 / (m * mandated as f64);
+        }
     }
     row.diversity = diversity(&ones[..n as usize], &unset[..n as usize], row.active_zones);
     row.regional_disparity = disparity(&region_capacity, &region_count);
