@@ -319,3 +319,22 @@ fn empty_outputs_keep_their_header() {
     assert!(innovations.starts_with("replication,innovation,origin_zone,"), "{innovations}");
     assert_eq!(innovations.lines().count(), 1);
 }
+
+/// Zones that start from the programme hold exactly it (no stray bits above N), so a
+/// scenario with nothing to change stops at tick 1.
+#[test]
+fn equilibrium_stops_a_quiet_run() {
+    let dir = TempDir::new().unwrap();
+    let scenario = dir.path().join("still.toml");
+    fs::write(
+        &scenario,
+        "[run]\nticks = 20\nstop_at_equilibrium = true\n[centre]\nreview_interval = 0\npilot_quota = 0\nshowcase_top = 0\n\
+         [zones]\ninitial_policy = \"programme\"\nperturbation = 0.0\nexperiment_rate = 0.0\n[[regions]]\nzones = 10\n",
+    )
+    .unwrap();
+    let out = dir.path().join("out");
+    esh().args(["run", scenario.to_str().unwrap(), "--out", out.to_str().unwrap(), "--quiet"]).assert().success();
+    let ticks = fs::read_to_string(out.join("ticks.csv")).unwrap();
+    // The header, tick 0 and tick 1.
+    assert_eq!(ticks.lines().count(), 3, "{ticks}");
+}

@@ -283,7 +283,14 @@ impl Replication {
             && s.landscape.turbulence == 0.0
             && !s.centre.central_search;
         let pending = self.events.iter().any(|e| e.tick > self.tick);
+        // Voting with actions, coin flips on an unset programme instrument can still move it.
+        let programme_set = self.centre.programme.mask == crate::model::policy::full_mask(self.n);
+        let feedback_quiet = s.centre.feedback_rate == 0.0
+            || s.centre.review_interval == 0
+            || s.centre.feedback_from == crate::scenario::FeedbackFrom::Beliefs
+            || programme_set;
         quiet
+            && feedback_quiet
             && !pending
             && (0..self.zones.len()).all(|z| !self.zones.active[z] || self.zones.cur.policy[z] == self.centre.programme)
     }

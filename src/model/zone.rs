@@ -169,7 +169,7 @@ pub fn initial_policy(
                 }
             }
             // Unset programme instruments are drawn at random.
-            let random = rng.next_u64() & !programme.mask;
+            let random = rng.next_u64() & !programme.mask & full;
             Policy { bits: (base.bits | random) ^ flips, mask: full }
         }
     }
