@@ -136,19 +136,23 @@ impl Landscape {
             affected |= nk.affected[changed.trailing_zeros() as usize];
             changed &= changed - 1;
         }
+        // Two lookups per affected instrument against one per instrument afresh.
         if affected.count_ones() * 2 > self.n {
             return self.fitness(c, new);
         }
         let denom = UNIT * self.n as f64;
-        let mut sum = (old_fit * denom).round() as i64;
-        let table = &nk.tables[c];
-        while affected != 0 {
-            let i = affected.trailing_zeros() as usize;
-            let row = i << nk.row_bits;
-            sum += table[row | nk.index(i, nb)] as i64 - table[row | nk.index(i, ob)] as i64;
-            affected &= affected - 1;
-        }
-        sum as f64 / denom
+        let old_sum = (old_fit * denom).round() as i64;
+        let delta = match nk.bytes {
+            1 => nk.delta::<1>(c, affected, ob, nb),
+            2 => nk.delta::<2>(c, affected, ob, nb),
+            3 => nk.delta::<3>(c, affected, ob, nb),
+            4 => nk.delta::<4>(c, affected, ob, nb),
+            5 => nk.delta::<5>(c, affected, ob, nb),
+            6 => nk.delta::<6>(c, affected, ob, nb),
+            7 => nk.delta::<7>(c, affected, ob, nb),
+            _ => nk.delta::<8>(c, affected, ob, nb),
+        };
+        (old_sum + delta) as f64 / denom
     }
 
     /// The best fitness any fully set policy reaches in context c, by exhaustive search
@@ -302,7 +306,7 @@ impl Nk {
 
     /// Row index of an instrument's contribution (= gather(bits, deps[i])), from its
     /// byte tables.
-    #[inline(always)]
+    #[cfg(test)]
     fn gathered(lookup: &[[u32; 256]], bits: u64) -> usize {
         let mut idx = 0u32;
         for (j, t) in lookup.iter().enumerate() {
@@ -311,7 +315,27 @@ impl Nk {
         idx as usize
     }
 
-    #[inline]
+    /// Change of the contribution sum of the `affected` instruments from `old` to `new`.
+    #[inline(always)]
+    fn delta<const B: usize>(&self, c: usize, mut affected: u64, old: u64, new: u64) -> i64 {
+        let table = &self.tables[c];
+        let mut delta = 0i64;
+        while affected != 0 {
+            let i = affected.trailing_zeros() as usize;
+            let lookup: &[[u32; 256]; B] = self.lookup[i * B..(i + 1) * B].try_into().expect("B tables");
+            let (mut a, mut b) = (0u32, 0u32);
+            for (j, t) in lookup.iter().enumerate() {
+                a |= t[((old >> (8 * j)) & 0xFF) as usize];
+                b |= t[((new >> (8 * j)) & 0xFF) as usize];
+            }
+            let row = i << self.row_bits;
+            delta += table[row | b as usize] as i64 - table[row | a as usize] as i64;
+            affected &= affected - 1;
+        }
+        delta
+    }
+
+    #[cfg(test)]
     fn index(&self, i: usize, bits: u64) -> usize {
         Self::gathered(&self.lookup[i * self.bytes..(i + 1) * self.bytes], bits)
     }
