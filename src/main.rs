@@ -120,7 +120,7 @@ fn run(path: Option<&Path>, out: Option<PathBuf>, force: bool, quiet: bool, thre
             }
             ExitCode::SUCCESS
         }
-        Err(e @ OutputError::Exists(_)) => fail(2, &e.to_string()),
+        Err(e @ (OutputError::Exists(_) | OutputError::BadPath(..))) => fail(2, &e.to_string()),
         Err(e @ OutputError::Run(esh::engine::RunError::Model(_))) => fail(2, &e.to_string()),
         Err(e) => fail(1, &e.to_string()),
     }

@@ -338,3 +338,54 @@ fn equilibrium_stops_a_quiet_run() {
     // The header, tick 0 and tick 1.
     assert_eq!(ticks.lines().count(), 3, "{ticks}");
 }
+
+/// `--out` must name a directory of its own, and never an existing file.
+#[test]
+fn output_path_must_be_a_directory_name() {
+    let dir = TempDir::new().unwrap();
+    let scenario = dir.path().join("s.toml");
+    fs::write(&scenario, "[run]\nticks = 2\n[[regions]]\nzones = 10\n").unwrap();
+    let file = dir.path().join("afile");
+    fs::write(&file, "keep me").unwrap();
+    for (out, needle) in [(file.to_str().unwrap(), "not a directory"), (".", "no directory name")] {
+        let output = esh()
+            .current_dir(dir.path())
+            .args(["run", scenario.to_str().unwrap(), "--out", out, "--force", "--quiet"])
+            .output()
+            .unwrap();
+        assert_eq!(output.status.code(), Some(2));
+        assert!(String::from_utf8_lossy(&output.stderr).contains(needle));
+    }
+    assert_eq!(fs::read_to_string(&file).unwrap(), "keep me");
+}
+
+/// Events may name zones that enter through add_zones (ids continue in order of entry).
+#[test]
+fn events_can_target_added_zones() {
+    let dir = TempDir::new().unwrap();
+    let scenario = dir.path().join("ev.toml");
+    fs::write(
+        &scenario,
+        "[run]\nticks = 5\n[centre]\npilot_quota = 1\nshowcase_top = 1\n[[regions]]\nname = \"a\"\nzones = 5\n\
+         [[events]]\ntick = 2\naction = \"add_zones\"\nregion = \"a\"\ncount = 5\n\
+         [[events]]\ntick = 3\naction = \"set_pilot\"\nzones = [7]\npilot = true\n",
+    )
+    .unwrap();
+    esh().args(["check", scenario.to_str().unwrap()]).assert().success();
+    let out = dir.path().join("out");
+    esh().args(["run", scenario.to_str().unwrap(), "--out", out.to_str().unwrap(), "--quiet"]).assert().success();
+    let events = fs::read_to_string(out.join("events.csv")).unwrap();
+    assert!(events.contains("set_pilot,7,pilot true"), "{events}");
+}
+
+/// A default that does not fit the scenario is named as a default, with what to set.
+#[test]
+fn unfitting_default_is_named() {
+    rejects("[[regions]]\nzones = 3\n", &["pilot_quota", "(the default)", "at most 3"]);
+}
+
+/// A scenario whose network would not fit is refused before anything is built.
+#[test]
+fn oversized_network_is_refused() {
+    rejects("[[regions]]\nzones = 3000000\n", &["network.p_within", "edges", "full"]);
+}

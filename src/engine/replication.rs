@@ -168,7 +168,12 @@ impl Replication {
             reference: &self.centre.reference,
             showcase: &self.centre.showcase,
             full_best,
-            detection: effective_detection(s.centre.detection, s.zones.supervisors),
+            // With no reviews nobody can detect a deviation, so nothing deters it.
+            detection: if s.centre.review_interval == 0 {
+                0.0
+            } else {
+                effective_detection(s.centre.detection, s.zones.supervisors)
+            },
             tolerance: s.centre.tolerance,
             prev: &self.zones.cur,
             active: &self.zones.active,

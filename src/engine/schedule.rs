@@ -32,7 +32,9 @@ impl Replication {
                     });
                 }
                 Action::SetLevel { target, level } => {
-                    for z in self.targets(target) {
+                    let zones = self.targets(target);
+                    self.note_empty(target, &zones, "set_level");
+                    for z in zones {
                         use crate::scenario::Level::Demonstration;
                         // Demonstration zones are permanent pilots; leaving the level ends it.
                         if *level == Demonstration {
@@ -49,7 +51,9 @@ impl Replication {
                     }
                 }
                 Action::SetPilot { target, pilot } => {
-                    for z in self.targets(target) {
+                    let zones = self.targets(target);
+                    self.note_empty(target, &zones, "set_pilot");
+                    for z in zones {
                         self.zones.pilot[z] = *pilot;
                         self.acts.push(Act {
                             kind: "set_pilot",
@@ -66,6 +70,19 @@ impl Replication {
                     self.acts.push(Act { kind: "set", zone: None, detail: format!("{} = {value}", parameter.path()) });
                 }
             }
+        }
+    }
+
+    /// A region event that finds no active zone (its zones have not entered yet) is
+    /// logged, so it does not pass unnoticed.
+    fn note_empty(&mut self, target: &Target, zones: &[usize], kind: &'static str) {
+        if let (Target::Region(r), true) = (target, zones.is_empty()) {
+            let name = &self.scenario.regions[*r].name;
+            self.acts.push(Act {
+                kind,
+                zone: None,
+                detail: format!("no active zone in region {name}: nothing changed"),
+            });
         }
     }
 

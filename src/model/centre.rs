@@ -319,7 +319,9 @@ impl Review<'_> {
         for z in 0..zones.len() {
             zones.pilot[z] = zones.level[z] == Level::Demonstration;
         }
-        let mut candidates: Vec<usize> = (0..zones.len()).filter(|&z| zones.active[z]).collect();
+        // Demonstration zones are pilots already; the quota goes to others.
+        let mut candidates: Vec<usize> =
+            (0..zones.len()).filter(|&z| zones.active[z] && zones.level[z] != Level::Demonstration).collect();
         let chosen: Vec<usize> = match self.p.pilot_selection {
             PilotSelection::Random => {
                 let mut r = self.key.tick(Purpose::Pilots, self.tick as u64, 0);

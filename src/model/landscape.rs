@@ -304,17 +304,6 @@ impl Nk {
         sum
     }
 
-    /// Row index of an instrument's contribution (= gather(bits, deps[i])), from its
-    /// byte tables.
-    #[cfg(test)]
-    fn gathered(lookup: &[[u32; 256]], bits: u64) -> usize {
-        let mut idx = 0u32;
-        for (j, t) in lookup.iter().enumerate() {
-            idx |= t[((bits >> (8 * j)) & 0xFF) as usize];
-        }
-        idx as usize
-    }
-
     /// Change of the contribution sum of the `affected` instruments from `old` to `new`.
     #[inline(always)]
     fn delta<const B: usize>(&self, c: usize, mut affected: u64, old: u64, new: u64) -> i64 {
@@ -333,11 +322,6 @@ impl Nk {
             affected &= affected - 1;
         }
         delta
-    }
-
-    #[cfg(test)]
-    fn index(&self, i: usize, bits: u64) -> usize {
-        Self::gathered(&self.lookup[i * self.bytes..(i + 1) * self.bytes], bits)
     }
 
     fn shake(&mut self, rate: f64, r: &mut impl rand::Rng) {

@@ -32,7 +32,8 @@ impl Csr {
         }
         let mut offsets = vec![0u32; n + 1];
         for i in 0..n {
-            offsets[i + 1] = offsets[i] + degree[i];
+            // Validation keeps the edge count well inside 32 bits.
+            offsets[i + 1] = offsets[i].checked_add(degree[i]).expect("edge count within u32 (validated)");
         }
         let mut fill = offsets.clone();
         let mut targets = vec![0u32; offsets[n] as usize];

@@ -290,6 +290,13 @@ impl Observer for CsvObserver {
     }
 }
 
+/// What is kept of a replication once its files are closed.
+struct Finished {
+    last: TickRow,
+    innovations_total: usize,
+    innovations_fed_back: usize,
+}
+
 /// How a run is carried out (nothing here changes its results).
 #[derive(Clone, Debug, Default)]
 pub struct RunOptions {
@@ -314,6 +321,15 @@ pub struct RunReport {
 pub enum OutputError {
     /// The output directory exists and `--force` was not given.
     Exists(PathBuf),
+    /// The output path cannot be a run directory (no name, or an existing file).
+    BadPath(PathBuf, &'static str),
+    /// The run finished but could not be moved into place; its outputs are complete in
+    /// the partial directory.
+    NotPublished {
+        out: PathBuf,
+        kept: PathBuf,
+        why: String,
+    },
     Io(PathBuf, io::Error),
     Run(RunError),
 }
@@ -326,6 +342,15 @@ impl std::fmt::Display for OutputError {
                 "the output directory '{}' already exists; nothing was written\n  help: pass --force to replace it, or choose another with --out",
                 p.display()
             ),
+            OutputError::BadPath(p, why) => {
+                write!(f, "cannot write a run to '{}': {why}; nothing was written", p.display())
+            }
+            OutputError::NotPublished { out, kept, why } => write!(
+                f,
+                "the run finished but could not be moved to '{}': {why}\n  help: its complete outputs are in '{}'",
+                out.display(),
+                kept.display()
+            ),
             OutputError::Io(p, e) => write!(f, "cannot write '{}': {e}", p.display()),
             OutputError::Run(e) => write!(f, "{e}"),
         }
@@ -336,6 +361,12 @@ impl std::error::Error for OutputError {}
 
 /// Runs every replication of a scenario (in parallel) into the directory `out`.
 pub fn run_to_dir(s: &Scenario, out: &Path, opts: &RunOptions) -> Result<RunReport, OutputError> {
+    if out.file_name().is_none() || out.as_os_str().is_empty() {
+        return Err(OutputError::BadPath(out.to_path_buf(), "the path has no directory name of its own"));
+    }
+    if out.exists() && !out.is_dir() {
+        return Err(OutputError::BadPath(out.to_path_buf(), "it is an existing file, not a directory"));
+    }
     if out.exists() && !opts.force {
         return Err(OutputError::Exists(out.to_path_buf()));
     }
@@ -354,12 +385,18 @@ pub fn run_to_dir(s: &Scenario, out: &Path, opts: &RunOptions) -> Result<RunRepo
     let result = (|| {
         let progress = Progress::new(s, opts.quiet);
         let reps: Vec<u32> = (0..s.run.replications).collect();
-        let observers: Vec<CsvObserver> = reps
+        // Each replication's files are closed as soon as it ends; only its summary is kept,
+        // so open files and memory do not grow with the number of replications.
+        let observers: Vec<Finished> = reps
             .par_iter()
             .map(|&r| {
                 let mut obs = CsvObserver::new(&tmp, r, s).map_err(|e| OutputError::Io(tmp.clone(), e))?;
                 crate::engine::run_replication(s, r, &mut obs, &|| progress.inc()).map_err(OutputError::Run)?;
-                Ok(obs)
+                Ok(Finished {
+                    last: obs.last,
+                    innovations_total: obs.innovations_total,
+                    innovations_fed_back: obs.innovations_fed_back,
+                })
             })
             .collect::<Result<_, OutputError>>()?;
         progress.finish();
@@ -399,7 +436,11 @@ pub fn run_to_dir(s: &Scenario, out: &Path, opts: &RunOptions) -> Result<RunRepo
     })();
     match result {
         Ok(report) => {
-            publish(&tmp, out).map_err(ioe(out))?;
+            publish(&tmp, out, opts.force).map_err(|why| OutputError::NotPublished {
+                out: out.to_path_buf(),
+                kept: tmp.clone(),
+                why,
+            })?;
             Ok(report)
         }
         Err(e) => {
@@ -415,22 +456,30 @@ fn partial_dir(out: &Path) -> PathBuf {
 }
 
 /// Moves the finished directory into place, replacing an old one only now.
-fn publish(tmp: &Path, out: &Path) -> io::Result<()> {
-    if out.exists() {
-        let old = out.with_file_name(format!(
-            ".{}.old-{}",
-            out.file_name().unwrap_or_default().to_string_lossy(),
-            std::process::id()
-        ));
-        fs::rename(out, &old)?;
-        fs::rename(tmp, out)?;
-        fs::remove_dir_all(&old)
-    } else {
-        if let Some(parent) = out.parent().filter(|p| !p.as_os_str().is_empty()) {
-            fs::create_dir_all(parent)?;
-        }
-        fs::rename(tmp, out)
+/// Without `force`, an output directory that appeared while the run ran (another run
+/// with the same `--out`) is never replaced; with it, the old one is put back if the new
+/// one cannot take its place.
+fn publish(tmp: &Path, out: &Path, force: bool) -> Result<(), String> {
+    if let Some(parent) = out.parent().filter(|p| !p.as_os_str().is_empty()) {
+        fs::create_dir_all(parent).map_err(|e| e.to_string())?;
     }
+    if !out.exists() {
+        // rename does not replace a non-empty directory, so a racing run cannot be lost.
+        return fs::rename(tmp, out)
+            .map_err(|e| if out.exists() { "another run created it meanwhile".to_string() } else { e.to_string() });
+    }
+    if !force {
+        return Err("another run created it meanwhile (pass --force to replace it)".to_string());
+    }
+    let name = out.file_name().unwrap_or_default().to_string_lossy();
+    let old = out.with_file_name(format!(".{name}.old-{}", std::process::id()));
+    fs::rename(out, &old).map_err(|e| format!("cannot move the old directory aside: {e}"))?;
+    if let Err(e) = fs::rename(tmp, out) {
+        let _ = fs::rename(&old, out);
+        return Err(e.to_string());
+    }
+    fs::remove_dir_all(&old)
+        .map_err(|e| format!("replaced, but the old copy '{}' could not be removed: {e}", old.display()))
 }
 
 /// Concatenates the replications' part files in replication order, keeping one header.

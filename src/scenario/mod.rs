@@ -96,7 +96,7 @@ impl Scenario {
 
     /// Parses and validates scenario text; `file` names it in errors.
     pub fn parse(text: &str, file: &str) -> Result<Scenario, ScenarioError> {
-        Parser { text, file, spans: HashMap::new() }.scenario()
+        Parser { text, file, spans: HashMap::new(), added_zones: 0 }.scenario()
     }
 
     /// Zones that ever exist: those of the regions plus those added by events.
@@ -138,6 +138,8 @@ struct Parser<'a> {
     file: &'a str,
     /// Where each key was written, for errors found after parsing.
     spans: HashMap<String, (usize, usize)>,
+    /// Zones brought in by add_zones events (for checking zone ids in other events).
+    added_zones: u64,
 }
 
 type Table<'i> = DeTable<'i>;
@@ -367,6 +369,15 @@ impl<'a> Parser<'a> {
 
     fn events(&mut self, v: &Spanned<DeValue<'_>>, s: &Scenario) -> Result<Vec<Event>, ScenarioError> {
         let entries = self.array(v, "events")?;
+        // Zone ids run over the zones of every add_zones event too, so count them first.
+        self.added_zones = entries
+            .iter()
+            .filter(|(t, _)| t.get("action").and_then(|a| a.get_ref().as_str()) == Some("add_zones"))
+            .filter_map(|(t, _)| {
+                t.get("count").and_then(|c| c.get_ref().as_integer()).map(|c| c.as_str().replace('_', ""))
+            })
+            .filter_map(|c| c.parse::<u64>().ok())
+            .sum();
         let mut events = Vec::new();
         for (i, (t, span)) in entries.into_iter().enumerate() {
             self.check_keys(t, "events", i, EVENT_SPECS)?;
@@ -522,7 +533,7 @@ impl<'a> Parser<'a> {
                     .get_ref()
                     .as_array()
                     .ok_or_else(|| self.err(v.span(), &path, "expected a list of zone ids, e.g. [0, 4, 17]"))?;
-                let total = s.total_zones();
+                let total = s.total_zones() + self.added_zones;
                 let mut ids = Vec::new();
                 for item in arr.iter() {
                     match self.value(item, &path)? {
@@ -580,6 +591,64 @@ impl<'a> Parser<'a> {
         let mut scratch = Scenario::default();
         scratch.set(spec, &value).map_err(|m| self.err(v.span(), &p("value"), format!("{path}: {m}")))?;
         Ok(Action::Set { parameter: spec, value })
+    }
+
+    /// " (the default)" when the user did not write the key.
+    fn default_note(&self, key: &str) -> &'static str {
+        if self.spans.contains_key(key) { "" } else { " (the default)" }
+    }
+
+    /// Rejects scenarios whose network or state would not fit: the network's edge list
+    /// is indexed with 32 bits, and a scenario that needs tens of GiB is almost always a
+    /// mistake (a dense default network over very many zones).
+    fn check_size(&self, s: &Scenario) -> Result<(), ScenarioError> {
+        let zones = s.total_zones() as f64;
+        let pairs = |m: f64| m * (m - 1.0).max(0.0) / 2.0;
+        let net = &s.network;
+        let edges = match net.kind {
+            NetworkKind::Full | NetworkKind::None => 0.0,
+            NetworkKind::Linear => zones,
+            NetworkKind::Ring | NetworkKind::SmallWorld => zones * (net.degree / 2) as f64,
+            NetworkKind::Random => net.density * pairs(zones),
+            NetworkKind::Regional => {
+                let mut sizes = vec![0f64; s.regions.len()];
+                for (r, reg) in s.regions.iter().enumerate() {
+                    sizes[r] += reg.zones as f64;
+                }
+                for e in &s.events {
+                    if let Action::AddZones { region, count, .. } = e.action {
+                        sizes[region] += count as f64;
+                    }
+                }
+                let within: f64 = sizes.iter().map(|&m| pairs(m)).sum();
+                net.p_within * within + net.p_between * (pairs(zones) - within)
+            }
+        };
+        let key = match net.kind {
+            NetworkKind::Random => "network.density",
+            NetworkKind::Regional => "network.p_within",
+            _ => "network.degree",
+        };
+        if 2.0 * edges > (u32::MAX / 2) as f64 {
+            return Err(self
+                .err_at(key, format!("the network would have about {:.2e} edges over {zones} zones; at most about 1e9 are supported", edges))
+                .help("lower the edge probability or degree, or use network.kind = \"full\" (kept implicit, no edge list)"));
+        }
+        let n = s.landscape.n as f64;
+        let per_zone = 2.0 * (120.0 + 4.0 * n) + 48.0 + 8.0 * (s.centre.observation_lag as f64 + 1.0);
+        let nk = if s.landscape.kind == LandscapeKind::Nk {
+            s.contexts() as f64 * n * 4.0 * (1u64 << (s.landscape.k + 1)) as f64
+        } else {
+            0.0
+        };
+        let bytes = zones * per_zone + 24.0 * edges + nk;
+        const BUDGET: f64 = 64.0 * (1u64 << 30) as f64;
+        if bytes > BUDGET {
+            return Err(self
+                .err_at("regions", format!("one replication would need about {:.0} GiB of memory ({zones} zones, {:.2e} edges)", bytes / (1u64 << 30) as f64, edges))
+                .help("the limit is 64 GiB per replication: use fewer zones, a sparser network, or a shorter centre.observation_lag"));
+        }
+        Ok(())
     }
 
     /// Impossible combinations: errors that need more than one key to see.
@@ -649,16 +718,28 @@ impl<'a> Parser<'a> {
             }
         }
         if s.centre.pilot_quota as u64 > total {
-            return Err(self.err_at(
-                "centre.pilot_quota",
-                format!("pilot_quota = {} is more than the {total} zones of the scenario", s.centre.pilot_quota),
-            ));
+            return Err(self
+                .err_at(
+                    "centre.pilot_quota",
+                    format!(
+                        "pilot_quota = {}{} is more than the {total} zones of the scenario",
+                        s.centre.pilot_quota,
+                        self.default_note("centre.pilot_quota")
+                    ),
+                )
+                .help(format!("set [centre] pilot_quota to at most {total}")));
         }
         if s.centre.showcase_top as u64 > total {
-            return Err(self.err_at(
-                "centre.showcase_top",
-                format!("showcase_top = {} is more than the {total} zones of the scenario", s.centre.showcase_top),
-            ));
+            return Err(self
+                .err_at(
+                    "centre.showcase_top",
+                    format!(
+                        "showcase_top = {}{} is more than the {total} zones of the scenario",
+                        s.centre.showcase_top,
+                        self.default_note("centre.showcase_top")
+                    ),
+                )
+                .help(format!("set [centre] showcase_top to at most {total}")));
         }
         let net = &s.network;
         if matches!(net.kind, NetworkKind::Ring | NetworkKind::SmallWorld) {
@@ -674,14 +755,21 @@ impl<'a> Parser<'a> {
                 );
             }
         }
+        if s.contexts() > 4096 {
+            return Err(self
+                .err_at("regions", format!("{} landscape contexts; at most 4096 are supported", s.contexts()))
+                .help("give regions a shared `context` (regions with the same context share a landscape)"));
+        }
+        self.check_size(s)?;
         for e in &s.events {
             if let Action::Set { parameter, value } = &e.action {
                 if parameter.key == "experiment_radius" {
                     if let Value::Int(r) = value {
                         if *r as u32 > l.n {
-                            return Err(ScenarioError::new(
-                                self.file,
-                                format!("an event sets zones.experiment_radius = {r}, more than N = {}", l.n),
+                            let i = s.events.iter().position(|x| std::ptr::eq(x, e)).unwrap_or(0);
+                            return Err(self.err_at(
+                                &format!("events[{i}].parameter"),
+                                format!("the event sets zones.experiment_radius = {r}, more than N = {}", l.n),
                             ));
                         }
                     }
