@@ -120,6 +120,7 @@ impl Replication {
         rep.apply_events(&events);
         rep.events = events;
         rep.history = vec![rep.zones.cur.observed.clone(); s.centre.observation_lag as usize + 1];
+        rep.lineage.settle_peaks(0);
         Ok(rep)
     }
 
@@ -146,6 +147,7 @@ impl Replication {
         if interval > 0 && self.tick % interval == 0 {
             self.review();
         }
+        self.lineage.settle_peaks(self.tick);
     }
 
     fn step_zones(&mut self, landscape_unchanged: bool) {
@@ -185,7 +187,7 @@ impl Replication {
     }
 
     /// Gives new innovations their ids (in zone order, so ids never depend on threads) and
-    /// updates holder counts: all drops first, then all adds, so peaks are end-of-tick.
+    /// updates holder counts, drops before adds (peaks are settled at the end of the tick).
     fn account_lineage(&mut self) {
         let n = self.n as usize;
         let tick = self.tick;
@@ -217,7 +219,7 @@ impl Replication {
                 let slot = &mut new[z * n + i];
                 if *slot == PENDING {
                     *slot = self.lineage.create(z as u32, tick, i as u32, pol.bits >> i & 1 == 1);
-                    self.lineage.add_holder(*slot, tick, Channel::None);
+                    self.lineage.add_holder(*slot, Channel::None);
                     c.new_innovations += 1;
                 } else if *slot != old[z * n + i] {
                     let bit = 1u64 << i;
@@ -228,7 +230,7 @@ impl Replication {
                     } else {
                         Channel::None
                     };
-                    self.lineage.add_holder(*slot, tick, channel);
+                    self.lineage.add_holder(*slot, channel);
                     if *slot != 0 {
                         match channel {
                             Channel::Horizontal => c.horizontal_adoptions += 1,

@@ -108,9 +108,7 @@ impl Replication {
             &mut rng,
             row,
         );
-        for_each_bit(crate::model::policy::full_mask(self.n), |i| {
-            self.lineage.add_holder(row[i], self.tick, Channel::None)
-        });
+        for_each_bit(crate::model::policy::full_mask(self.n), |i| self.lineage.add_holder(row[i], Channel::None));
         let ctx = self.zones.context[z] as usize;
         let fit = self.landscape.fitness(ctx, pol);
         let (perf, action) = crate::model::zone::act(&self.landscape, ctx, pol, fit, self.n, &mut rng);

@@ -178,7 +178,7 @@ impl Review<'_> {
             for_each_bit(dev, |i| lineage.drop_holder(row[i], self.tick, false));
             for_each_bit(dev, |i| {
                 row[i] = centre.lineage[i];
-                lineage.add_holder(row[i], self.tick, Channel::Vertical);
+                lineage.add_holder(row[i], Channel::Vertical);
                 counts.vertical_adoptions += (row[i] != 0) as u32;
             });
             // The corrected zone now holds (and acts on) the programme's settings: its

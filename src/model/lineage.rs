@@ -40,6 +40,9 @@ pub struct Innovation {
 #[derive(Clone, Debug, Default)]
 pub struct Lineage {
     pub innovations: Vec<Innovation>,
+    /// Ids that gained a holder this tick; their peaks are settled at the end of the tick,
+    /// so a peak is always an end-of-tick count whatever order holders move in.
+    gained: Vec<u32>,
 }
 
 impl Lineage {
@@ -77,10 +80,9 @@ impl Lineage {
         }
     }
 
-    /// A zone started holding `id` through `channel`. Callers drop before they add within
-    /// a tick, so the peak is an end-of-tick count.
+    /// A zone started holding `id` through `channel`.
     #[inline]
-    pub fn add_holder(&mut self, id: u32, tick: u32, channel: Channel) {
+    pub fn add_holder(&mut self, id: u32, channel: Channel) {
         if let Some(inn) = self.get_mut(id) {
             inn.holders += 1;
             inn.extinct_tick = None;
@@ -89,6 +91,14 @@ impl Lineage {
                 Channel::Vertical => inn.vertical += 1,
                 Channel::None => {}
             }
+            self.gained.push(id);
+        }
+    }
+
+    /// Records the peaks reached by the end of `tick`.
+    pub fn settle_peaks(&mut self, tick: u32) {
+        for id in self.gained.drain(..) {
+            let inn = &mut self.innovations[id as usize - 1];
             if inn.holders > inn.peak_holders {
                 inn.peak_holders = inn.holders;
                 inn.peak_tick = tick;
@@ -131,12 +141,21 @@ mod tests {
         let mut l = Lineage::default();
         let id = l.create(3, 1, 2, true);
         assert_eq!(id, 1);
-        l.add_holder(id, 1, Channel::None);
-        l.add_holder(id, 2, Channel::Horizontal);
-        l.add_holder(id, 3, Channel::Vertical);
+        l.add_holder(id, Channel::None);
+        l.settle_peaks(1);
+        l.add_holder(id, Channel::Horizontal);
+        l.settle_peaks(2);
+        l.add_holder(id, Channel::Vertical);
+        l.settle_peaks(3);
         l.drop_holder(id, 4, false);
+        // Within a tick, a transient count above the end-of-tick one is no peak.
+        l.add_holder(id, Channel::Horizontal);
+        l.drop_holder(id, 4, false);
+        l.drop_holder(id, 4, false);
+        l.add_holder(id, Channel::Horizontal);
+        l.settle_peaks(4);
         let inn = &l.innovations[0];
-        assert_eq!((inn.holders, inn.peak_holders, inn.peak_tick, inn.horizontal, inn.vertical), (2, 3, 3, 1, 1));
+        assert_eq!((inn.holders, inn.peak_holders, inn.peak_tick, inn.horizontal, inn.vertical), (2, 3, 3, 3, 1));
         l.drop_holder(id, 5, true);
         l.drop_holder(id, 5, true);
         assert_eq!(l.innovations[0].extinct_tick, None, "held by the programme");
