@@ -210,12 +210,12 @@ impl StepCtx<'_> {
         let (mut best, mut best_obs) = (usize::MAX, f64::NEG_INFINITY);
         match self.network {
             Network::Csr(c) => {
+                // Selects rather than branches: which neighbour wins is data, not control.
                 for &j in c.neighbours(z) {
                     let o = obs[j as usize];
-                    if o > best_obs {
-                        best = j as usize;
-                        best_obs = o;
-                    }
+                    let better = o > best_obs;
+                    best = if better { j as usize } else { best };
+                    best_obs = if better { o } else { best_obs };
                 }
             }
             Network::Full { .. } => {
@@ -235,11 +235,11 @@ impl StepCtx<'_> {
         (best != usize::MAX).then_some(best)
     }
 
-    /// One zone's tick. `lineage` is the zone's row in the next buffer.
+    /// One zone's tick. `lineage` is the zone's row in the next buffer, holding a copy of
+    /// its previous row (the engine copies whole chunks at once).
     pub fn step(&self, z: usize, lineage: &mut [u32]) -> Next {
         let prev = self.prev;
         let n = self.n as usize;
-        lineage.copy_from_slice(&prev.lineage[z * n..(z + 1) * n]);
         let mut next = Next {
             policy: prev.policy[z],
             fitness: prev.fitness[z],
