@@ -210,13 +210,30 @@ impl StepCtx<'_> {
         let (mut best, mut best_obs) = (usize::MAX, f64::NEG_INFINITY);
         match self.network {
             Network::Csr(c) => {
-                // Selects rather than branches: which neighbour wins is data, not control.
-                for &j in c.neighbours(z) {
-                    let o = obs[j as usize];
-                    let better = o > best_obs;
-                    best = if better { j as usize } else { best };
-                    best_obs = if better { o } else { best_obs };
+                // Two independent running maxima (even and odd positions) halve the chain of
+                // dependent comparisons; selects rather than branches. Each keeps the first
+                // (lowest id) of equal values, and the merge does too, so the winner is the
+                // same as a single left-to-right scan.
+                let list = c.neighbours(z);
+                let (mut b0, mut o0, mut b1, mut o1) = (usize::MAX, f64::NEG_INFINITY, usize::MAX, f64::NEG_INFINITY);
+                let mut pairs = list.chunks_exact(2);
+                for pair in &mut pairs {
+                    let (j0, j1) = (pair[0] as usize, pair[1] as usize);
+                    let (x0, x1) = (obs[j0], obs[j1]);
+                    let (g0, g1) = (x0 > o0, x1 > o1);
+                    b0 = if g0 { j0 } else { b0 };
+                    o0 = if g0 { x0 } else { o0 };
+                    b1 = if g1 { j1 } else { b1 };
+                    o1 = if g1 { x1 } else { o1 };
                 }
+                if let [j] = pairs.remainder() {
+                    let x = obs[*j as usize];
+                    if x > o0 || (x == o0 && (*j as usize) < b0) {
+                        b0 = *j as usize;
+                        o0 = x;
+                    }
+                }
+                (best, best_obs) = if o1 > o0 || (o1 == o0 && b1 < b0) { (b1, o1) } else { (b0, o0) };
             }
             Network::Full { .. } => {
                 if let Some(b) = self.full_best.into_iter().flatten().find(|&b| b as usize != z) {
