@@ -142,9 +142,12 @@ fn tick(c: &mut Criterion) {
         g.bench_with_input(BenchmarkId::from_parameter(zones), &zones, |b, _| b.iter(|| rep.step()));
     }
     let one = rayon::ThreadPoolBuilder::new().num_threads(1).build().expect("a one-thread pool");
-    let mut rep = replication(10_000, 5);
-    g.throughput(Throughput::Elements(10_000));
-    g.bench_function("10000_one_thread", |b| b.iter(|| one.install(|| rep.step())));
+    // The same ticks on one thread, for the scaling figure (threads = all cores above).
+    for zones in [10_000u32, 100_000] {
+        let mut rep = replication(zones, 5);
+        g.throughput(Throughput::Elements(zones as u64));
+        g.bench_function(format!("{zones}_one_thread"), |b| b.iter(|| one.install(|| rep.step())));
+    }
     g.finish();
 }
 

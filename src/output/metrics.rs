@@ -49,80 +49,158 @@ pub struct TickRow {
     pub innovations_total: u32,
 }
 
-/// Computes the tick row in one pass over the zones, in zone order (so float sums are
-/// the same on every machine and thread count).
+/// Zones per metrics chunk. Chunks are fixed, whatever the thread count, and their
+/// partial sums are combined in chunk order, so every float is the same on any machine
+/// and any number of threads.
+const CHUNK: usize = 4096;
+
+/// Partial sums of the zone-level metrics over a range of zones.
+#[derive(Clone)]
+struct Tally {
+    active: u32,
+    levels: [u32; 3],
+    pilots: u32,
+    perf: f64,
+    best: f64,
+    score: f64,
+    cap: f64,
+    reference: f64,
+    ones: [u32; 64],
+    unset: [u32; 64],
+    distance: u64,
+    gap: u64,
+    region_capacity: Vec<f64>,
+    region_count: Vec<u32>,
+}
+
+impl Tally {
+    fn new(regions: usize) -> Tally {
+        Tally {
+            active: 0,
+            levels: [0; 3],
+            pilots: 0,
+            perf: 0.0,
+            best: f64::NEG_INFINITY,
+            score: 0.0,
+            cap: 0.0,
+            reference: 0.0,
+            ones: [0; 64],
+            unset: [0; 64],
+            distance: 0,
+            gap: 0,
+            region_capacity: vec![0.0; regions],
+            region_count: vec![0; regions],
+        }
+    }
+
+    fn over(rep: &Replication, zones: std::ops::Range<usize>) -> Tally {
+        let n = rep.n;
+        let zs = &rep.zones;
+        let cur = &zs.cur;
+        let centre = &rep.centre;
+        let exponent = rep.scenario.landscape.score_exponent;
+        let mandate = centre.mandate & full_mask(n);
+        let mut t = Tally::new(rep.scenario.regions.len());
+        for z in zones.filter(|&z| zs.active[z]) {
+            t.active += 1;
+            t.levels[zs.level[z] as usize] += 1;
+            t.pilots += zs.pilot[z] as u32;
+            let ctx = zs.context[z] as usize;
+            let p = cur.performance[z];
+            t.perf += p;
+            t.best = t.best.max(p);
+            let relative = p / rep.landscape.max[ctx];
+            t.score += if exponent == 1 { relative } else { pow_int(relative, exponent) };
+            t.cap += cur.capacity[z];
+            t.reference += centre.reference[ctx];
+            let r = zs.region[z] as usize;
+            t.region_capacity[r] += cur.capacity[z];
+            t.region_count[r] += 1;
+            let pol = cur.policy[z];
+            let mut b = pol.bits & pol.mask;
+            while b != 0 {
+                t.ones[b.trailing_zeros() as usize] += 1;
+                b &= b - 1;
+            }
+            let mut u = !pol.mask & full_mask(n);
+            while u != 0 {
+                t.unset[u.trailing_zeros() as usize] += 1;
+                u &= u - 1;
+            }
+            // Instrument counts are summed as integers and divided once: exact.
+            let differs = pol.differs(centre.programme) & full_mask(n);
+            t.distance += differs.count_ones() as u64;
+            t.gap += (differs & mandate & centre.programme.mask).count_ones() as u64;
+        }
+        t
+    }
+
+    fn merge(mut self, o: Tally) -> Tally {
+        self.active += o.active;
+        for i in 0..3 {
+            self.levels[i] += o.levels[i];
+        }
+        self.pilots += o.pilots;
+        self.perf += o.perf;
+        self.best = self.best.max(o.best);
+        self.score += o.score;
+        self.cap += o.cap;
+        self.reference += o.reference;
+        for i in 0..64 {
+            self.ones[i] += o.ones[i];
+            self.unset[i] += o.unset[i];
+        }
+        self.distance += o.distance;
+        self.gap += o.gap;
+        for (a, b) in self.region_capacity.iter_mut().zip(&o.region_capacity) {
+            *a += b;
+        }
+        for (a, b) in self.region_count.iter_mut().zip(&o.region_count) {
+            *a += b;
+        }
+        self
+    }
+}
+
+/// Computes the tick row: zone-level sums over fixed chunks of zones (in parallel), then
+/// the flows of the tick.
 pub fn tick_row(rep: &Replication, c: &TickCounts) -> TickRow {
+    use rayon::prelude::*;
     let n = rep.n;
-    let zones = &rep.zones;
-    let cur = &zones.cur;
-    let centre = &rep.centre;
-    let regions = rep.scenario.regions.len();
-    let exponent = rep.scenario.landscape.score_exponent;
+    let zones = rep.zones.len();
+    let chunks: Vec<Tally> = (0..zones.div_ceil(CHUNK))
+        .into_par_iter()
+        .map(|k| Tally::over(rep, k * CHUNK..((k + 1) * CHUNK).min(zones)))
+        .collect();
+    let t = chunks.into_iter().fold(Tally::new(rep.scenario.regions.len()), Tally::merge);
+    let mandated = (rep.centre.mandate & full_mask(n)).count_ones();
     let mut row = TickRow {
         replication: rep.replication,
         tick: rep.tick,
         year: rep.scenario.run.start_year + rep.tick,
+        active_zones: t.active,
+        zones_provincial: t.levels[Level::Provincial as usize],
+        zones_national: t.levels[Level::National as usize],
+        zones_demonstration: t.levels[Level::Demonstration as usize],
+        pilots: t.pilots,
         ..TickRow::default()
     };
-    let mut ones = [0u32; 64];
-    let mut unset = [0u32; 64];
-    let mut region_capacity = vec![0.0f64; regions];
-    let mut region_count = vec![0u32; regions];
-    let (mut perf, mut score, mut cap, mut reference) = (0.0, 0.0, 0.0, 0.0);
-    // Instrument counts are summed as integers and divided once: exact, and no division
-    // per zone.
-    let (mut distance, mut gap) = (0u64, 0u64);
-    let mut best = f64::NEG_INFINITY;
-    let mandate = centre.mandate & full_mask(n);
-    let mandated = mandate.count_ones();
-    for z in rep.active_zones() {
-        row.active_zones += 1;
-        match zones.level[z] {
-            Level::Provincial => row.zones_provincial += 1,
-            Level::National => row.zones_national += 1,
-            Level::Demonstration => row.zones_demonstration += 1,
-        }
-        row.pilots += zones.pilot[z] as u32;
-        let ctx = zones.context[z] as usize;
-        let p = cur.performance[z];
-        perf += p;
-        best = best.max(p);
-        let relative = p / rep.landscape.max[ctx];
-        score += if exponent == 1 { relative } else { pow_int(relative, exponent) };
-        cap += cur.capacity[z];
-        reference += centre.reference[ctx];
-        let r = zones.region[z] as usize;
-        region_capacity[r] += cur.capacity[z];
-        region_count[r] += 1;
-        let pol = cur.policy[z];
-        let mut b = pol.bits & pol.mask;
-        while b != 0 {
-            ones[b.trailing_zeros() as usize] += 1;
-            b &= b - 1;
-        }
-        let mut u = !pol.mask & full_mask(n);
-        while u != 0 {
-            unset[u.trailing_zeros() as usize] += 1;
-            u &= u - 1;
-        }
-        let differs = pol.differs(centre.programme) & full_mask(n);
-        distance += differs.count_ones() as u64;
-        gap += (differs & mandate & centre.programme.mask).count_ones() as u64;
-    }
-    let m = row.active_zones as f64;
-    if row.active_zones > 0 {
-        row.mean_performance = perf / m;
-        row.best_performance = best;
-        row.mean_score = score / m;
-        row.mean_capacity = cap / m;
-        row.programme_performance = reference / m;
-        row.programme_distance = distance as f64 / (m * n as f64);
+    let m = t.active as f64;
+    if t.active > 0 {
+        row.mean_performance = t.perf / m;
+        row.best_performance = t.best;
+        row.mean_score = t.score / m;
+        row.mean_capacity = t.cap / m;
+        row.programme_performance = t.reference / m;
+        row.programme_distance = t.distance as f64 / (m * n as f64);
         if mandated > 0 {
-            row.mandate_gap = gap as f64 / (m * mandated as f64);
+            row.mandate_gap = t.gap as f64 / (m * mandated as f64);
         }
     }
-    row.diversity = diversity(&ones[..n as usize], &unset[..n as usize], row.active_zones);
-    row.regional_disparity = disparity(&region_capacity, &region_count);
+    let (ones, unset) = (&t.ones, &t.unset);
+    let (region_capacity, region_count) = (&t.region_capacity, &t.region_count);
+    row.diversity = diversity(&ones[..n as usize], &unset[..n as usize], t.active);
+    row.regional_disparity = disparity(region_capacity, region_count);
     row.entered = c.entered;
     row.experiments = c.experiments;
     row.successes = c.successes;
