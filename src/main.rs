@@ -1,5 +1,8 @@
-//! The `esh` command line: parse arguments, call the library, print. Exit codes: 0 done,
-//! 1 a run failed while running (I/O), 2 bad input (scenario, arguments, output exists).
+//! The `esh` command line: parse arguments, call the library, print. Exit codes: 0 done;
+//! 2 bad input, nothing written (a scenario error, bad arguments, an output directory that
+//! exists without --force, an unusable --out path, a model that cannot be built such as a
+//! small world that cannot be connected); 1 a failure while running (I/O, or a finished
+//! run that could not be moved into place: the message names where its outputs are).
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;

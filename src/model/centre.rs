@@ -419,7 +419,8 @@ fn list(bits: u64) -> String {
     v.join(" ")
 }
 
-/// Whether the mask covers all N instruments (used by metrics).
+/// Whether the mask covers all N instruments (a corrected zone with no unset instrument
+/// acts on its policy as it is).
 pub fn is_full(p: Policy, n: u32) -> bool {
     p.mask & full_mask(n) == full_mask(n)
 }

@@ -226,9 +226,10 @@ impl StepCtx<'_> {
                     b1 = if g1 { j1 } else { b1 };
                     o1 = if g1 { x1 } else { o1 };
                 }
+                // The odd one out has the highest id of the list: it wins only outright.
                 if let [j] = pairs.remainder() {
                     let x = obs[*j as usize];
-                    if x > o0 || (x == o0 && (*j as usize) < b0) {
+                    if x > o0 {
                         b0 = *j as usize;
                         o0 = x;
                     }

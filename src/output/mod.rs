@@ -1,8 +1,8 @@
 //! Outputs of a run (DESIGN 9): tidy CSV files streamed as the run goes, the resolved
 //! scenario and the provenance, in one output directory that appears only when complete.
 //!
-//! Writes go to `<out>.partial-<pid>/` and the directory is renamed into place at the
-//! end, so an interrupted run never leaves files that look complete.
+//! Writes go to `.<name>.partial-<pid>/` beside the output directory, renamed into place
+//! at the end, so an interrupted run never leaves files that look complete.
 
 pub mod metrics;
 pub mod provenance;
@@ -475,11 +475,16 @@ fn publish(tmp: &Path, out: &Path, force: bool) -> Result<(), String> {
     let old = out.with_file_name(format!(".{name}.old-{}", std::process::id()));
     fs::rename(out, &old).map_err(|e| format!("cannot move the old directory aside: {e}"))?;
     if let Err(e) = fs::rename(tmp, out) {
-        let _ = fs::rename(&old, out);
-        return Err(e.to_string());
+        return Err(match fs::rename(&old, out) {
+            Ok(()) => e.to_string(),
+            Err(_) => format!("{e}; the old directory is kept as '{}'", old.display()),
+        });
     }
-    fs::remove_dir_all(&old)
-        .map_err(|e| format!("replaced, but the old copy '{}' could not be removed: {e}", old.display()))
+    // The new run is in place; failing to delete the old copy is worth a warning only.
+    if let Err(e) = fs::remove_dir_all(&old) {
+        eprintln!("warning: the replaced directory '{}' could not be removed: {e}", old.display());
+    }
+    Ok(())
 }
 
 /// Concatenates the replications' part files in replication order, keeping one header.

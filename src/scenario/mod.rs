@@ -593,6 +593,14 @@ impl<'a> Parser<'a> {
         Ok(Action::Set { parameter: spec, value })
     }
 
+    /// Whether the between-region edges outnumber the within-region ones.
+    fn regional_between_dominates(&self, s: &Scenario) -> bool {
+        let pairs = |m: f64| m * (m - 1.0).max(0.0) / 2.0;
+        let within: f64 = s.regions.iter().map(|r| pairs(r.zones as f64)).sum();
+        let between = pairs(s.total_zones() as f64) - within;
+        s.network.p_between * between > s.network.p_within * within
+    }
+
     /// " (the default)" when the user did not write the key.
     fn default_note(&self, key: &str) -> &'static str {
         if self.spans.contains_key(key) { "" } else { " (the default)" }
@@ -626,6 +634,7 @@ impl<'a> Parser<'a> {
         };
         let key = match net.kind {
             NetworkKind::Random => "network.density",
+            NetworkKind::Regional if self.regional_between_dominates(s) => "network.p_between",
             NetworkKind::Regional => "network.p_within",
             _ => "network.degree",
         };
@@ -642,11 +651,11 @@ impl<'a> Parser<'a> {
             0.0
         };
         let bytes = zones * per_zone + 24.0 * edges + nk;
-        const BUDGET: f64 = 64.0 * (1u64 << 30) as f64;
+        const BUDGET: f64 = 32.0 * (1u64 << 30) as f64;
         if bytes > BUDGET {
             return Err(self
                 .err_at("regions", format!("one replication would need about {:.0} GiB of memory ({zones} zones, {:.2e} edges)", bytes / (1u64 << 30) as f64, edges))
-                .help("the limit is 64 GiB per replication: use fewer zones, a sparser network, or a shorter centre.observation_lag"));
+                .help("the limit is 32 GiB per replication: use fewer zones, a sparser network, or a shorter centre.observation_lag"));
         }
         Ok(())
     }
