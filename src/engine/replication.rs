@@ -187,7 +187,7 @@ impl Replication {
     }
 
     /// Gives new innovations their ids (in zone order, so ids never depend on threads) and
-    /// updates holder counts, drops before adds (peaks are settled at the end of the tick).
+    /// updates holder counts.
     fn account_lineage(&mut self) {
         let n = self.n as usize;
         let tick = self.tick;
@@ -195,6 +195,9 @@ impl Replication {
         let new = &mut self.zones.cur.lineage;
         let programme = &self.centre.lineage;
         let c = &mut self.counts;
+        // One pass in zone order. A zone drops an id before it adds one, so no count goes
+        // below zero; peaks are settled at the end of the tick, so the order in which
+        // zones are visited does not matter for them.
         for (z, o) in self.outcomes.iter().enumerate() {
             c.experiments += o.experimented as u32;
             c.deviations += o.deviated as u32;
@@ -203,40 +206,37 @@ impl Replication {
             c.compliance += (o.complied != 0) as u32;
             c.turnover += o.reset as u32;
             c.successes += (o.innovated != 0) as u32;
-            for_each_bit(o.touched, |i| {
-                let (a, b) = (old[z * n + i], new[z * n + i]);
-                if a != b {
-                    self.lineage.drop_holder(a, tick, programme[i] == a && a != 0);
-                }
-            });
-        }
-        for (z, o) in self.outcomes.iter().enumerate() {
             if o.touched == 0 {
                 continue;
             }
             let pol = self.zones.cur.policy[z];
             for_each_bit(o.touched, |i| {
+                let was = old[z * n + i];
                 let slot = &mut new[z * n + i];
+                if *slot == was {
+                    return;
+                }
+                self.lineage.drop_holder(was, tick, programme[i] == was && was != 0);
                 if *slot == PENDING {
                     *slot = self.lineage.create(z as u32, tick, i as u32, pol.bits >> i & 1 == 1);
                     self.lineage.add_holder(*slot, Channel::None);
                     c.new_innovations += 1;
-                } else if *slot != old[z * n + i] {
-                    let bit = 1u64 << i;
-                    let channel = if o.complied & bit != 0 {
-                        Channel::Vertical
-                    } else if o.imitated & bit != 0 {
-                        Channel::Horizontal
-                    } else {
-                        Channel::None
-                    };
-                    self.lineage.add_holder(*slot, channel);
-                    if *slot != 0 {
-                        match channel {
-                            Channel::Horizontal => c.horizontal_adoptions += 1,
-                            Channel::Vertical => c.vertical_adoptions += 1,
-                            Channel::None => {}
-                        }
+                    return;
+                }
+                let bit = 1u64 << i;
+                let channel = if o.complied & bit != 0 {
+                    Channel::Vertical
+                } else if o.imitated & bit != 0 {
+                    Channel::Horizontal
+                } else {
+                    Channel::None
+                };
+                self.lineage.add_holder(*slot, channel);
+                if *slot != 0 {
+                    match channel {
+                        Channel::Horizontal => c.horizontal_adoptions += 1,
+                        Channel::Vertical => c.vertical_adoptions += 1,
+                        Channel::None => {}
                     }
                 }
             });
