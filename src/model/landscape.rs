@@ -141,7 +141,9 @@ impl Landscape {
             return self.fitness(c, new);
         }
         let denom = UNIT * self.n as f64;
-        let old_sum = (old_fit * denom).round() as i64;
+        // old_fit * denom is a non-negative integer up to rounding: +0.5 then truncate is
+        // exact, and inline (f64::round is a libm call).
+        let old_sum = (old_fit * denom + 0.5) as i64;
         let delta = match nk.bytes {
             1 => nk.delta::<1>(c, affected, ob, nb),
             2 => nk.delta::<2>(c, affected, ob, nb),
