@@ -39,7 +39,12 @@ pub fn render(r: &RunReport, scenario_name: &str) -> String {
     ];
     for (name, xs) in rows {
         let (mean, sd, min, max) = stats(&xs);
-        writeln!(out, "{name:<24} {mean:>10.4} {sd:>10.4} {min:>10.4} {max:>10.4}").unwrap();
+        // Counts read better without decimals when every replication gives the same one.
+        if xs.iter().all(|x| x.fract() == 0.0) && sd == 0.0 {
+            writeln!(out, "{name:<24} {mean:>10} {:>10} {min:>10} {max:>10}", "-").unwrap();
+        } else {
+            writeln!(out, "{name:<24} {mean:>10.4} {sd:>10.4} {min:>10.4} {max:>10.4}").unwrap();
+        }
     }
     let files: Vec<String> = r.files.iter().map(|(name, size)| format!("{name} ({})", human(*size))).collect();
     writeln!(out, "wrote {}: {}", r.out.display(), files.join(", ")).unwrap();
