@@ -107,7 +107,10 @@ fn zone_step(c: &mut Criterion) {
         programme_lineage: &rep.centre.lineage,
         mandate: rep.centre.mandate,
         reference: &rep.centre.reference,
-        showcase: &rep.centre.showcase,
+        showcase_best: esh::model::zone::top_two(
+            rep.centre.showcase.iter().map(|&j| j as usize),
+            &rep.zones.cur.observed,
+        ),
         full_best: [None, None],
         detection: effective_detection(s.centre.detection, s.zones.supervisors),
         tolerance: s.centre.tolerance,

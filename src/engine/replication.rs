@@ -5,7 +5,7 @@ use crate::model::centre::{Act, Centre, Review};
 use crate::model::landscape::Landscape;
 use crate::model::lineage::{Channel, Lineage, PENDING};
 use crate::model::network::Network;
-use crate::model::zone::{Dyn, Outcome, StepCtx, Zones, effective_detection, for_each_bit};
+use crate::model::zone::{Dyn, Outcome, StepCtx, Zones, effective_detection, for_each_bit, top_two};
 use crate::scenario::{Action, Scenario};
 
 use super::streams::StreamKey;
@@ -153,7 +153,10 @@ impl Replication {
     fn step_zones(&mut self, landscape_unchanged: bool) {
         let s = &self.scenario;
         let full_best = match self.network {
-            Network::Full { .. } => top_two(&self.zones.cur.observed, &self.zones.active),
+            Network::Full { .. } => {
+                let active = &self.zones.active;
+                top_two((0..active.len()).filter(|&z| active[z]), &self.zones.cur.observed)
+            }
             Network::Csr(_) => [None, None],
         };
         let ctx = StepCtx {
@@ -168,7 +171,7 @@ impl Replication {
             programme_lineage: &self.centre.lineage,
             mandate: self.centre.mandate,
             reference: &self.centre.reference,
-            showcase: &self.centre.showcase,
+            showcase_best: top_two(self.centre.showcase.iter().map(|&j| j as usize), &self.zones.cur.observed),
             full_best,
             // With no reviews nobody can detect a deviation, so nothing deters it.
             detection: if s.centre.review_interval == 0 {
@@ -306,19 +309,4 @@ impl Replication {
     pub fn active_zones(&self) -> impl Iterator<Item = usize> + '_ {
         (0..self.zones.len()).filter(|&z| self.zones.active[z])
     }
-}
-
-/// The two best active zones by observed performance, ties to the lowest id.
-fn top_two(observed: &[f64], active: &[bool]) -> [Option<u32>; 2] {
-    let mut best: [Option<u32>; 2] = [None, None];
-    let better = |a: usize, b: Option<u32>| b.is_none_or(|b| observed[a] > observed[b as usize]);
-    for z in (0..observed.len()).filter(|&z| active[z]) {
-        if better(z, best[0]) {
-            best[1] = best[0];
-            best[0] = Some(z as u32);
-        } else if better(z, best[1]) {
-            best[1] = Some(z as u32);
-        }
-    }
-    best
 }

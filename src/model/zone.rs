@@ -108,7 +108,9 @@ pub struct StepCtx<'a> {
     pub mandate: u64,
     /// The programme's fitness per context.
     pub reference: &'a [f64],
-    pub showcase: &'a [u32],
+    /// The two best showcased zones of the previous tick (see [`top_two`]): every zone
+    /// may imitate them, and the best one other than itself is all it needs.
+    pub showcase_best: [Option<u32>; 2],
     /// For a full network: the two best active zones of the previous tick.
     pub full_best: [Option<u32>; 2],
     /// Effective detection d = 1 - (1 - detection)^supervisors.
@@ -243,11 +245,10 @@ impl StepCtx<'_> {
                 }
             }
         }
-        for &j in self.showcase {
-            let (j, o) = (j as usize, obs[j as usize]);
-            if j != z && (o > best_obs || (o == best_obs && j < best)) {
+        if let Some(j) = self.showcase_best.into_iter().flatten().map(|j| j as usize).find(|&j| j != z) {
+            let o = obs[j];
+            if o > best_obs || (o == best_obs && j < best) {
                 best = j;
-                best_obs = o;
             }
         }
         (best != usize::MAX).then_some(best)
@@ -419,6 +420,27 @@ impl StepCtx<'_> {
     }
 }
 
+/// The two best of `candidates` by observed performance, ties to the lowest id (the order
+/// in which a zone would prefer them).
+pub fn top_two(candidates: impl IntoIterator<Item = usize>, observed: &[f64]) -> [Option<u32>; 2] {
+    let better = |a: usize, b: Option<u32>| {
+        b.is_none_or(|b| {
+            let b = b as usize;
+            observed[a] > observed[b] || (observed[a] == observed[b] && a < b)
+        })
+    };
+    let mut best: [Option<u32>; 2] = [None, None];
+    for z in candidates {
+        if better(z, best[0]) {
+            best[1] = best[0];
+            best[0] = Some(z as u32);
+        } else if better(z, best[1]) {
+            best[1] = Some(z as u32);
+        }
+    }
+    best
+}
+
 #[inline]
 pub fn for_each_bit(mut bits: u64, mut f: impl FnMut(usize)) {
     while bits != 0 {
@@ -482,7 +504,7 @@ mod tests {
             programme_lineage: plin,
             mandate: 0b0011,
             reference: &[0.0],
-            showcase: &[],
+            showcase_best: [None, None],
             full_best: [None, None],
             detection: 1.0,
             tolerance: 0.0,
