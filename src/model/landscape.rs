@@ -126,7 +126,7 @@ impl Landscape {
     /// Fitness of `new`, given that `old` has fitness `old_fit` in context c. Only the
     /// contributions that depend on a changed instrument are looked up again; the result
     /// is bit-identical to `fitness(c, new)`.
-    #[inline]
+    #[inline(always)]
     pub fn refit(&self, c: usize, old: Policy, old_fit: f64, new: Policy) -> f64 {
         let Kind::Nk(nk) = &self.kind else { return self.fitness(c, new) };
         let (ob, nb) = (old.bits & old.mask, new.bits & new.mask);

@@ -256,6 +256,7 @@ impl StepCtx<'_> {
 
     /// One zone's tick. `lineage` is the zone's row in the next buffer, holding a copy of
     /// its previous row (the engine copies whole chunks at once).
+    #[inline(always)]
     pub fn step(&self, z: usize, lineage: &mut [u32]) -> Next {
         let prev = self.prev;
         let n = self.n as usize;
@@ -371,6 +372,7 @@ impl StepCtx<'_> {
     /// Experiment: change `experiment_radius` instruments, keep it if fitness rises.
     /// Deviations from the mandate are deterred for non-pilots (DESIGN 6.3).
     #[allow(clippy::too_many_arguments)]
+    #[inline(always)]
     fn experiment(
         &self,
         z: usize,
