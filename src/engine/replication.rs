@@ -138,8 +138,8 @@ impl Replication {
             self.landscape.shake(turbulence, &self.key, self.tick as u64);
             self.centre.update_reference(&self.landscape);
         }
-        self.step_zones(turbulence <= 0.0);
-        self.account_lineage();
+        let reports = self.step_zones(turbulence <= 0.0);
+        self.account_lineage(&reports);
         let lag = self.history.len();
         self.history[self.tick as usize % lag].copy_from_slice(&self.zones.cur.observed);
 
@@ -150,7 +150,7 @@ impl Replication {
         self.lineage.settle_peaks(self.tick);
     }
 
-    fn step_zones(&mut self, landscape_unchanged: bool) {
+    fn step_zones(&mut self, landscape_unchanged: bool) -> Vec<super::step::ChunkReport> {
         let s = &self.scenario;
         let full_best = match self.network {
             Network::Full { .. } => {
@@ -185,13 +185,14 @@ impl Replication {
             pilot: &self.zones.pilot,
             context: &self.zones.context,
         };
-        super::step::step_zones(&ctx, &mut self.next, &mut self.outcomes);
+        let reports = super::step::step_zones(&ctx, &mut self.next, &mut self.outcomes);
         std::mem::swap(&mut self.zones.cur, &mut self.next);
+        reports
     }
 
     /// Gives new innovations their ids (in zone order, so ids never depend on threads) and
     /// updates holder counts.
-    fn account_lineage(&mut self) {
+    fn account_lineage(&mut self, reports: &[super::step::ChunkReport]) {
         let n = self.n as usize;
         let tick = self.tick;
         let old = &self.next.lineage;
@@ -201,17 +202,17 @@ impl Replication {
         // One pass in zone order. A zone drops an id before it adds one, so no count goes
         // below zero; peaks are settled at the end of the tick, so the order in which
         // zones are visited does not matter for them.
-        for (z, o) in self.outcomes.iter().enumerate() {
-            c.experiments += o.experimented as u32;
-            c.deviations += o.deviated as u32;
-            c.deterred += o.deterred as u32;
-            c.imitations += (o.imitated != 0) as u32;
-            c.compliance += (o.complied != 0) as u32;
-            c.turnover += o.reset as u32;
-            c.successes += (o.innovated != 0) as u32;
-            if o.touched == 0 {
-                continue;
-            }
+        for r in reports {
+            c.experiments += r.experiments;
+            c.deviations += r.deviations;
+            c.deterred += r.deterred;
+            c.imitations += r.imitations;
+            c.compliance += r.compliance;
+            c.turnover += r.turnover;
+            c.successes += r.successes;
+        }
+        for z in reports.iter().flat_map(|r| r.touched.iter().map(|&z| z as usize)) {
+            let o = &self.outcomes[z];
             let pol = self.zones.cur.policy[z];
             for_each_bit(o.touched, |i| {
                 let was = old[z * n + i];

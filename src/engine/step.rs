@@ -1,17 +1,33 @@
 //! Parallel stepping: every zone's step reads only the previous tick's buffer and its own
 //! stream, so zones are split into fixed chunks and stepped on rayon's threads. Chunk
-//! boundaries do not depend on the thread count, and nothing is summed across chunks
-//! here, so the result is the same on 1 or 64 threads.
+//! boundaries do not depend on the thread count, and what a chunk reports (integer counts,
+//! the zones it touched, in zone order) comes back in chunk order, so the result is the
+//! same on 1 or 64 threads.
 
 use rayon::prelude::*;
 
 use crate::model::zone::{Dyn, Outcome, StepCtx};
 
+/// What one chunk of zones did: the tick's flow counts and the zones whose lineage may
+/// have changed, so the sequential lineage pass visits only those.
+#[derive(Clone, Debug, Default)]
+pub struct ChunkReport {
+    pub experiments: u32,
+    pub deviations: u32,
+    pub deterred: u32,
+    pub imitations: u32,
+    pub compliance: u32,
+    pub turnover: u32,
+    pub successes: u32,
+    pub touched: Vec<u32>,
+}
+
 /// Zones per parallel task: large enough to amortise scheduling, small enough to balance.
 pub const CHUNK: usize = 512;
 
-/// Steps every zone from `ctx.prev` into `next`, recording each zone's outcome.
-pub fn step_zones(ctx: &StepCtx<'_>, next: &mut Dyn, outcomes: &mut [Outcome]) {
+/// Steps every zone from `ctx.prev` into `next`, recording each zone's outcome; returns
+/// the chunks' reports in chunk order.
+pub fn step_zones(ctx: &StepCtx<'_>, next: &mut Dyn, outcomes: &mut [Outcome]) -> Vec<ChunkReport> {
     let n = ctx.n as usize;
     (
         next.policy.par_chunks_mut(CHUNK),
@@ -26,24 +42,36 @@ pub fn step_zones(ctx: &StepCtx<'_>, next: &mut Dyn, outcomes: &mut [Outcome]) {
     )
         .into_par_iter()
         .enumerate()
-        .for_each(
-            |(chunk, (policy, fitness, performance, observed, action, capacity, counters, lineage, outcome))| {
-                // Each zone's step edits its own lineage row in place: copy the chunk's rows
-                // in one go rather than one small copy per zone.
-                let start = chunk * CHUNK * n;
-                lineage.copy_from_slice(&ctx.prev.lineage[start..start + lineage.len()]);
-                for k in 0..policy.len() {
-                    let z = chunk * CHUNK + k;
-                    let nx = ctx.step(z, &mut lineage[k * n..(k + 1) * n]);
-                    policy[k] = nx.policy;
-                    fitness[k] = nx.fitness;
-                    performance[k] = nx.performance;
-                    observed[k] = nx.observed;
-                    action[k] = nx.action;
-                    capacity[k] = nx.capacity;
-                    counters[k] = nx.counters;
-                    outcome[k] = nx.outcome;
+        .map(|(chunk, (policy, fitness, performance, observed, action, capacity, counters, lineage, outcome))| {
+            let mut report = ChunkReport::default();
+            // Each zone's step edits its own lineage row in place: copy the chunk's rows
+            // in one go rather than one small copy per zone.
+            let start = chunk * CHUNK * n;
+            lineage.copy_from_slice(&ctx.prev.lineage[start..start + lineage.len()]);
+            for k in 0..policy.len() {
+                let z = chunk * CHUNK + k;
+                let nx = ctx.step(z, &mut lineage[k * n..(k + 1) * n]);
+                policy[k] = nx.policy;
+                fitness[k] = nx.fitness;
+                performance[k] = nx.performance;
+                observed[k] = nx.observed;
+                action[k] = nx.action;
+                capacity[k] = nx.capacity;
+                counters[k] = nx.counters;
+                let o = nx.outcome;
+                outcome[k] = o;
+                report.experiments += o.experimented as u32;
+                report.deviations += o.deviated as u32;
+                report.deterred += o.deterred as u32;
+                report.imitations += (o.imitated != 0) as u32;
+                report.compliance += (o.complied != 0) as u32;
+                report.turnover += o.reset as u32;
+                report.successes += (o.innovated != 0) as u32;
+                if o.touched != 0 {
+                    report.touched.push(z as u32);
                 }
-            },
-        );
+            }
+            report
+        })
+        .collect()
 }
