@@ -4,6 +4,9 @@
 //! small world that cannot be connected); 1 a failure while running (I/O, or a finished
 //! run that could not be moved into place: the message names where its outputs are).
 
+#[path = "cli/sweep.rs"]
+mod sweep;
+
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -53,6 +56,99 @@ enum Command {
         #[arg(long)]
         baseline: bool,
     },
+    /// Parameter sweeps: plan, run (here or as a Slurm job array), check, merge.
+    #[command(subcommand)]
+    Sweep(SweepCommand),
+}
+
+#[derive(Subcommand)]
+enum SweepCommand {
+    /// Fix the runs of a sweep file (ids, design points, seeds) in a new sweep directory.
+    Plan {
+        /// Sweep TOML file.
+        sweep: PathBuf,
+        /// Sweep directory to create [default: runs/<sweep name>].
+        #[arg(long, short)]
+        out: Option<PathBuf>,
+        /// Replace the directory if it exists, with every result in it.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Run a sweep's pending runs (all, or one shard), skipping those already recorded.
+    Run {
+        /// Sweep directory (from `esh sweep plan`).
+        dir: PathBuf,
+        /// Run only shard INDEX/COUNT (0 <= INDEX < COUNT; run r belongs to shard r % COUNT)
+        /// [default: from SLURM_ARRAY_TASK_ID, PBS_ARRAY_INDEX, JOB_COMPLETION_INDEX or
+        /// AWS_BATCH_JOB_ARRAY_INDEX if set, else the whole sweep].
+        #[arg(long)]
+        shard: Option<String>,
+        /// The shard count when the index comes from the environment [default: ESH_SHARDS,
+        /// else SLURM_ARRAY_TASK_COUNT].
+        #[arg(long)]
+        shards: Option<u32>,
+        /// Worker threads [default: all cores]. Results do not depend on it.
+        #[arg(long, short = 'j')]
+        threads: Option<usize>,
+        /// Run again the runs recorded as failed.
+        #[arg(long)]
+        retry_failed: bool,
+        /// Print nothing but errors and failures.
+        #[arg(long, short)]
+        quiet: bool,
+    },
+    /// Show runs done, failed and missing, per shard.
+    Status {
+        /// Sweep directory.
+        dir: PathBuf,
+    },
+    /// Write results.csv and summary.csv; fails, naming them, if runs are missing or failed.
+    Merge {
+        /// Sweep directory.
+        dir: PathBuf,
+        /// Merge what is there even if runs are missing or failed.
+        #[arg(long)]
+        allow_missing: bool,
+        /// Print nothing but errors.
+        #[arg(long, short)]
+        quiet: bool,
+    },
+    /// Write a Slurm job-array script (one task per shard) and a merge job; --submit submits them.
+    Slurm {
+        /// Sweep directory.
+        dir: PathBuf,
+        /// Array tasks, one shard each [default: the sweep file's [slurm] tasks].
+        #[arg(long)]
+        tasks: Option<u32>,
+        /// Time limit per task, e.g. 01:00:00.
+        #[arg(long)]
+        time: Option<String>,
+        #[arg(long)]
+        partition: Option<String>,
+        /// Memory per task, e.g. 2G.
+        #[arg(long)]
+        memory: Option<String>,
+        /// CPUs per task (the task's threads).
+        #[arg(long)]
+        cpus: Option<u32>,
+        #[arg(long)]
+        account: Option<String>,
+        /// At most this many tasks at once (the array's % limit).
+        #[arg(long)]
+        throttle: Option<u32>,
+        /// One more #SBATCH option, e.g. --sbatch=--qos=normal (repeatable).
+        #[arg(long = "sbatch", allow_hyphen_values = true)]
+        extra: Vec<String>,
+        /// The esh binary the tasks run [default: this one].
+        #[arg(long)]
+        esh: Option<PathBuf>,
+        /// Only the shards that still have runs with no record (after a task was killed).
+        #[arg(long)]
+        missing: bool,
+        /// Submit with sbatch and print the job ids.
+        #[arg(long)]
+        submit: bool,
+    },
 }
 
 fn main() -> ExitCode {
@@ -74,6 +170,7 @@ fn main() -> ExitCode {
             }
             Err(e) => fail(2, &e.to_string()),
         },
+        Command::Sweep(c) => sweep::command(c),
         Command::Params { baseline } => {
             if baseline {
                 print!("{BASELINE}");

@@ -144,7 +144,7 @@ impl Replication {
         self.history[self.tick as usize % lag].copy_from_slice(&self.zones.cur.observed);
 
         let interval = self.scenario.centre.review_interval;
-        if interval > 0 && self.tick % interval == 0 {
+        if interval > 0 && self.tick.is_multiple_of(interval) {
             self.review();
         }
         self.lineage.settle_peaks(self.tick);

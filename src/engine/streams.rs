@@ -30,6 +30,10 @@ pub enum Purpose {
     Turbulence = 8,
     Pilots = 9,
     CentralSearch = 10,
+    /// Sweep designs: random and Latin hypercube samples of the axes.
+    Design = 11,
+    /// Sweep design points' own master seeds (seeds = "independent").
+    PointSeed = 12,
 }
 
 const GOLDEN: u64 = 0x9E37_79B9_7F4A_7C15;
@@ -218,6 +222,36 @@ pub fn det_ln(x: f64) -> f64 {
     2.0 * sum + exponent as f64 * std::f64::consts::LN_2
 }
 
+/// e^x from IEEE-exact operations only (see [`det_ln`]); accurate to about 1e-15 where
+/// the result is a normal number. Used where a value must not depend on the platform's libm
+/// (log-spaced sweep axes).
+pub fn det_exp(x: f64) -> f64 {
+    if x.is_nan() {
+        return x;
+    }
+    if x > 709.0 {
+        return f64::INFINITY;
+    }
+    if x < -708.0 {
+        return 0.0;
+    }
+    // x = k ln 2 + r, |r| <= ln 2 / 2, with ln 2 split so k ln 2 is exact.
+    const LN2_HI: f64 = f64::from_bits(0x3FE6_2E42_FEE0_0000);
+    const LN2_LO: f64 = f64::from_bits(0x3DEA_39EF_3579_3C76);
+    let k = (x * std::f64::consts::LOG2_E).round();
+    let r = (x - k * LN2_HI) - k * LN2_LO;
+    let mut term = 1.0;
+    let mut sum = 1.0;
+    for i in 1..=22 {
+        term *= r / i as f64;
+        sum += term;
+    }
+    // Scale by 2^k in two exact steps so k may reach the ends of the normal range.
+    let half = (k as i64) / 2;
+    let two = |e: i64| f64::from_bits(((e + 1023) as u64) << 52);
+    sum * two(half) * two(k as i64 - half)
+}
+
 /// x^k by repeated squaring: exact-order IEEE operations, unlike `powi`, whose result
 /// may depend on the platform.
 pub fn pow_int(x: f64, mut k: u32) -> f64 {
@@ -256,6 +290,16 @@ mod tests {
             let d = det_ln(x);
             assert!((d - x.ln()).abs() <= 1e-14 * x.ln().abs().max(1.0), "{x}: {d} vs {}", x.ln());
         }
+    }
+
+    #[test]
+    fn det_exp_matches_libm_closely() {
+        for &x in &[-700.0, -20.0, -1.0, -0.3, 0.0, 1e-9, 0.5, 1.0, std::f64::consts::LN_10, 50.0, 700.0] {
+            let d = det_exp(x);
+            assert!((d - x.exp()).abs() <= 2e-15 * x.exp(), "{x}: {d} vs {}", x.exp());
+        }
+        assert_eq!(det_exp(0.0), 1.0);
+        assert_eq!(det_exp(f64::NEG_INFINITY), 0.0);
     }
 
     #[test]

@@ -116,10 +116,10 @@ impl Lineage {
 
     /// The programme dropped `id`; it dies if no zone holds it either.
     pub fn programme_dropped(&mut self, id: u32, tick: u32) {
-        if let Some(inn) = self.get_mut(id) {
-            if inn.holders == 0 {
-                inn.extinct_tick = Some(tick);
-            }
+        if let Some(inn) = self.get_mut(id)
+            && inn.holders == 0
+        {
+            inn.extinct_tick = Some(tick);
         }
     }
 

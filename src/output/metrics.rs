@@ -49,6 +49,83 @@ pub struct TickRow {
     pub innovations_total: u32,
 }
 
+/// A metric's value: counts stay integers in every output.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Num {
+    Int(u64),
+    Float(f64),
+}
+
+impl Num {
+    pub fn as_f64(self) -> f64 {
+        match self {
+            Num::Int(i) => i as f64,
+            Num::Float(x) => x,
+        }
+    }
+}
+
+impl std::fmt::Display for Num {
+    /// Floats in Rust's shortest round-trip form, so a value re-reads to the same bits.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Num::Int(i) => write!(f, "{i}"),
+            Num::Float(x) => write!(f, "{x:?}"),
+        }
+    }
+}
+
+/// A named metric of a tick row, for the outputs that pick metrics by name (sweeps).
+pub type Metric = (&'static str, fn(&TickRow) -> Num);
+
+macro_rules! metrics {
+    ($($name:ident: $kind:ident,)*) => {
+        /// Every metric of ticks.csv (the columns after replication, tick and year), in order.
+        pub const METRICS: &[Metric] = &[$((stringify!($name), |r: &TickRow| Num::$kind(r.$name as _)),)*];
+    };
+}
+
+metrics!(
+    active_zones: Int,
+    zones_provincial: Int,
+    zones_national: Int,
+    zones_demonstration: Int,
+    pilots: Int,
+    mean_performance: Float,
+    best_performance: Float,
+    mean_score: Float,
+    programme_performance: Float,
+    diversity: Float,
+    programme_distance: Float,
+    mandate_gap: Float,
+    mean_capacity: Float,
+    regional_disparity: Float,
+    entered: Int,
+    experiments: Int,
+    successes: Int,
+    deviations: Int,
+    deterred: Int,
+    imitations: Int,
+    compliance: Int,
+    turnover: Int,
+    new_innovations: Int,
+    horizontal_adoptions: Int,
+    vertical_adoptions: Int,
+    review: Int,
+    detected: Int,
+    sanctions: Int,
+    tolerated: Int,
+    corrected: Int,
+    feedback_adoptions: Int,
+    central_designs: Int,
+    innovations_total: Int,
+);
+
+/// Finds a metric by name.
+pub fn metric(name: &str) -> Option<&'static Metric> {
+    METRICS.iter().find(|m| m.0 == name)
+}
+
 /// Zones per metrics chunk. Chunks are fixed, whatever the thread count, and their
 /// partial sums are combined in chunk order, so every float is the same on any machine
 /// and any number of threads.

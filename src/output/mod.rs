@@ -202,7 +202,7 @@ impl CsvObserver {
 }
 
 fn due(every: u32, tick: u32, last: bool) -> bool {
-    every > 0 && (tick % every == 0 || last)
+    every > 0 && (tick.is_multiple_of(every) || last)
 }
 
 impl Observer for CsvObserver {
@@ -450,7 +450,7 @@ pub fn run_to_dir(s: &Scenario, out: &Path, opts: &RunOptions) -> Result<RunRepo
     }
 }
 
-fn partial_dir(out: &Path) -> PathBuf {
+pub(crate) fn partial_dir(out: &Path) -> PathBuf {
     let name = out.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "run".into());
     out.with_file_name(format!(".{name}.partial-{}", std::process::id()))
 }
@@ -459,7 +459,7 @@ fn partial_dir(out: &Path) -> PathBuf {
 /// Without `force`, an output directory that appeared while the run ran (another run
 /// with the same `--out`) is never replaced; with it, the old one is put back if the new
 /// one cannot take its place.
-fn publish(tmp: &Path, out: &Path, force: bool) -> Result<(), String> {
+pub(crate) fn publish(tmp: &Path, out: &Path, force: bool) -> Result<(), String> {
     if let Some(parent) = out.parent().filter(|p| !p.as_os_str().is_empty()) {
         fs::create_dir_all(parent).map_err(|e| e.to_string())?;
     }
@@ -511,6 +511,57 @@ fn join_parts(dir: &Path, name: &str, reps: u32) -> io::Result<Option<u64>> {
         w.flush()?;
     }
     Ok(Some(fs::metadata(&target)?.len()))
+}
+
+/// A file written under a temporary name beside its place and renamed into it on
+/// [`AtomicFile::commit`]: a reader never sees it half-written, and an interrupted writer
+/// leaves the previous version (if any) untouched.
+pub struct AtomicFile {
+    tmp: PathBuf,
+    path: PathBuf,
+    writer: Option<BufWriter<File>>,
+}
+
+impl AtomicFile {
+    pub fn create(path: &Path) -> io::Result<AtomicFile> {
+        let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let tmp = path.with_file_name(format!(".{name}.partial-{}", std::process::id()));
+        let file = File::create(&tmp)?;
+        Ok(AtomicFile { tmp, path: path.to_path_buf(), writer: Some(BufWriter::with_capacity(1 << 16, file)) })
+    }
+
+    /// Flushes, syncs and renames the file into place.
+    pub fn commit(mut self) -> io::Result<()> {
+        let w = self.writer.take().expect("committed once");
+        let file = w.into_inner().map_err(|e| e.into_error())?;
+        file.sync_all()?;
+        fs::rename(&self.tmp, &self.path)
+    }
+
+    /// Writes a whole file at once.
+    pub fn write(path: &Path, bytes: &[u8]) -> io::Result<()> {
+        let mut f = AtomicFile::create(path)?;
+        f.write_all(bytes)?;
+        f.commit()
+    }
+}
+
+impl Write for AtomicFile {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.writer.as_mut().expect("not committed").write(buf)
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        self.writer.as_mut().expect("not committed").flush()
+    }
+}
+
+impl Drop for AtomicFile {
+    /// An abandoned file (an error part-way) leaves no temporary behind.
+    fn drop(&mut self) {
+        if self.writer.take().is_some() {
+            let _ = fs::remove_file(&self.tmp);
+        }
+    }
 }
 
 /// A progress bar on stderr, shown only on a terminal and once a run takes a moment.

@@ -99,6 +99,18 @@ impl Scenario {
         Parser { text, file, spans: HashMap::new(), added_zones: 0 }.scenario()
     }
 
+    /// Reads a scenario from a table inside another TOML document (a sweep file's inline
+    /// `[scenario]`); `text` is that whole document, so errors point into it.
+    pub fn from_table(table: &DeTable<'_>, text: &str, file: &str) -> Result<Scenario, ScenarioError> {
+        Parser { text, file, spans: HashMap::new(), added_zones: 0 }.read_root(table)
+    }
+
+    /// Checks a scenario built in code (a sweep's design point) against every rule a
+    /// scenario file must satisfy; `file` names it in errors.
+    pub fn validate(&self, file: &str) -> Result<(), ScenarioError> {
+        Parser { text: "", file, spans: HashMap::new(), added_zones: 0 }.validate(self)
+    }
+
     /// Zones that ever exist: those of the regions plus those added by events.
     pub fn total_zones(&self) -> u64 {
         let added: u64 = self
@@ -115,6 +127,19 @@ impl Scenario {
     /// Landscape contexts in use (the largest region context + 1).
     pub fn contexts(&self) -> usize {
         self.regions.iter().map(|r| r.context as usize + 1).max().unwrap_or(1)
+    }
+
+    /// The current value of a plain parameter.
+    pub fn get(&self, spec: &ParamSpec) -> Option<Value> {
+        match spec.section {
+            "run" => self.run.get(spec.key),
+            "landscape" => self.landscape.get(spec.key),
+            "centre" => self.centre.get(spec.key),
+            "zones" => self.zones.get(spec.key),
+            "network" => self.network.get(spec.key),
+            "output" => self.output.get(spec.key),
+            _ => None,
+        }
     }
 
     /// Applies a `set` value to the parameter it names.
@@ -154,15 +179,19 @@ impl<'a> Parser<'a> {
         ScenarioError::new(self.file, message).at(at).key(key)
     }
 
-    fn scenario(mut self) -> Result<Scenario, ScenarioError> {
+    fn scenario(self) -> Result<Scenario, ScenarioError> {
         let root = DeTable::parse(self.text).map_err(|e| {
             let at = e.span().map(|s| error::line_col(self.text, s.start));
             ScenarioError::new(self.file, format!("invalid TOML: {}", e.message().trim())).at(at)
         })?;
+        self.read_root(root.get_ref())
+    }
+
+    fn read_root(mut self, root: &Table<'_>) -> Result<Scenario, ScenarioError> {
         let mut s = Scenario { regions: Vec::new(), ..Scenario::default() };
         let mut region_entries = None;
         let mut event_entries = None;
-        for (k, v) in root.get_ref().iter() {
+        for (k, v) in root.iter() {
             let key = k.get_ref().as_ref();
             match key {
                 "run" => self.section(&mut s.run, v)?,
@@ -300,10 +329,10 @@ impl<'a> Parser<'a> {
         };
         if !ok {
             let mut e = self.err(v.span(), path, format!("expected {}, found {value}", spec.domain));
-            if let (Domain::Choice(names), Value::Str(s)) = (&spec.domain, &value) {
-                if let Some(n) = suggest::nearest(s, names.iter().copied()) {
-                    e = e.help(format!("did you mean \"{n}\"?"));
-                }
+            if let (Domain::Choice(names), Value::Str(s)) = (&spec.domain, &value)
+                && let Some(n) = suggest::nearest(s, names.iter().copied())
+            {
+                e = e.help(format!("did you mean \"{n}\"?"));
             }
             return Err(e);
         }
@@ -603,7 +632,7 @@ impl<'a> Parser<'a> {
 
     /// " (the default)" when the user did not write the key.
     fn default_note(&self, key: &str) -> &'static str {
-        if self.spans.contains_key(key) { "" } else { " (the default)" }
+        if self.text.is_empty() || self.spans.contains_key(key) { "" } else { " (the default)" }
     }
 
     /// Rejects scenarios whose network or state would not fit: the network's edge list
@@ -771,18 +800,16 @@ impl<'a> Parser<'a> {
         }
         self.check_size(s)?;
         for e in &s.events {
-            if let Action::Set { parameter, value } = &e.action {
-                if parameter.key == "experiment_radius" {
-                    if let Value::Int(r) = value {
-                        if *r as u32 > l.n {
-                            let i = s.events.iter().position(|x| std::ptr::eq(x, e)).unwrap_or(0);
-                            return Err(self.err_at(
-                                &format!("events[{i}].parameter"),
-                                format!("the event sets zones.experiment_radius = {r}, more than N = {}", l.n),
-                            ));
-                        }
-                    }
-                }
+            if let Action::Set { parameter, value } = &e.action
+                && parameter.key == "experiment_radius"
+                && let Value::Int(r) = value
+                && *r as u32 > l.n
+            {
+                let i = s.events.iter().position(|x| std::ptr::eq(x, e)).unwrap_or(0);
+                return Err(self.err_at(
+                    &format!("events[{i}].parameter"),
+                    format!("the event sets zones.experiment_radius = {r}, more than N = {}", l.n),
+                ));
             }
         }
         Ok(())

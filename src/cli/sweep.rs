@@ -1,0 +1,215 @@
+//! `esh sweep ...`: parse, call the sweep library, print. Exit codes: 0 done; 2 bad
+//! input (a sweep or scenario file, a directory that is not a sweep, bad arguments);
+//! 1 a failure while working, failed runs in a shard, or a merge with runs missing or
+//! failed.
+
+use std::path::Path;
+use std::process::ExitCode;
+
+use esh::sweep::{self, Plan, Shard, SweepError, execute, merge, slurm};
+
+use super::{SweepCommand, fail};
+
+pub fn command(c: SweepCommand) -> ExitCode {
+    let result = match c {
+        SweepCommand::Plan { sweep, out, force } => plan(&sweep, out.as_deref(), force),
+        SweepCommand::Run { dir, shard, shards, threads, retry_failed, quiet } => {
+            run(&dir, shard.as_deref(), shards, threads, retry_failed, quiet)
+        }
+        SweepCommand::Status { dir } => status(&dir),
+        SweepCommand::Merge { dir, allow_missing, quiet } => merge_cmd(&dir, allow_missing, quiet),
+        SweepCommand::Slurm {
+            dir,
+            tasks,
+            time,
+            partition,
+            memory,
+            cpus,
+            account,
+            throttle,
+            extra,
+            esh,
+            missing,
+            submit,
+        } => {
+            let opts = slurm::Options { tasks, time, partition, memory, cpus, account, throttle, extra, esh, missing };
+            slurm_cmd(&dir, &opts, submit)
+        }
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => fail(e.exit_code(), &e.to_string()),
+    }
+}
+
+fn plan(path: &Path, out: Option<&Path>, force: bool) -> Result<ExitCode, SweepError> {
+    let name = path.file_stem().map_or("sweep".into(), |s| s.to_string_lossy().into_owned());
+    let out = out.map(Path::to_path_buf).unwrap_or_else(|| Path::new("runs").join(name));
+    let s = sweep::plan::create(path, &out, force)?;
+    println!(
+        "planned {} runs ({} design points x {} replications) in {}",
+        s.runs,
+        s.points,
+        s.replications,
+        out.display()
+    );
+    if !s.invalid.is_empty() {
+        eprintln!(
+            "warning: {} of the {} design points are not valid scenarios; their runs will be recorded as failed:",
+            s.invalid.len(),
+            s.points
+        );
+        for (p, why) in s.invalid.iter().take(10) {
+            eprintln!("  point {p}: {why}");
+        }
+        if s.invalid.len() > 10 {
+            eprintln!("  and {} more", s.invalid.len() - 10);
+        }
+    }
+    println!("next: esh sweep run {0}   (or: esh sweep slurm {0} --tasks N --submit)", out.display());
+    Ok(ExitCode::SUCCESS)
+}
+
+fn run(
+    dir: &Path,
+    shard: Option<&str>,
+    shards: Option<u32>,
+    threads: Option<usize>,
+    retry_failed: bool,
+    quiet: bool,
+) -> Result<ExitCode, SweepError> {
+    let plan = Plan::open(dir)?;
+    let shard = match shard {
+        Some(text) => Shard::parse(text).map_err(SweepError::Input)?,
+        None => Shard::from_env(shards, &|k| std::env::var(k).ok()).map_err(SweepError::Input)?.unwrap_or(Shard::WHOLE),
+    };
+    if shards.is_some() && shard.count != shards.unwrap_or(0) {
+        return Err(SweepError::Input(format!("--shards {} disagrees with the shard {shard}", shards.unwrap_or(0))));
+    }
+    if let Some(t) = threads {
+        if t == 0 {
+            return Err(SweepError::Input("--threads must be at least 1".into()));
+        }
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(t)
+            .build_global()
+            .map_err(|e| SweepError::Io(format!("cannot start {t} threads: {e}")))?;
+    }
+    let r = execute::run_shard(&plan, &execute::Options { shard, quiet, retry_failed })?;
+    if r.cut > 0 && !quiet {
+        eprintln!("shard {shard}: cut {} bytes of an interrupted run off the end of its file", r.cut);
+    }
+    if !quiet {
+        println!(
+            "shard {shard}: {} runs: {} ran now ({} failed) in {:.1} s, {} done before, {} failed before",
+            r.assigned,
+            r.ran,
+            r.failed.len(),
+            r.wall_seconds,
+            r.already_done,
+            r.already_failed
+        );
+    }
+    for (run, why) in r.failed.iter().take(10) {
+        eprintln!("run {run} failed: {why}");
+    }
+    if r.failed.len() > 10 {
+        eprintln!("and {} more failed runs (`esh sweep status` lists them)", r.failed.len() - 10);
+    }
+    if r.failed.is_empty() && r.already_failed == 0 {
+        Ok(ExitCode::SUCCESS)
+    } else {
+        eprintln!(
+            "shard {shard}: {} run(s) failed; they are recorded, and `esh sweep merge` will name them",
+            r.failed.len() as u64 + r.already_failed
+        );
+        Ok(ExitCode::from(1))
+    }
+}
+
+fn status(dir: &Path) -> Result<ExitCode, SweepError> {
+    let plan = Plan::open(dir)?;
+    let index = merge::Index::build(&plan)?;
+    let layouts: Vec<u32> = slurm::layout(&plan).into_iter().collect();
+    print!("{}", merge::status(&plan, &index, &layouts));
+    Ok(ExitCode::SUCCESS)
+}
+
+fn merge_cmd(dir: &Path, allow_missing: bool, quiet: bool) -> Result<ExitCode, SweepError> {
+    let plan = Plan::open(dir)?;
+    let r = merge::merge(&plan, &merge::Options { allow_missing })?;
+    if !r.missing.is_empty() || !r.failed.is_empty() {
+        eprintln!(
+            "warning: merged without {} missing and {} failed run(s) (--allow-missing): {}",
+            r.missing.len(),
+            r.failed.len(),
+            merge::list_runs(&[r.missing.clone(), r.failed.iter().map(|f| f.0).collect()].concat())
+        );
+    }
+    if quiet {
+        return Ok(ExitCode::SUCCESS);
+    }
+    println!(
+        "merged {} of {} runs from {} shard file(s)\n  {} ({} bytes)\n  {} ({} bytes)",
+        r.merged,
+        r.runs,
+        r.files,
+        r.results.0.display(),
+        r.results.1,
+        r.summary.0.display(),
+        r.summary.1
+    );
+    if let Some(p) = r.preview {
+        println!("\n{} by design point (last kept tick; mean and 95% CI over replications):", p.metric);
+        let mut head = vec!["point".to_string()];
+        head.extend(p.axes.iter().cloned());
+        head.extend(["n".to_string(), "mean".to_string(), "95% CI".to_string()]);
+        let mut rows = vec![head];
+        for (point, raw, m) in p.rows.iter().take(20) {
+            let mut row = vec![point.to_string()];
+            row.extend(raw.iter().cloned());
+            let ci = if m.n > 1 { format!("+/- {:.4}", m.ci95()) } else { "-".into() };
+            row.extend([m.n.to_string(), format!("{:.4}", m.mean()), ci]);
+            rows.push(row);
+        }
+        let widths: Vec<usize> =
+            (0..rows[0].len()).map(|c| rows.iter().map(|r| r[c].len()).max().unwrap_or(0)).collect();
+        for row in &rows {
+            let cells: Vec<String> = row.iter().zip(&widths).map(|(c, w)| format!("{c:>w$}")).collect();
+            println!("  {}", cells.join("  "));
+        }
+        if p.rows.len() > 20 {
+            println!("  ... {} more design points in summary.csv", p.rows.len() - 20);
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn slurm_cmd(dir: &Path, opts: &slurm::Options, submit: bool) -> Result<ExitCode, SweepError> {
+    let plan = Plan::open(dir)?;
+    let s = slurm::write_scripts(&plan, opts)?;
+    println!("# {}\n{}", s.array.display(), s.array_text);
+    println!("# {}\n{}", s.merge.display(), s.merge_text);
+    if s.indices.is_empty() {
+        println!(
+            "nothing to submit: every run of the {} shards has a record (`esh sweep merge {}`)",
+            s.tasks,
+            dir.display()
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
+    let which = slurm::ranges(&s.indices);
+    if !submit {
+        println!(
+            "not submitted; to submit:\n  sbatch --array={which}{} {}\n  sbatch --dependency=afterany:<array job id> {}\n(or run this command again with --submit)",
+            s.throttle.map(|t| format!("%{t}")).unwrap_or_default(),
+            s.array.display(),
+            s.merge.display()
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
+    let (array, merge) = slurm::submit(&plan, &s)?;
+    println!("submitted array job {array} (tasks {which}) and merge job {merge} (after the array ends)");
+    println!("follow it with: squeue -j {array},{merge}   and   esh sweep status {}", dir.display());
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,298 @@
+//! Running one shard: its pending runs in parallel, each kept by a [`Collector`] and
+//! appended to the shard's file as soon as it completes. A run that fails (an invalid
+//! design point, a panic in the model) is recorded with its error and the shard goes on.
+
+use std::fmt::Write as _;
+use std::io::{self, IsTerminal};
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Instant;
+
+use rayon::prelude::*;
+
+use super::file::Keep;
+use super::plan::PlanRow;
+use super::shard::{Shard, ShardWriter};
+use super::{Plan, SweepError};
+use crate::engine::{Observer, Replication, TickCounts};
+use crate::model::centre::Act;
+use crate::output::metrics::{Metric, Num, TickRow, tick_row};
+
+/// How a shard is run (nothing here changes its results).
+#[derive(Clone, Debug)]
+pub struct Options {
+    pub shard: Shard,
+    pub quiet: bool,
+    /// Run again the runs recorded as failed (by default they are skipped like completed ones).
+    pub retry_failed: bool,
+}
+
+/// What a shard run reports.
+#[derive(Debug, Default)]
+pub struct Report {
+    pub shard: Option<Shard>,
+    pub assigned: u64,
+    /// Completed before this invocation.
+    pub already_done: u64,
+    /// Recorded as failed before and not retried.
+    pub already_failed: u64,
+    pub ran: u64,
+    /// Runs that failed in this invocation, with their errors.
+    pub failed: Vec<(u64, String)>,
+    /// Bytes of an interrupted run cut off the shard file's end.
+    pub cut: u64,
+    pub wall_seconds: f64,
+}
+
+/// Runs the shard's pending runs.
+pub fn run_shard(plan: &Plan, opts: &Options) -> Result<Report, SweepError> {
+    let started = Instant::now();
+    let (writer, recovered) = ShardWriter::open(plan, opts.shard)?;
+    let mut done = vec![false; 0];
+    let runs = plan.runs;
+    let slot = |run: u64| (run / opts.shard.count as u64) as usize;
+    done.resize(opts.shard.assigned(runs) as usize, false);
+    for &r in &recovered.done {
+        if opts.shard.owns(r) && r < runs {
+            done[slot(r)] = true;
+        }
+    }
+    let mut skip_failed = 0;
+    for (r, _) in &recovered.failed {
+        if opts.shard.owns(*r) && *r < runs && !done[slot(*r)] {
+            if opts.retry_failed {
+                continue;
+            }
+            done[slot(*r)] = true;
+            skip_failed += 1;
+        }
+    }
+    let already = done.iter().filter(|d| **d).count() as u64;
+    let mut report = Report {
+        shard: Some(opts.shard),
+        assigned: done.len() as u64,
+        already_done: already - skip_failed,
+        already_failed: skip_failed,
+        cut: recovered.cut,
+        ..Report::default()
+    };
+    let pending = report.assigned - already;
+    let progress = Progress::new(pending, opts.shard, opts.quiet);
+    let writer = Mutex::new(writer);
+    let failed = Mutex::new(Vec::new());
+    let first_error: Mutex<Option<SweepError>> = Mutex::new(None);
+    let shard = opts.shard;
+    let rows = plan.rows()?;
+    // The plan is read as a stream and its pending runs handed to the workers as they come.
+    let todo = rows.filter(|r| match r {
+        Ok(row) => shard.owns(row.run) && !done[slot(row.run)],
+        Err(_) => true,
+    });
+    let stop = std::sync::atomic::AtomicBool::new(false);
+    todo.take_while(|_| !stop.load(Ordering::Relaxed)).par_bridge().for_each(|row| {
+        let outcome = match row {
+            Ok(row) => {
+                let result = run_one(plan, &row);
+                let mut w = writer.lock().expect("no panic holds the writer");
+                match result {
+                    Ok((bytes, count)) => w.done(row.run, &bytes, count),
+                    Err(message) => {
+                        failed.lock().expect("no panic holds it").push((row.run, message.clone()));
+                        w.failed(row.run, &message)
+                    }
+                }
+            }
+            Err(e) => Err(e),
+        };
+        match outcome {
+            Ok(()) => progress.inc(),
+            Err(e) => {
+                stop.store(true, Ordering::Relaxed);
+                first_error.lock().expect("no panic holds it").get_or_insert(e);
+            }
+        }
+    });
+    progress.finish();
+    let writer = writer.into_inner().expect("no panic holds the writer");
+    let closed = writer.close();
+    if let Some(e) = first_error.into_inner().expect("no panic holds it") {
+        return Err(e);
+    }
+    closed?;
+    let mut failed = failed.into_inner().expect("no panic holds it");
+    failed.sort();
+    report.ran = progress.count.load(Ordering::Relaxed);
+    report.failed = failed;
+    report.wall_seconds = started.elapsed().as_secs_f64();
+    Ok(report)
+}
+
+/// Runs one line of the plan into its row lines, or the reason it failed.
+pub fn run_one(plan: &Plan, row: &PlanRow) -> Result<(Vec<u8>, u32), String> {
+    let values = plan.values(row)?;
+    let scenario = super::design::scenario(&plan.sweep.base, &plan.sweep.axes, &values, row.seed).map_err(|e| {
+        let key = e.key.map(|k| format!("`{k}`: ")).unwrap_or_default();
+        format!("invalid design point: {key}{}", e.message)
+    })?;
+    let mut collector = Collector::new(row.run, plan.sweep.keep, &plan.sweep.metrics);
+    let ran = catch_unwind(AssertUnwindSafe(|| {
+        crate::engine::run_replication(&scenario, row.replication, &mut collector, &|| {})
+    }));
+    match ran {
+        Ok(Ok(())) => Ok((collector.out, collector.rows)),
+        Ok(Err(e)) => Err(e.to_string()),
+        Err(panic) => {
+            let what = panic
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "unknown panic".into());
+            Err(format!("the model panicked: {what}"))
+        }
+    }
+}
+
+/// Keeps what the sweep asks of a run, as shard row lines `r,<run>,<tick>,<metrics>`.
+pub struct Collector<'m> {
+    run: u64,
+    keep: Keep,
+    metrics: &'m [&'static Metric],
+    out: Vec<u8>,
+    rows: u32,
+    last: Option<TickRow>,
+    last_written: Option<u32>,
+    sums: Vec<f64>,
+    in_window: u32,
+}
+
+impl<'m> Collector<'m> {
+    pub fn new(run: u64, keep: Keep, metrics: &'m [&'static Metric]) -> Self {
+        Collector {
+            run,
+            keep,
+            metrics,
+            out: Vec::new(),
+            rows: 0,
+            last: None,
+            last_written: None,
+            sums: vec![0.0; metrics.len()],
+            in_window: 0,
+        }
+    }
+
+    fn write(&mut self, row: &TickRow) {
+        let mut line = format!("r,{},{}", self.run, row.tick);
+        for m in self.metrics {
+            write!(line, ",{}", (m.1)(row)).expect("writing to a String");
+        }
+        line.push('\n');
+        self.out.extend_from_slice(line.as_bytes());
+        self.rows += 1;
+        self.last_written = Some(row.tick);
+    }
+}
+
+impl Observer for Collector<'_> {
+    fn tick(&mut self, rep: &Replication, counts: &TickCounts) -> io::Result<()> {
+        let row = tick_row(rep, counts);
+        match self.keep {
+            Keep::All { every } if row.tick.is_multiple_of(every) => self.write(&row),
+            Keep::Window { from, to } if (from..=to).contains(&row.tick) => {
+                for (s, m) in self.sums.iter_mut().zip(self.metrics) {
+                    *s += (m.1)(&row).as_f64();
+                }
+                self.in_window += 1;
+            }
+            _ => {}
+        }
+        self.last = Some(row);
+        Ok(())
+    }
+
+    fn acts(&mut self, _: &Replication, _: &[Act]) -> io::Result<()> {
+        Ok(())
+    }
+
+    fn finish(&mut self, _: &Replication) -> io::Result<()> {
+        let Some(last) = self.last.take() else { return Ok(()) };
+        match self.keep {
+            Keep::All { .. } | Keep::Final if self.last_written != Some(last.tick) => self.write(&last),
+            Keep::Window { from, to } => {
+                // A run that stopped at equilibrium before the window keeps its final state.
+                let means: Vec<Num> = if self.in_window == 0 {
+                    self.metrics.iter().map(|m| Num::Float((m.1)(&last).as_f64())).collect()
+                } else {
+                    self.sums.iter().map(|s| Num::Float(s / self.in_window as f64)).collect()
+                };
+                let mut line = format!("r,{},{from},{to}", self.run);
+                for v in means {
+                    write!(line, ",{v}").expect("writing to a String");
+                }
+                line.push('\n');
+                self.out.extend_from_slice(line.as_bytes());
+                self.rows += 1;
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+}
+
+/// Runs done / total with rate and ETA: a bar on a terminal, a line every ten seconds
+/// in a log (a cluster job's output file).
+struct Progress {
+    bar: Option<indicatif::ProgressBar>,
+    log: bool,
+    total: u64,
+    shard: Shard,
+    count: AtomicU64,
+    started: Instant,
+    last_line: Mutex<Instant>,
+}
+
+impl Progress {
+    fn new(total: u64, shard: Shard, quiet: bool) -> Progress {
+        let terminal = io::stderr().is_terminal();
+        let bar = (!quiet && terminal && total > 0).then(|| {
+            let bar = indicatif::ProgressBar::new(total);
+            if let Ok(style) = indicatif::ProgressStyle::with_template(
+                "{bar:40} {pos}/{len} runs  {per_sec}  {elapsed} elapsed, ETA {eta}",
+            ) {
+                bar.set_style(style);
+            }
+            bar
+        });
+        Progress {
+            bar,
+            log: !quiet && !terminal,
+            total,
+            shard,
+            count: AtomicU64::new(0),
+            started: Instant::now(),
+            last_line: Mutex::new(Instant::now()),
+        }
+    }
+
+    fn inc(&self) {
+        let n = self.count.fetch_add(1, Ordering::Relaxed) + 1;
+        if let Some(bar) = &self.bar {
+            bar.inc(1);
+        } else if self.log {
+            let mut last = self.last_line.lock().expect("no panic holds it");
+            if last.elapsed().as_secs() >= 10 {
+                *last = Instant::now();
+                let secs = self.started.elapsed().as_secs_f64();
+                let rate = n as f64 / secs;
+                let eta = (self.total - n) as f64 / rate.max(1e-9);
+                eprintln!("shard {}: {n}/{} runs, {rate:.1} runs/s, ETA {eta:.0} s", self.shard, self.total);
+            }
+        }
+    }
+
+    fn finish(&self) {
+        if let Some(bar) = &self.bar {
+            bar.finish_and_clear();
+        }
+    }
+}

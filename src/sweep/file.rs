@@ -1,0 +1,750 @@
+//! Sweep files: a base scenario, the axes to vary, the design, and what to keep of each
+//! run. Parsed with the same error quality as scenario files (file, line, column, key,
+//! what is allowed, the nearest known name), and written back in a normalised form that
+//! the plan directory keeps beside the resolved base scenario.
+
+use std::fmt::Write;
+use std::path::{Path, PathBuf};
+
+use toml::Spanned;
+use toml::de::{DeTable, DeValue};
+
+use crate::output::metrics::{METRICS, Metric, metric};
+use crate::scenario::error::line_col;
+use crate::scenario::{Domain, ParamSpec, Scenario, ScenarioError, Value, all_specs, spec, suggest};
+
+/// How the seeds of design points relate.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Seeds {
+    /// Every design point uses the same master seed: replication r of every point sees the
+    /// same landscapes, network and starting draws (a paired design, as Lazer & Friedman's).
+    Common,
+    /// Each design point gets its own master seed, derived from the sweep seed and the point.
+    Independent,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DesignKind {
+    /// Every combination of the axes' values.
+    Grid,
+    /// `samples` points drawn uniformly and independently.
+    Random,
+    /// `samples` points of a Latin hypercube: each axis cut into `samples` equal strata,
+    /// each stratum used once.
+    Lhs,
+}
+
+/// What is kept of each run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Keep {
+    /// Every `every`-th tick (and the last).
+    All { every: u32 },
+    /// The last tick only.
+    Final,
+    /// The mean over ticks `from..=to`.
+    Window { from: u32, to: u32 },
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Scale {
+    Linear,
+    Log,
+}
+
+/// The values an axis takes.
+#[derive(Clone, Debug, PartialEq)]
+pub enum AxisValues {
+    /// Exactly these values (grid), or sampled from them with equal weight (random, lhs).
+    List(Vec<Value>),
+    /// A closed interval: `steps` points for a grid (every integer when the parameter is an
+    /// integer and `steps` is left out), sampled for random and lhs designs.
+    Range { from: f64, to: f64, steps: Option<u32>, scale: Scale },
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Axis {
+    pub spec: &'static ParamSpec,
+    pub values: AxisValues,
+}
+
+impl Axis {
+    pub fn name(&self) -> String {
+        self.spec.path()
+    }
+}
+
+/// Defaults for `esh sweep slurm` (its flags override them).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct SlurmDefaults {
+    pub tasks: Option<u32>,
+    pub time: Option<String>,
+    pub partition: Option<String>,
+    pub memory: Option<String>,
+    pub cpus: Option<u32>,
+    pub account: Option<String>,
+    pub throttle: Option<u32>,
+    /// Extra `#SBATCH` lines, each an sbatch option such as "--qos=normal".
+    pub extra: Vec<String>,
+}
+
+/// A parsed, validated sweep file.
+#[derive(Clone, Debug)]
+pub struct SweepFile {
+    pub base: Scenario,
+    pub replications: u32,
+    pub seed: u64,
+    pub seeds: Seeds,
+    pub design: DesignKind,
+    /// Design points of a random or lhs design.
+    pub samples: u32,
+    pub keep: Keep,
+    pub metrics: Vec<&'static Metric>,
+    pub axes: Vec<Axis>,
+    pub slurm: SlurmDefaults,
+}
+
+const TOP: &[&str] = &["sweep", "scenario", "axes", "keep", "slurm"];
+const SWEEP_KEYS: &[&str] = &["scenario", "replications", "seed", "seeds", "design", "samples"];
+const KEEP_KEYS: &[&str] = &["ticks", "every", "window", "metrics"];
+const RANGE_KEYS: &[&str] = &["from", "to", "steps", "scale"];
+const SLURM_KEYS: &[&str] = &["tasks", "time", "partition", "memory", "cpus", "account", "throttle", "extra"];
+/// Parameters a sweep sets itself, so no axis may vary them.
+const RESERVED: &[&str] = &["run.seed", "run.replications"];
+/// The most runs one plan may hold.
+pub const MAX_RUNS: u64 = 100_000_000;
+
+impl SweepFile {
+    /// Reads and validates a sweep file; a `scenario` path in it is relative to the file.
+    pub fn load(path: &Path) -> Result<SweepFile, ScenarioError> {
+        let name = path.display().to_string();
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| ScenarioError::new(&name, format!("cannot read the sweep file: {e}")))?;
+        let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
+        SweepFile::parse(&text, &name, &dir)
+    }
+
+    /// Parses sweep text; `file` names it in errors and `dir` anchors a relative
+    /// `scenario` path.
+    pub fn parse(text: &str, file: &str, dir: &Path) -> Result<SweepFile, ScenarioError> {
+        let root = DeTable::parse(text).map_err(|e| {
+            let at = e.span().map(|s| line_col(text, s.start));
+            ScenarioError::new(file, format!("invalid TOML: {}", e.message().trim())).at(at)
+        })?;
+        SweepParser { text, file, dir }.sweep(root.get_ref())
+    }
+
+    /// Runs in the plan: design points x replications.
+    pub fn points(&self) -> u64 {
+        match self.design {
+            DesignKind::Grid => self.axes.iter().map(|a| grid_len(a) as u64).product(),
+            DesignKind::Random | DesignKind::Lhs => self.samples as u64,
+        }
+    }
+
+    /// The sweep in normalised form: every setting explicit, the base scenario named as
+    /// `base.toml` (written beside it in the plan directory). Parsing it gives back an
+    /// equal sweep (tested).
+    pub fn to_toml(&self) -> String {
+        let mut o = String::from(
+            "# Normalised ESH sweep, written by `esh sweep plan`: every setting explicit.\n\
+             # The base scenario is base.toml beside it; plan.csv lists every run.\n\n[sweep]\n",
+        );
+        let seeds = match self.seeds {
+            Seeds::Common => "common",
+            Seeds::Independent => "independent",
+        };
+        let design = match self.design {
+            DesignKind::Grid => "grid",
+            DesignKind::Random => "random",
+            DesignKind::Lhs => "lhs",
+        };
+        writeln!(o, "scenario = \"base.toml\"\nreplications = {}\nseed = {}", self.replications, self.seed).unwrap();
+        writeln!(o, "seeds = \"{seeds}\"\ndesign = \"{design}\"").unwrap();
+        if self.design != DesignKind::Grid {
+            writeln!(o, "samples = {}", self.samples).unwrap();
+        }
+        o.push_str("\n[keep]\n");
+        match self.keep {
+            Keep::All { every } => writeln!(o, "ticks = \"all\"\nevery = {every}").unwrap(),
+            Keep::Final => writeln!(o, "ticks = \"final\"").unwrap(),
+            Keep::Window { from, to } => writeln!(o, "ticks = \"window\"\nwindow = [{from}, {to}]").unwrap(),
+        }
+        let names: Vec<String> = self.metrics.iter().map(|m| format!("{:?}", m.0)).collect();
+        writeln!(o, "metrics = [{}]\n\n[axes]", names.join(", ")).unwrap();
+        for a in &self.axes {
+            let v = match &a.values {
+                AxisValues::List(vs) => {
+                    format!("[{}]", vs.iter().map(|v| v.to_string()).collect::<Vec<_>>().join(", "))
+                }
+                AxisValues::Range { from, to, steps, scale } => {
+                    let mut s = match a.spec.domain {
+                        Domain::Int { .. } => format!("{{ from = {}, to = {}", *from as i64, *to as i64),
+                        _ => format!("{{ from = {from:?}, to = {to:?}"),
+                    };
+                    if let Some(n) = steps {
+                        write!(s, ", steps = {n}").unwrap();
+                    }
+                    if *scale == Scale::Log {
+                        s.push_str(", scale = \"log\"");
+                    }
+                    s + " }"
+                }
+            };
+            writeln!(o, "{:?} = {v}", a.name()).unwrap();
+        }
+        let sl = &self.slurm;
+        let mut lines = Vec::new();
+        let opt_n = |k: &str, v: Option<u32>| v.map(|v| format!("{k} = {v}"));
+        let opt_s = |k: &str, v: &Option<String>| v.as_ref().map(|v| format!("{k} = {v:?}"));
+        lines.extend(opt_n("tasks", sl.tasks));
+        lines.extend(opt_s("time", &sl.time));
+        lines.extend(opt_s("partition", &sl.partition));
+        lines.extend(opt_s("memory", &sl.memory));
+        lines.extend(opt_n("cpus", sl.cpus));
+        lines.extend(opt_s("account", &sl.account));
+        lines.extend(opt_n("throttle", sl.throttle));
+        if !sl.extra.is_empty() {
+            let ex: Vec<String> = sl.extra.iter().map(|e| format!("{e:?}")).collect();
+            lines.push(format!("extra = [{}]", ex.join(", ")));
+        }
+        if !lines.is_empty() {
+            writeln!(o, "\n[slurm]\n{}", lines.join("\n")).unwrap();
+        }
+        o
+    }
+}
+
+/// Values of an axis on a grid.
+pub fn grid_len(a: &Axis) -> usize {
+    match &a.values {
+        AxisValues::List(v) => v.len(),
+        AxisValues::Range { from, to, steps: None, .. } => (to - from) as usize + 1,
+        AxisValues::Range { steps: Some(n), .. } => *n as usize,
+    }
+}
+
+struct SweepParser<'a> {
+    text: &'a str,
+    file: &'a str,
+    dir: &'a Path,
+}
+
+type Table<'i> = DeTable<'i>;
+type Span = std::ops::Range<usize>;
+
+impl SweepParser<'_> {
+    fn err(&self, span: Span, key: &str, message: impl Into<String>) -> ScenarioError {
+        ScenarioError::new(self.file, message).at(Some(line_col(self.text, span.start))).key(key)
+    }
+
+    fn sweep(&self, root: &Table<'_>) -> Result<SweepFile, ScenarioError> {
+        for (k, _) in root.iter() {
+            self.known(k, "", TOP, "the sections of a sweep file are")?;
+        }
+        let sweep = self.section(root, "sweep", SWEEP_KEYS)?;
+        let (base, base_span) = self.base(root, sweep)?;
+        let replications = match self.get(sweep, "sweep", "replications")? {
+            Some((v, span)) => self.int(&v, span, "sweep.replications", 1, 100_000)? as u32,
+            None => 1,
+        };
+        let seed = match self.get(sweep, "sweep", "seed")? {
+            Some((v, span)) => self.int(&v, span, "sweep.seed", 0, i64::MAX)? as u64,
+            None => base.run.seed,
+        };
+        let seeds = match self.choice(sweep, "sweep", "seeds", &["common", "independent"])? {
+            Some("independent") => Seeds::Independent,
+            _ => Seeds::Common,
+        };
+        let design = match self.choice(sweep, "sweep", "design", &["grid", "random", "lhs"])? {
+            Some("random") => DesignKind::Random,
+            Some("lhs") => DesignKind::Lhs,
+            _ => DesignKind::Grid,
+        };
+        let samples = match (self.get(sweep, "sweep", "samples")?, design) {
+            (Some((v, span)), DesignKind::Grid) => {
+                let _ = v;
+                return Err(self
+                    .err(span, "sweep.samples", "`samples` applies to random and lhs designs, not to a grid")
+                    .help("a grid runs every combination of the axes' values; remove `samples`"));
+            }
+            (Some((v, span)), _) => self.int(&v, span, "sweep.samples", 1, MAX_RUNS as i64)? as u32,
+            (None, DesignKind::Grid) => 0,
+            (None, _) => {
+                return Err(ScenarioError::new(self.file, "a random or lhs design needs `samples`")
+                    .key("sweep.samples")
+                    .help("add `samples = <design points>` to [sweep]"));
+            }
+        };
+        let (keep, metrics) = self.keep(root, &base)?;
+        let axes = self.axes(root, &base, design)?;
+        let slurm = self.slurm(root)?;
+        let s = SweepFile { base, replications, seed, seeds, design, samples, keep, metrics, axes, slurm };
+        let runs = s.points().saturating_mul(s.replications as u64);
+        if runs > MAX_RUNS {
+            return Err(ScenarioError::new(
+                self.file,
+                format!("the sweep has {runs} runs; at most {MAX_RUNS} are supported"),
+            )
+            .help("fewer axis values, samples or replications"));
+        }
+        if s.axes.is_empty() && s.design != DesignKind::Grid {
+            return Err(self.err(base_span, "axes", "a random or lhs design needs at least one axis in [axes]"));
+        }
+        Ok(s)
+    }
+
+    /// Rejects a key that is not one of `allowed`, suggesting the nearest.
+    fn known(
+        &self,
+        k: &Spanned<impl AsRef<str>>,
+        section: &str,
+        allowed: &[&str],
+        list: &str,
+    ) -> Result<(), ScenarioError> {
+        let key = k.get_ref().as_ref();
+        if allowed.contains(&key) {
+            return Ok(());
+        }
+        let path = if section.is_empty() { key.to_string() } else { format!("{section}.{key}") };
+        let place = if section.is_empty() { "at the top level".to_string() } else { format!("in [{section}]") };
+        let mut e = self.err(k.span(), &path, format!("unknown key {place}"));
+        e = match suggest::nearest(key, allowed.iter().copied()) {
+            Some(near) => e.help(format!("did you mean `{near}`?")),
+            None => e.help(format!("{list} {}", allowed.join(", "))),
+        };
+        Err(e)
+    }
+
+    fn section<'t, 'i>(
+        &self,
+        root: &'t Table<'i>,
+        name: &str,
+        keys: &[&str],
+    ) -> Result<Option<&'t Table<'i>>, ScenarioError> {
+        let Some(v) = root.get(name) else { return Ok(None) };
+        let t = v
+            .get_ref()
+            .as_table()
+            .ok_or_else(|| self.err(v.span(), name, format!("expected a table, found {}", v.get_ref().type_str())))?;
+        for (k, _) in t.iter() {
+            self.known(k, name, keys, &format!("the keys of [{name}] are"))?;
+        }
+        Ok(Some(t))
+    }
+
+    fn get(&self, t: Option<&Table<'_>>, section: &str, key: &str) -> Result<Option<(Value, Span)>, ScenarioError> {
+        let Some(v) = t.and_then(|t| t.get(key)) else { return Ok(None) };
+        Ok(Some((self.value(v, &format!("{section}.{key}"))?, v.span())))
+    }
+
+    fn value(&self, v: &Spanned<DeValue<'_>>, path: &str) -> Result<Value, ScenarioError> {
+        let bad = |what: &str| self.err(v.span(), path, format!("{what} is not allowed here"));
+        Ok(match v.get_ref() {
+            DeValue::String(s) => Value::Str(s.to_string()),
+            DeValue::Boolean(b) => Value::Bool(*b),
+            DeValue::Integer(i) => {
+                let digits = i.as_str().replace('_', "");
+                Value::Int(
+                    i64::from_str_radix(&digits, i.radix())
+                        .map_err(|_| self.err(v.span(), path, format!("integer {i} does not fit in 64 bits")))?,
+                )
+            }
+            DeValue::Float(f) => Value::Float(f.as_str().replace('_', "").parse().map_err(|_| bad("this float"))?),
+            DeValue::Datetime(_) => return Err(bad("a date-time")),
+            DeValue::Array(_) => return Err(bad("an array")),
+            DeValue::Table(_) => return Err(bad("a table")),
+        })
+    }
+
+    fn int(&self, v: &Value, span: Span, path: &str, min: i64, max: i64) -> Result<i64, ScenarioError> {
+        match v {
+            Value::Int(i) if (min..=max).contains(i) => Ok(*i),
+            other => Err(self.err(span, path, format!("expected an integer in [{min}, {max}], found {other}"))),
+        }
+    }
+
+    fn string(&self, v: &Value, span: Span, path: &str) -> Result<String, ScenarioError> {
+        match v {
+            Value::Str(s) => Ok(s.clone()),
+            other => Err(self.err(span, path, format!("expected a string, found {other}"))),
+        }
+    }
+
+    fn choice(
+        &self,
+        t: Option<&Table<'_>>,
+        section: &str,
+        key: &str,
+        names: &[&'static str],
+    ) -> Result<Option<&'static str>, ScenarioError> {
+        let Some((v, span)) = self.get(t, section, key)? else { return Ok(None) };
+        let path = format!("{section}.{key}");
+        let quoted: Vec<String> = names.iter().map(|n| format!("\"{n}\"")).collect();
+        let allowed = format!("one of {}", quoted.join(", "));
+        match &v {
+            Value::Str(s) => match names.iter().find(|n| **n == s) {
+                Some(n) => Ok(Some(*n)),
+                None => {
+                    let mut e = self.err(span, &path, format!("expected {allowed}, found {v}"));
+                    if let Some(near) = suggest::nearest(s, names.iter().copied()) {
+                        e = e.help(format!("did you mean \"{near}\"?"));
+                    }
+                    Err(e)
+                }
+            },
+            _ => Err(self.err(span, &path, format!("expected {allowed}, found {v}"))),
+        }
+    }
+
+    /// The base scenario: a path (relative to the sweep file) or an inline [scenario].
+    fn base(&self, root: &Table<'_>, sweep: Option<&Table<'_>>) -> Result<(Scenario, Span), ScenarioError> {
+        let path = sweep.and_then(|t| t.get("scenario"));
+        let inline = root.get("scenario");
+        match (path, inline) {
+            (Some(p), Some(_)) => Err(self
+                .err(
+                    p.span(),
+                    "sweep.scenario",
+                    "the base scenario is given twice: as a path and as an inline [scenario]",
+                )
+                .help("keep one of the two")),
+            (Some(p), None) => {
+                let v = self.value(p, "sweep.scenario")?;
+                let rel = self.string(&v, p.span(), "sweep.scenario")?;
+                let full: PathBuf = self.dir.join(&rel);
+                if !full.is_file() {
+                    return Err(self
+                        .err(p.span(), "sweep.scenario", format!("no scenario file at {}", full.display()))
+                        .help("the path is relative to the sweep file's directory"));
+                }
+                Ok((Scenario::load(&full)?, p.span()))
+            }
+            (None, Some(t)) => {
+                let table = t.get_ref().as_table().ok_or_else(|| {
+                    self.err(t.span(), "scenario", format!("expected a table, found {}", t.get_ref().type_str()))
+                })?;
+                Ok((Scenario::from_table(table, self.text, self.file)?, t.span()))
+            }
+            (None, None) => Err(ScenarioError::new(self.file, "a sweep needs a base scenario")
+                .key("sweep.scenario")
+                .help("add `scenario = \"path/to/scenario.toml\"` to [sweep], or an inline [scenario] table")),
+        }
+    }
+
+    fn keep(&self, root: &Table<'_>, base: &Scenario) -> Result<(Keep, Vec<&'static Metric>), ScenarioError> {
+        let t = self.section(root, "keep", KEEP_KEYS)?;
+        let mode = self.choice(t, "keep", "ticks", &["all", "final", "window"])?.unwrap_or("all");
+        let every = self.get(t, "keep", "every")?;
+        let window = t.and_then(|t| t.get("window"));
+        if mode != "all"
+            && let Some((_, span)) = &every
+        {
+            return Err(self.err(span.clone(), "keep.every", "`every` applies only with ticks = \"all\""));
+        }
+        if mode != "window"
+            && let Some(w) = window
+        {
+            return Err(self.err(w.span(), "keep.window", "`window` applies only with ticks = \"window\""));
+        }
+        let keep = match mode {
+            "all" => Keep::All {
+                every: match every {
+                    Some((v, span)) => self.int(&v, span, "keep.every", 1, 1_000_000)? as u32,
+                    None => 1,
+                },
+            },
+            "final" => Keep::Final,
+            _ => {
+                let w = window.ok_or_else(|| {
+                    ScenarioError::new(self.file, "ticks = \"window\" needs `window = [from, to]`").key("keep.window")
+                })?;
+                let arr = w
+                    .get_ref()
+                    .as_array()
+                    .filter(|a| a.len() == 2)
+                    .ok_or_else(|| self.err(w.span(), "keep.window", "expected two ticks, [from, to]"))?;
+                let ticks = base.run.ticks as i64;
+                let from = self.int(&self.value(&arr[0], "keep.window")?, arr[0].span(), "keep.window", 0, ticks)?;
+                let to = self.int(&self.value(&arr[1], "keep.window")?, arr[1].span(), "keep.window", 0, ticks)?;
+                if from > to {
+                    return Err(self.err(
+                        w.span(),
+                        "keep.window",
+                        format!("the window [{from}, {to}] ends before it starts"),
+                    ));
+                }
+                Keep::Window { from: from as u32, to: to as u32 }
+            }
+        };
+        let metrics = match t.and_then(|t| t.get("metrics")) {
+            None => METRICS.iter().collect(),
+            Some(m) => {
+                let arr = m
+                    .get_ref()
+                    .as_array()
+                    .ok_or_else(|| self.err(m.span(), "keep.metrics", "expected a list of metric names"))?;
+                let mut out: Vec<&'static Metric> = Vec::new();
+                for item in arr.iter() {
+                    let name = self.string(&self.value(item, "keep.metrics")?, item.span(), "keep.metrics")?;
+                    let Some(found) = metric(&name) else {
+                        let mut e = self.err(item.span(), "keep.metrics", format!("unknown metric \"{name}\""));
+                        e = match suggest::nearest(&name, METRICS.iter().map(|m| m.0)) {
+                            Some(n) => e.help(format!("did you mean \"{n}\"?")),
+                            None => e.help("the metrics are the columns of ticks.csv after replication, tick and year"),
+                        };
+                        return Err(e);
+                    };
+                    if out.iter().any(|m| m.0 == found.0) {
+                        return Err(self.err(
+                            item.span(),
+                            "keep.metrics",
+                            format!("metric \"{name}\" is listed twice"),
+                        ));
+                    }
+                    out.push(found);
+                }
+                if out.is_empty() {
+                    return Err(self.err(
+                        m.span(),
+                        "keep.metrics",
+                        "the list is empty; leave `metrics` out to keep them all",
+                    ));
+                }
+                out
+            }
+        };
+        Ok((keep, metrics))
+    }
+
+    fn axes(&self, root: &Table<'_>, base: &Scenario, design: DesignKind) -> Result<Vec<Axis>, ScenarioError> {
+        let Some(v) = root.get("axes") else { return Ok(Vec::new()) };
+        let t = v
+            .get_ref()
+            .as_table()
+            .ok_or_else(|| self.err(v.span(), "axes", format!("expected a table, found {}", v.get_ref().type_str())))?;
+        // `centre.tolerance = [...]` unquoted is a nested table in TOML: accept both forms.
+        let mut entries: Vec<(String, Span, &Spanned<DeValue<'_>>)> = Vec::new();
+        for (k, val) in t.iter() {
+            let key = k.get_ref().as_ref();
+            let nested = val
+                .get_ref()
+                .as_table()
+                .filter(|inner| !inner.iter().any(|(ik, _)| RANGE_KEYS.contains(&ik.get_ref().as_ref())));
+            match nested {
+                Some(inner) if !key.contains('.') => {
+                    for (ik, iv) in inner.iter() {
+                        entries.push((format!("{key}.{}", ik.get_ref().as_ref()), ik.span(), iv));
+                    }
+                }
+                _ => entries.push((key.to_string(), k.span(), val)),
+            }
+        }
+        // File order (the table is sorted by name): the grid varies the last axis fastest.
+        entries.sort_by_key(|e| e.1.start);
+        let mut axes: Vec<Axis> = Vec::new();
+        for (name, span, val) in entries {
+            let path = format!("axes.\"{name}\"");
+            let Some(spec) = spec(&name) else {
+                let all: Vec<String> = all_specs().map(|s| s.path()).collect();
+                let mut e = self.err(span, &path, format!("unknown parameter `{name}`"));
+                e = match suggest::nearest(&name, all.iter().map(String::as_str)) {
+                    Some(n) => e.help(format!("did you mean `{n}`?")),
+                    None => e.help("an axis names a scenario parameter by its dotted path, e.g. \"centre.tolerance\"; `esh params` lists them"),
+                };
+                return Err(e);
+            };
+            if RESERVED.contains(&name.as_str()) {
+                return Err(self
+                    .err(span, &path, format!("`{name}` is set by the sweep itself"))
+                    .help("use `replications` and `seed` (with `seeds`) in [sweep]"));
+            }
+            let values = self.axis_values(val, spec, &path, base, design)?;
+            axes.push(Axis { spec, values });
+        }
+        Ok(axes)
+    }
+
+    fn axis_values(
+        &self,
+        v: &Spanned<DeValue<'_>>,
+        spec: &'static ParamSpec,
+        path: &str,
+        base: &Scenario,
+        design: DesignKind,
+    ) -> Result<AxisValues, ScenarioError> {
+        if let Some(arr) = v.get_ref().as_array() {
+            if arr.is_empty() {
+                return Err(self.err(v.span(), path, "an axis needs at least one value"));
+            }
+            let mut values: Vec<Value> = Vec::new();
+            for item in arr.iter() {
+                let mut value = self.value(item, path)?;
+                if let (Domain::Float { .. }, Value::Int(i)) = (&spec.domain, &value) {
+                    value = Value::Float(*i as f64);
+                }
+                let mut probe = base.clone();
+                probe.set(spec, &value).map_err(|m| self.err(item.span(), path, m))?;
+                if values.contains(&value) {
+                    return Err(self.err(item.span(), path, format!("the value {value} is listed twice")));
+                }
+                values.push(value);
+            }
+            return Ok(AxisValues::List(values));
+        }
+        let Some(t) = v.get_ref().as_table() else {
+            return Err(self
+                .err(
+                    v.span(),
+                    path,
+                    format!("expected a list of values or a range table, found {}", v.get_ref().type_str()),
+                )
+                .help("e.g. [0.1, 0.5, 0.9] or { from = 0.1, to = 0.9, steps = 5 }"));
+        };
+        for (k, _) in t.iter() {
+            self.known(k, path, RANGE_KEYS, "a range takes")?;
+        }
+        let (lo, hi) = match spec.domain {
+            Domain::Int { min, max } => (min as f64, max as f64),
+            Domain::Float { min, max } => (min, max),
+            other => {
+                return Err(self
+                    .err(v.span(), path, format!("a range needs a numeric parameter; `{}` takes {other}", spec.path()))
+                    .help("list its values instead, e.g. [true, false]"));
+            }
+        };
+        let integer = matches!(spec.domain, Domain::Int { .. });
+        let bound = |key: &str| -> Result<f64, ScenarioError> {
+            let item = t.get(key).ok_or_else(|| self.err(v.span(), path, format!("a range needs `{key}`")))?;
+            let x = match self.value(item, path)? {
+                Value::Int(i) => i as f64,
+                Value::Float(x) if !integer => x,
+                other => {
+                    return Err(self.err(
+                        item.span(),
+                        path,
+                        format!("`{key}`: expected {}, found {other}", spec.domain),
+                    ));
+                }
+            };
+            if !(x.is_finite() && x >= lo && x <= hi) {
+                return Err(self.err(item.span(), path, format!("`{key}` = {x}: expected {}", spec.domain)));
+            }
+            Ok(x)
+        };
+        let (from, to) = (bound("from")?, bound("to")?);
+        if from > to {
+            return Err(self
+                .err(v.span(), path, format!("the range runs from {from} down to {to}"))
+                .help("give from <= to"));
+        }
+        let scale = match t.get("scale") {
+            None => Scale::Linear,
+            Some(s) => match self.value(s, path)? {
+                Value::Str(x) if x == "linear" => Scale::Linear,
+                Value::Str(x) if x == "log" => Scale::Log,
+                other => {
+                    return Err(self.err(
+                        s.span(),
+                        path,
+                        format!("`scale`: expected \"linear\" or \"log\", found {other}"),
+                    ));
+                }
+            },
+        };
+        if scale == Scale::Log && from <= 0.0 {
+            return Err(self.err(v.span(), path, "a log-spaced range needs from > 0"));
+        }
+        let steps = match t.get("steps") {
+            None => None,
+            Some(s) => {
+                Some(self.int(&self.value(s, path)?, s.span(), &format!("{path}.steps"), 1, MAX_RUNS as i64)? as u32)
+            }
+        };
+        match (design, steps) {
+            (DesignKind::Grid, None) if !integer => {
+                return Err(self
+                    .err(v.span(), path, "a grid over a range of a real parameter needs `steps`")
+                    .help("add `steps = <number of values>`"));
+            }
+            (DesignKind::Random | DesignKind::Lhs, Some(_)) => {
+                let s = t.get("steps").expect("present");
+                return Err(self
+                    .err(s.span(), path, "`steps` applies to a grid; random and lhs designs sample the range")
+                    .help("remove `steps`"));
+            }
+            (DesignKind::Grid, Some(n)) if n > 1 && from == to => {
+                return Err(self.err(v.span(), path, format!("{n} steps over an empty range [{from}, {to}]")));
+            }
+            (DesignKind::Grid, None) if to - from >= MAX_RUNS as f64 => {
+                return Err(self.err(
+                    v.span(),
+                    path,
+                    format!("{} integers between from and to are too many", to - from + 1.0),
+                ));
+            }
+            _ => {}
+        }
+        Ok(AxisValues::Range { from, to, steps, scale })
+    }
+
+    fn slurm(&self, root: &Table<'_>) -> Result<SlurmDefaults, ScenarioError> {
+        let Some(t) = self.section(root, "slurm", SLURM_KEYS)? else { return Ok(SlurmDefaults::default()) };
+        let t = Some(t);
+        let n = |key: &str, min: i64, max: i64| -> Result<Option<u32>, ScenarioError> {
+            self.get(t, "slurm", key)?
+                .map(|(v, span)| self.int(&v, span, &format!("slurm.{key}"), min, max).map(|i| i as u32))
+                .transpose()
+        };
+        let s = |key: &str| -> Result<Option<String>, ScenarioError> {
+            self.get(t, "slurm", key)?.map(|(v, span)| self.string(&v, span, &format!("slurm.{key}"))).transpose()
+        };
+        let mut extra = Vec::new();
+        if let Some(e) = t.and_then(|t| t.get("extra")) {
+            let arr = e.get_ref().as_array().ok_or_else(|| {
+                self.err(e.span(), "slurm.extra", "expected a list of sbatch options, e.g. [\"--qos=normal\"]")
+            })?;
+            for item in arr.iter() {
+                let line = self.string(&self.value(item, "slurm.extra")?, item.span(), "slurm.extra")?;
+                if !line.starts_with('-') || line.contains('\n') {
+                    return Err(self
+                        .err(item.span(), "slurm.extra", format!("\"{line}\" is not an sbatch option"))
+                        .help("each entry is one option as sbatch takes it, e.g. \"--qos=normal\""));
+                }
+                extra.push(line);
+            }
+        }
+        let time = s("time")?;
+        if let Some(tm) = &time
+            && !valid_slurm_time(tm)
+        {
+            let span = t.and_then(|t| t.get("time")).expect("present").span();
+            return Err(self
+                .err(span, "slurm.time", format!("\"{tm}\" is not a Slurm time limit"))
+                .help("minutes, MM:SS, HH:MM:SS, D-HH, D-HH:MM or D-HH:MM:SS, e.g. \"01:00:00\""));
+        }
+        Ok(SlurmDefaults {
+            tasks: n("tasks", 1, 1_000_000)?,
+            time,
+            partition: s("partition")?,
+            memory: s("memory")?,
+            cpus: n("cpus", 1, 100_000)?,
+            account: s("account")?,
+            throttle: n("throttle", 1, 1_000_000)?,
+            extra,
+        })
+    }
+}
+
+/// Slurm's time formats: "M", "M:S", "H:M:S", "D-H", "D-H:M", "D-H:M:S".
+pub fn valid_slurm_time(t: &str) -> bool {
+    let digits = |s: &str| !s.is_empty() && s.len() <= 6 && s.bytes().all(|b| b.is_ascii_digit());
+    let (days, rest) = match t.split_once('-') {
+        Some((d, r)) => (Some(d), r),
+        None => (None, t),
+    };
+    if days.is_some_and(|d| !digits(d)) {
+        return false;
+    }
+    let parts: Vec<&str> = rest.split(':').collect();
+    parts.iter().all(|p| digits(p)) && (1..=3).contains(&parts.len())
+}

@@ -1,0 +1,423 @@
+//! Shards and their results files.
+//!
+//! Run r belongs to shard `r % N` of N, so every shard gets a fair mix of design points.
+//! Each shard appends to one file, `shards/shard-I-of-N.csv`, run by run:
+//!
+//! ```text
+//! #esh-shard,1,plan=<16 hex>,shard=I/N,esh=<version>
+//! r,<run>,<tick>,<metric>,...          one line per kept row of the run
+//! done,<run>,<rows>,<16 hex>           FNV-1a of the run's row lines: the run is complete
+//! failed,<run>,<16 hex>,"<error>"      the run failed; the hash covers the message
+//! ```
+//!
+//! A run's rows count only once its `done` line follows them with the right row count
+//! and checksum. Whatever follows the last valid record (a run cut off by a kill, a torn
+//! last write after a crash) is cut off when the shard is opened again, and the shard
+//! goes on from there: a kill loses at most the runs in progress and never duplicates
+//! one. A shard is run by one process at a time (an exclusive lock on its file).
+
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, BufRead, BufReader, Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use super::{Fnv, Plan, SweepError};
+
+/// Shard `index` of `count` (0-based).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Shard {
+    pub index: u32,
+    pub count: u32,
+}
+
+/// Array-index variables of the schedulers ESH knows, in the order they are looked at.
+pub const INDEX_VARS: &[&str] =
+    &["SLURM_ARRAY_TASK_ID", "PBS_ARRAY_INDEX", "JOB_COMPLETION_INDEX", "AWS_BATCH_JOB_ARRAY_INDEX"];
+
+impl Shard {
+    pub const WHOLE: Shard = Shard { index: 0, count: 1 };
+
+    /// Parses "I/N" (0 <= I < N).
+    pub fn parse(text: &str) -> Result<Shard, String> {
+        let help = "give the shard as INDEX/COUNT with 0 <= INDEX < COUNT, e.g. 3/16";
+        let (i, n) = text.split_once('/').ok_or_else(|| format!("--shard {text}: {help}"))?;
+        let index: u32 = i.trim().parse().map_err(|_| format!("--shard {text}: `{i}` is not a shard index; {help}"))?;
+        let count: u32 = n.trim().parse().map_err(|_| format!("--shard {text}: `{n}` is not a shard count; {help}"))?;
+        if count == 0 || index >= count {
+            return Err(format!(
+                "--shard {text}: the index must be in 0..={} (shards are numbered from 0)",
+                count.saturating_sub(1)
+            ));
+        }
+        Ok(Shard { index, count })
+    }
+
+    /// The shard from a job array's environment: the index from the first of
+    /// [`INDEX_VARS`] that is set; the count from `count` (the --shards flag), else
+    /// `ESH_SHARDS`, else `SLURM_ARRAY_TASK_COUNT`. None when no index variable is set.
+    pub fn from_env(count: Option<u32>, env: &dyn Fn(&str) -> Option<String>) -> Result<Option<Shard>, String> {
+        let Some((var, value)) = INDEX_VARS.iter().find_map(|v| env(v).map(|x| (*v, x))) else {
+            return Ok(None);
+        };
+        let index: u32 = value.trim().parse().map_err(|_| format!("{var}={value} is not a shard index"))?;
+        let (count, from) = match count {
+            Some(c) => (c, "--shards".to_string()),
+            None => match env("ESH_SHARDS")
+                .or_else(|| (var == "SLURM_ARRAY_TASK_ID").then(|| env("SLURM_ARRAY_TASK_COUNT")).flatten())
+            {
+                Some(c) => {
+                    let from = if env("ESH_SHARDS").is_some() { "ESH_SHARDS" } else { "SLURM_ARRAY_TASK_COUNT" };
+                    (c.trim().parse().map_err(|_| format!("{from}={c} is not a shard count"))?, from.to_string())
+                }
+                None => {
+                    return Err(format!(
+                        "{var}={value} gives the shard index, but the number of shards is unknown\n  help: pass --shards N (or set ESH_SHARDS), or give --shard {value}/N"
+                    ));
+                }
+            },
+        };
+        if count == 0 || index >= count {
+            return Err(format!(
+                "{var}={value} is not below the shard count {count} (from {from}); shards are numbered from 0\n  help: number the array from 0 (e.g. --array=0-{}), or give --shard I/N",
+                count.saturating_sub(1)
+            ));
+        }
+        Ok(Some(Shard { index, count }))
+    }
+
+    pub fn owns(&self, run: u64) -> bool {
+        run % self.count as u64 == self.index as u64
+    }
+
+    /// Runs of a plan of `runs` runs that belong to this shard.
+    pub fn assigned(&self, runs: u64) -> u64 {
+        let (i, n) = (self.index as u64, self.count as u64);
+        if i >= runs { 0 } else { (runs - i).div_ceil(n) }
+    }
+
+    pub fn file_name(&self) -> String {
+        format!("shard-{}-of-{}.csv", self.index, self.count)
+    }
+
+    /// The shard a results file belongs to, from its name.
+    pub fn from_file_name(name: &str) -> Option<Shard> {
+        let rest = name.strip_prefix("shard-")?.strip_suffix(".csv")?;
+        let (i, n) = rest.split_once("-of-")?;
+        let s = Shard { index: i.parse().ok()?, count: n.parse().ok()? };
+        (s.index < s.count).then_some(s)
+    }
+}
+
+impl std::fmt::Display for Shard {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}/{}", self.index, self.count)
+    }
+}
+
+/// One complete record of a shard file.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Record {
+    pub run: u64,
+    pub outcome: Outcome,
+    /// Where the run's row lines start in the file, and their length in bytes.
+    pub rows_at: u64,
+    pub rows_len: u64,
+    pub checksum: u64,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum Outcome {
+    Done { rows: u32 },
+    Failed(String),
+}
+
+/// What a scan of a shard file found.
+#[derive(Debug, Default)]
+pub struct Scan {
+    /// End of the last valid record: everything after it is a torn tail.
+    pub valid_end: u64,
+    pub len: u64,
+    /// The esh version that wrote the file.
+    pub esh: String,
+}
+
+fn header(plan: &Plan, shard: Shard) -> String {
+    format!("#esh-shard,1,plan={:016x},shard={shard},esh={}\n", plan.id, env!("CARGO_PKG_VERSION"))
+}
+
+/// Reads a shard file's complete records, in file order. A later record of the same run
+/// (a failed run retried) supersedes an earlier one; that is the reader's business.
+pub fn scan(path: &Path, plan: &Plan, mut visit: impl FnMut(Record)) -> Result<Scan, SweepError> {
+    let ioe = |e: io::Error| SweepError::Io(format!("cannot read '{}': {e}", path.display()));
+    let file = File::open(path).map_err(ioe)?;
+    let len = file.metadata().map_err(ioe)?.len();
+    let mut r = BufReader::with_capacity(1 << 16, file);
+    let mut line = Vec::new();
+    let mut scan = Scan { valid_end: 0, len, esh: String::new() };
+    r.read_until(b'\n', &mut line).map_err(ioe)?;
+    if line.last() != Some(&b'\n') {
+        return Ok(scan); // not even a whole header: an empty shard
+    }
+    let head = String::from_utf8_lossy(&line).trim_end().to_string();
+    let fields: Vec<&str> = head.split(',').collect();
+    let plan_field = format!("plan={:016x}", plan.id);
+    if fields.len() < 5 || fields[0] != "#esh-shard" || fields[1] != "1" {
+        return Err(SweepError::Input(format!(
+            "'{}' is not an esh shard file (its first line is `{head}`)",
+            path.display()
+        )));
+    }
+    if fields[2] != plan_field {
+        return Err(SweepError::Input(format!(
+            "'{}' was written for another plan ({}, this plan is {plan_field})\n  help: the plan files were changed after runs began; move the shard file away or plan the sweep again into a new directory",
+            path.display(),
+            fields[2]
+        )));
+    }
+    scan.esh = fields[4].trim_start_matches("esh=").to_string();
+    let mut offset = line.len() as u64;
+    scan.valid_end = offset;
+    // The run whose rows are being read, with their start, count and hash.
+    let mut block: Option<(u64, u64, u32, Fnv)> = None;
+    loop {
+        line.clear();
+        let n = r.read_until(b'\n', &mut line).map_err(ioe)?;
+        if n == 0 || line.last() != Some(&b'\n') {
+            break;
+        }
+        let text = match std::str::from_utf8(&line[..n - 1]) {
+            Ok(t) => t,
+            Err(_) => break,
+        };
+        let (kind, rest) = text.split_once(',').unwrap_or((text, ""));
+        let (run_text, rest) = rest.split_once(',').unwrap_or((rest, ""));
+        let Ok(run) = run_text.parse::<u64>() else { break };
+        match kind {
+            "r" => {
+                let b = block.get_or_insert((run, offset, 0, Fnv::new()));
+                if b.0 != run {
+                    break;
+                }
+                b.2 += 1;
+                b.3.write(&line);
+            }
+            "done" => {
+                let (rows_text, sum_text) = rest.split_once(',').unwrap_or((rest, ""));
+                let (Ok(rows), Ok(sum)) = (rows_text.parse::<u32>(), u64::from_str_radix(sum_text, 16)) else { break };
+                let (start, count, hash) = match block.take() {
+                    Some((b_run, start, count, hash)) if b_run == run => (start, count, hash.finish()),
+                    Some(_) => break,
+                    None => (offset, 0, Fnv::new().finish()),
+                };
+                if count != rows || hash != sum {
+                    break;
+                }
+                visit(Record {
+                    run,
+                    outcome: Outcome::Done { rows },
+                    rows_at: start,
+                    rows_len: offset - start,
+                    checksum: sum,
+                });
+                scan.valid_end = offset + n as u64;
+            }
+            "failed" if block.is_none() => {
+                let (sum_text, quoted) = rest.split_once(',').unwrap_or((rest, ""));
+                let Ok(sum) = u64::from_str_radix(sum_text, 16) else { break };
+                let Some(message) = unquote(quoted) else { break };
+                if Fnv::of(message.as_bytes()) != sum {
+                    break;
+                }
+                visit(Record { run, outcome: Outcome::Failed(message), rows_at: offset, rows_len: 0, checksum: sum });
+                scan.valid_end = offset + n as u64;
+            }
+            _ => break,
+        }
+        offset += n as u64;
+    }
+    Ok(scan)
+}
+
+/// A CSV field in double quotes, with quotes doubled inside.
+fn quote(s: &str) -> String {
+    format!("\"{}\"", s.replace('"', "\"\"").replace(['\n', '\r'], " "))
+}
+
+fn unquote(s: &str) -> Option<String> {
+    let inner = s.strip_prefix('"')?.strip_suffix('"')?;
+    Some(inner.replace("\"\"", "\""))
+}
+
+/// The results files under a plan's shard directory, by shard.
+pub fn files(plan: &Plan) -> Result<Vec<(Shard, PathBuf)>, SweepError> {
+    let dir = plan.shard_dir();
+    let mut out = Vec::new();
+    let entries = match fs::read_dir(&dir) {
+        Ok(e) => e,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(out),
+        Err(e) => return Err(SweepError::Io(format!("cannot read '{}': {e}", dir.display()))),
+    };
+    for entry in entries {
+        let entry = entry.map_err(|e| SweepError::Io(format!("cannot read '{}': {e}", dir.display())))?;
+        if let Some(shard) = entry.file_name().to_str().and_then(Shard::from_file_name) {
+            out.push((shard, entry.path()));
+        }
+    }
+    out.sort();
+    Ok(out)
+}
+
+/// Who is running a shard, kept beside its file while it runs.
+pub fn running_note(path: &Path) -> PathBuf {
+    path.with_extension("running")
+}
+
+/// Whether a process holds the shard's lock now.
+pub fn is_locked(path: &Path) -> bool {
+    match File::open(path) {
+        Ok(f) => match f.try_lock_shared() {
+            Ok(()) => {
+                let _ = f.unlock();
+                false
+            }
+            Err(_) => true,
+        },
+        Err(_) => false,
+    }
+}
+
+/// The open results file of the shard this process runs.
+pub struct ShardWriter {
+    file: File,
+    path: PathBuf,
+    last_sync: Instant,
+}
+
+/// What reopening a shard file found.
+#[derive(Debug, Default)]
+pub struct Recovered {
+    pub done: Vec<u64>,
+    pub failed: Vec<(u64, String)>,
+    /// Bytes of an incomplete run cut off the end.
+    pub cut: u64,
+}
+
+impl ShardWriter {
+    /// Opens (or creates) the shard's file, takes its lock, and cuts off a torn tail.
+    pub fn open(plan: &Plan, shard: Shard) -> Result<(ShardWriter, Recovered), SweepError> {
+        let dir = plan.shard_dir();
+        fs::create_dir_all(&dir).map_err(|e| SweepError::Io(format!("cannot create '{}': {e}", dir.display())))?;
+        let path = dir.join(shard.file_name());
+        let ioe = |e: io::Error| SweepError::Io(format!("cannot write '{}': {e}", path.display()));
+        let mut file =
+            OpenOptions::new().read(true).write(true).create(true).truncate(false).open(&path).map_err(ioe)?;
+        if file.try_lock().is_err() {
+            let who = fs::read_to_string(running_note(&path)).unwrap_or_default();
+            return Err(SweepError::Io(format!(
+                "shard {shard} is being run by another process{}; '{}' is locked\n  help: wait for it, or stop it first",
+                if who.is_empty() { String::new() } else { format!(" ({})", who.trim()) },
+                path.display()
+            )));
+        }
+        let mut rec = Recovered::default();
+        let scan = scan(&path, plan, |r| match r.outcome {
+            Outcome::Done { .. } => rec.done.push(r.run),
+            Outcome::Failed(m) => rec.failed.push((r.run, m)),
+        })?;
+        if scan.valid_end == 0 {
+            file.set_len(0).map_err(ioe)?;
+            file.write_all(header(plan, shard).as_bytes()).map_err(ioe)?;
+        } else if scan.valid_end < scan.len {
+            rec.cut = scan.len - scan.valid_end;
+            file.set_len(scan.valid_end).map_err(ioe)?;
+        }
+        file.sync_data().map_err(ioe)?;
+        file.seek(SeekFrom::End(0)).map_err(ioe)?;
+        let host = fs::read_to_string("/proc/sys/kernel/hostname")
+            .map(|h| h.trim().to_string())
+            .or_else(|_| std::env::var("HOSTNAME"))
+            .unwrap_or_else(|_| "unknown host".into());
+        let since = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
+        let _ = fs::write(
+            running_note(&path),
+            format!("pid {} on {host}, started at unix time {since}\n", std::process::id()),
+        );
+        Ok((ShardWriter { file, path, last_sync: Instant::now() }, rec))
+    }
+
+    /// Appends a completed run: its row lines (each starting `r,<run>,`) and the record
+    /// that makes them count, in one write.
+    pub fn done(&mut self, run: u64, rows: &[u8], count: u32) -> Result<(), SweepError> {
+        let mut buf = Vec::with_capacity(rows.len() + 48);
+        buf.extend_from_slice(rows);
+        buf.extend_from_slice(format!("done,{run},{count},{:016x}\n", Fnv::of(rows)).as_bytes());
+        self.append(&buf)
+    }
+
+    /// Appends a failed run with its error.
+    pub fn failed(&mut self, run: u64, message: &str) -> Result<(), SweepError> {
+        let message = message.replace(['\n', '\r'], " ");
+        self.append(format!("failed,{run},{:016x},{}\n", Fnv::of(message.as_bytes()), quote(&message)).as_bytes())
+    }
+
+    /// Data reach the OS at once (a killed process loses nothing written); they are
+    /// forced to disk every few seconds and at the end, so a machine crash loses at most
+    /// the last seconds, which the next open cuts off cleanly.
+    fn append(&mut self, bytes: &[u8]) -> Result<(), SweepError> {
+        let ioe = |e: io::Error| SweepError::Io(format!("cannot write '{}': {e}", self.path.display()));
+        self.file.write_all(bytes).map_err(ioe)?;
+        if self.last_sync.elapsed().as_secs() >= 5 {
+            self.file.sync_data().map_err(ioe)?;
+            self.last_sync = Instant::now();
+        }
+        Ok(())
+    }
+
+    /// Syncs the file and releases the shard.
+    pub fn close(self) -> Result<(), SweepError> {
+        self.file.sync_data().map_err(|e| SweepError::Io(format!("cannot write '{}': {e}", self.path.display())))?;
+        let _ = fs::remove_file(running_note(&self.path));
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shards_parse_and_split_runs_evenly() {
+        assert_eq!(Shard::parse("3/16"), Ok(Shard { index: 3, count: 16 }));
+        assert!(Shard::parse("16/16").is_err());
+        assert!(Shard::parse("3").is_err());
+        assert!(Shard::parse("a/4").is_err());
+        let total: u64 = (0..7).map(|i| Shard { index: i, count: 7 }.assigned(100)).sum();
+        assert_eq!(total, 100);
+        assert_eq!(Shard { index: 5, count: 8 }.assigned(3), 0);
+        assert_eq!(Shard::from_file_name("shard-3-of-16.csv"), Some(Shard { index: 3, count: 16 }));
+        assert_eq!(Shard::from_file_name("shard-16-of-16.csv"), None);
+    }
+
+    #[test]
+    fn shard_from_scheduler_variables() {
+        let env = |vars: &'static [(&'static str, &'static str)]| {
+            move |k: &str| vars.iter().find(|(n, _)| *n == k).map(|(_, v)| v.to_string())
+        };
+        let slurm = env(&[("SLURM_ARRAY_TASK_ID", "3"), ("SLURM_ARRAY_TASK_COUNT", "8")]);
+        assert_eq!(Shard::from_env(None, &slurm), Ok(Some(Shard { index: 3, count: 8 })));
+        assert_eq!(Shard::from_env(Some(4), &slurm), Ok(Some(Shard { index: 3, count: 4 })));
+        let k8s = env(&[("JOB_COMPLETION_INDEX", "2"), ("ESH_SHARDS", "5")]);
+        assert_eq!(Shard::from_env(None, &k8s), Ok(Some(Shard { index: 2, count: 5 })));
+        let pbs = env(&[("PBS_ARRAY_INDEX", "1")]);
+        assert!(Shard::from_env(None, &pbs).unwrap_err().contains("--shards"));
+        let aws = env(&[("AWS_BATCH_JOB_ARRAY_INDEX", "4")]);
+        assert!(Shard::from_env(Some(4), &aws).unwrap_err().contains("numbered from 0"));
+        assert_eq!(Shard::from_env(None, &env(&[])), Ok(None));
+    }
+
+    #[test]
+    fn quoting_round_trips() {
+        let m = "bad \"value\", here";
+        assert_eq!(unquote(&quote(m)).as_deref(), Some(m));
+    }
+}

@@ -1,0 +1,268 @@
+//! Slurm job arrays: one array task per shard, and a merge job that waits for the whole
+//! array (`afterany`, so it also reports an array with failed tasks). The scripts are
+//! plain files in `<sweep>/slurm/`, printed for the user to read, and submitted with
+//! `sbatch` only when asked.
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use super::file::SlurmDefaults;
+use super::merge::Index;
+use super::shard::Shard;
+use super::{Plan, SweepError};
+
+/// `esh sweep slurm`'s settings: flags over the sweep file's `[slurm]` table.
+#[derive(Clone, Debug, Default)]
+pub struct Options {
+    pub tasks: Option<u32>,
+    pub time: Option<String>,
+    pub partition: Option<String>,
+    pub memory: Option<String>,
+    pub cpus: Option<u32>,
+    pub account: Option<String>,
+    pub throttle: Option<u32>,
+    /// More `#SBATCH` options, after the sweep file's.
+    pub extra: Vec<String>,
+    /// The esh binary the tasks run [default: this one].
+    pub esh: Option<PathBuf>,
+    /// Only the shards that still have runs without a record.
+    pub missing: bool,
+}
+
+/// The written scripts, and the array indices to submit.
+pub struct Scripts {
+    pub array: PathBuf,
+    pub merge: PathBuf,
+    pub array_text: String,
+    pub merge_text: String,
+    pub tasks: u32,
+    /// The indices to submit (all, or those with missing runs); empty: nothing to do.
+    pub indices: Vec<u32>,
+    pub throttle: Option<u32>,
+}
+
+/// Quotes a word for bash.
+fn sh(s: &str) -> String {
+    format!("'{}'", s.replace('\'', "'\\''"))
+}
+
+fn merged(file: &SlurmDefaults, o: &Options) -> Options {
+    let mut extra = file.extra.clone();
+    extra.extend(o.extra.iter().cloned());
+    Options {
+        tasks: o.tasks.or(file.tasks),
+        time: o.time.clone().or(file.time.clone()),
+        partition: o.partition.clone().or(file.partition.clone()),
+        memory: o.memory.clone().or(file.memory.clone()),
+        cpus: o.cpus.or(file.cpus),
+        account: o.account.clone().or(file.account.clone()),
+        throttle: o.throttle.or(file.throttle),
+        extra,
+        esh: o.esh.clone(),
+        missing: o.missing,
+    }
+}
+
+/// Array indices as sbatch takes them: runs of consecutive indices as ranges.
+pub fn ranges(indices: &[u32]) -> String {
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < indices.len() {
+        let mut j = i;
+        while j + 1 < indices.len() && indices[j + 1] == indices[j] + 1 {
+            j += 1;
+        }
+        out.push(if i == j { indices[i].to_string() } else { format!("{}-{}", indices[i], indices[j]) });
+        i = j + 1;
+    }
+    out.join(",")
+}
+
+/// Writes `<sweep>/slurm/array.sbatch` and `merge.sbatch`.
+pub fn write_scripts(plan: &Plan, opts: &Options) -> Result<Scripts, SweepError> {
+    let o = merged(&plan.sweep.slurm, opts);
+    let tasks = o.tasks.ok_or_else(|| {
+        SweepError::Input("how many array tasks? pass --tasks N (or set `tasks` in the sweep file's [slurm])".into())
+    })?;
+    if tasks == 0 {
+        return Err(SweepError::Input("--tasks must be at least 1".into()));
+    }
+    if let Some(t) = &o.time
+        && !super::file::valid_slurm_time(t)
+    {
+        return Err(SweepError::Input(format!(
+            "--time {t}: not a Slurm time limit\n  help: minutes, MM:SS, HH:MM:SS, D-HH, D-HH:MM or D-HH:MM:SS, e.g. 01:00:00"
+        )));
+    }
+    for e in &o.extra {
+        if !e.starts_with('-') || e.contains('\n') {
+            return Err(SweepError::Input(format!("--sbatch {e:?}: not an sbatch option (e.g. --qos=normal)")));
+        }
+    }
+    let dir =
+        plan.dir.canonicalize().map_err(|e| SweepError::Io(format!("cannot resolve '{}': {e}", plan.dir.display())))?;
+    let esh = match &o.esh {
+        Some(p) => p.canonicalize().map_err(|e| SweepError::Input(format!("--esh {}: {e}", p.display())))?,
+        None => std::env::current_exe().map_err(|e| SweepError::Io(format!("cannot find the esh binary: {e}")))?,
+    };
+    let slurm_dir = dir.join("slurm");
+    let logs = slurm_dir.join("logs");
+    std::fs::create_dir_all(&logs).map_err(|e| SweepError::Io(format!("cannot create '{}': {e}", logs.display())))?;
+    let name = dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "sweep".into());
+    let name: String =
+        name.chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c } else { '_' }).collect();
+
+    let indices: Vec<u32> = if o.missing {
+        let index = Index::build(plan)?;
+        (0..tasks)
+            .filter(|&i| {
+                let mut r = i as u64;
+                while r < plan.runs {
+                    if !index.is_complete(r) {
+                        return true;
+                    }
+                    r += tasks as u64;
+                }
+                false
+            })
+            .collect()
+    } else {
+        (0..tasks).filter(|&i| Shard { index: i, count: tasks }.assigned(plan.runs) > 0).collect()
+    };
+
+    let common = |o: &Options, s: &mut String| {
+        if let Some(t) = &o.time {
+            writeln!(s, "#SBATCH --time={t}").unwrap();
+        }
+        if let Some(p) = &o.partition {
+            writeln!(s, "#SBATCH --partition={p}").unwrap();
+        }
+        if let Some(a) = &o.account {
+            writeln!(s, "#SBATCH --account={a}").unwrap();
+        }
+        if let Some(m) = &o.memory {
+            writeln!(s, "#SBATCH --mem={m}").unwrap();
+        }
+    };
+    let mut a = String::from("#!/bin/bash\n");
+    writeln!(
+        a,
+        "# ESH sweep {}: {} runs, {} array tasks (one shard each). Written by `esh sweep slurm`.\n\
+         # A task that is killed or runs out of time loses at most its runs in progress: submit the\n\
+         # missing shards again with `esh sweep slurm {} --tasks {tasks} --missing --submit`.",
+        dir.display(),
+        plan.runs,
+        tasks,
+        dir.display()
+    )
+    .unwrap();
+    writeln!(a, "#SBATCH --job-name=esh-{name}").unwrap();
+    let throttle = o.throttle.map(|t| format!("%{t}")).unwrap_or_default();
+    writeln!(a, "#SBATCH --array=0-{}{throttle}", tasks - 1).unwrap();
+    common(&o, &mut a);
+    writeln!(a, "#SBATCH --cpus-per-task={}", o.cpus.unwrap_or(1)).unwrap();
+    writeln!(a, "#SBATCH --output={}/%A_%a.out", logs.display()).unwrap();
+    for e in &o.extra {
+        writeln!(a, "#SBATCH {e}").unwrap();
+    }
+    writeln!(
+        a,
+        "set -euo pipefail\nexec {} sweep run {} --shard \"${{SLURM_ARRAY_TASK_ID}}/{tasks}\" --threads \"${{SLURM_CPUS_PER_TASK:-1}}\"",
+        sh(&esh.to_string_lossy()),
+        sh(&dir.to_string_lossy())
+    )
+    .unwrap();
+
+    let mut m = String::from("#!/bin/bash\n");
+    writeln!(
+        m,
+        "# Merges ESH sweep {} once its array has ended (submitted with --dependency=afterany).",
+        dir.display()
+    )
+    .unwrap();
+    writeln!(m, "#SBATCH --job-name=esh-{name}-merge").unwrap();
+    common(&o, &mut m);
+    writeln!(m, "#SBATCH --cpus-per-task=1").unwrap();
+    writeln!(m, "#SBATCH --output={}/merge-%j.out", logs.display()).unwrap();
+    for e in &o.extra {
+        writeln!(m, "#SBATCH {e}").unwrap();
+    }
+    writeln!(m, "set -euo pipefail\nexec {} sweep merge {}", sh(&esh.to_string_lossy()), sh(&dir.to_string_lossy()))
+        .unwrap();
+
+    let array = slurm_dir.join("array.sbatch");
+    let merge = slurm_dir.join("merge.sbatch");
+    super::plan::write_atomic(&array, a.as_bytes())?;
+    super::plan::write_atomic(&merge, m.as_bytes())?;
+    super::plan::write_atomic(&slurm_dir.join("tasks"), format!("{tasks}\n").as_bytes())?;
+    Ok(Scripts { array, merge, array_text: a, merge_text: m, tasks, indices, throttle: o.throttle })
+}
+
+/// The shard layout last written by `esh sweep slurm`, for `status` to list shards that
+/// have not started.
+pub fn layout(plan: &Plan) -> Option<u32> {
+    std::fs::read_to_string(plan.dir.join("slurm").join("tasks")).ok()?.trim().parse().ok()
+}
+
+/// Submits the array (only `indices`) and the merge job after it; returns their job ids.
+pub fn submit(plan: &Plan, s: &Scripts) -> Result<(String, String), SweepError> {
+    let mut array_arg = ranges(&s.indices);
+    if let Some(t) = s.throttle {
+        write!(array_arg, "%{t}").unwrap();
+    }
+    let array_id = sbatch(&[&format!("--array={array_arg}"), &s.array.to_string_lossy()])?;
+    let merge_id = sbatch(&[&format!("--dependency=afterany:{array_id}"), &s.merge.to_string_lossy()])?;
+    let log = plan.dir.join("slurm").join("jobs.csv");
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
+    let mut text =
+        std::fs::read_to_string(&log).unwrap_or_else(|_| "submitted_unix,array_job,merge_job,indices\n".into());
+    writeln!(text, "{now},{array_id},{merge_id},\"{}\"", ranges(&s.indices)).unwrap();
+    super::plan::write_atomic(&log, text.as_bytes())?;
+    Ok((array_id, merge_id))
+}
+
+fn sbatch(args: &[&str]) -> Result<String, SweepError> {
+    let out = Command::new("sbatch").arg("--parsable").args(args).output().map_err(|e| {
+        SweepError::Io(format!(
+            "cannot run sbatch: {e}\n  help: run this on a Slurm login node; the scripts are written, so `sbatch` them by hand if need be"
+        ))
+    })?;
+    if !out.status.success() {
+        return Err(SweepError::Io(format!(
+            "sbatch {} failed ({}): {}",
+            args.join(" "),
+            out.status,
+            String::from_utf8_lossy(&out.stderr).trim()
+        )));
+    }
+    let text = String::from_utf8_lossy(&out.stdout);
+    // --parsable prints "<job id>" or "<job id>;<cluster>".
+    let id = text.trim().split(';').next().unwrap_or("").to_string();
+    if id.is_empty() || !id.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(SweepError::Io(format!("sbatch printed `{}`, not a job id", text.trim())));
+    }
+    Ok(id)
+}
+
+/// Where the array's task logs go.
+pub fn logs_dir(plan: &Path) -> PathBuf {
+    plan.join("slurm").join("logs")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn array_ranges_are_compact() {
+        assert_eq!(ranges(&[0, 1, 2, 3]), "0-3");
+        assert_eq!(ranges(&[1, 3, 4, 5, 9]), "1,3-5,9");
+        assert_eq!(ranges(&[7]), "7");
+    }
+
+    #[test]
+    fn shell_words_are_quoted() {
+        assert_eq!(sh("/a b/it's"), "'/a b/it'\\''s'");
+    }
+}
