@@ -58,12 +58,7 @@ fn setup(sweep: &str) -> TempDir {
 
 fn ok(dir: &Path, args: &[&str]) -> String {
     let out = esh().current_dir(dir).args(args).output().unwrap();
-    assert!(
-        out.status.success(),
-        "`esh {}` failed:\n{}",
-        args.join(" "),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert!(out.status.success(), "`esh {}` failed:\n{}", args.join(" "), String::from_utf8_lossy(&out.stderr));
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
@@ -113,7 +108,8 @@ fn plan_run_merge_writes_tidy_results() {
     assert_eq!(summary.lines().count(), 1 + 6 * 4 * 3);
     let row: Vec<&str> = summary.lines().nth(1).unwrap().split(',').collect();
     assert_eq!(&row[..6], &["0", "0.0", "1", "0", "mean_performance", "3"]);
-    let (mean, low, high): (f64, f64, f64) = (row[6].parse().unwrap(), row[8].parse().unwrap(), row[9].parse().unwrap());
+    let (mean, low, high): (f64, f64, f64) =
+        (row[6].parse().unwrap(), row[8].parse().unwrap(), row[9].parse().unwrap());
     assert!(low <= mean && mean <= high);
     let status = ok(d.path(), &["sweep", "status", "sw"]);
     assert!(status.contains("done 18, failed 0, missing 0"), "{status}");
@@ -228,11 +224,21 @@ fn failed_runs_are_recorded_named_and_merged_only_when_allowed() {
     assert!(out.status.success());
     let warn = String::from_utf8_lossy(&out.stderr);
     assert!(warn.contains("3 of the 6 design points are not valid") && warn.contains("K = 12"), "{warn}");
-    fails(d.path(), &["sweep", "run", "sw", "-q"], 1, &["run 3 failed", "K = 12 must be less than N = 10", "9 run(s) failed"]);
+    fails(
+        d.path(),
+        &["sweep", "run", "sw", "-q"],
+        1,
+        &["run 3 failed", "K = 12 must be less than N = 10", "9 run(s) failed"],
+    );
     let status = ok(d.path(), &["sweep", "status", "sw"]);
     assert!(status.contains("done 9, failed 9, missing 0"), "{status}");
     assert!(status.contains("run 3: invalid design point"), "{status}");
-    fails(d.path(), &["sweep", "merge", "sw"], 1, &["failed: 9 run(s)", "run 3: invalid design point", "--allow-missing"]);
+    fails(
+        d.path(),
+        &["sweep", "merge", "sw"],
+        1,
+        &["failed: 9 run(s)", "run 3: invalid design point", "--allow-missing"],
+    );
     // Running again skips recorded failures.
     fails(d.path(), &["sweep", "run", "sw"], 1, &["0 ran now", "9 failed before"]);
     let merged = esh().current_dir(d.path()).args(["sweep", "merge", "sw", "--allow-missing"]).output().unwrap();
@@ -301,14 +307,25 @@ fn an_inline_scenario_and_the_normalised_sweep_plan_the_same_runs() {
 
 #[test]
 fn slurm_scripts_are_written_and_shown() {
-    let sweep = format!(
-        "{SWEEP}\n[slurm]\ntime = \"02:00:00\"\naccount = \"proj42\"\nextra = [\"--qos=normal\"]\n"
-    );
+    let sweep = format!("{SWEEP}\n[slurm]\ntime = \"02:00:00\"\naccount = \"proj42\"\nextra = [\"--qos=normal\"]\n");
     let d = setup(&sweep);
     ok(d.path(), &["sweep", "plan", "sweep.toml", "--out", "sw"]);
     let out = ok(
         d.path(),
-        &["sweep", "slurm", "sw", "--tasks", "4", "--partition", "short", "--throttle", "2", "--memory", "1G", "--sbatch=--mail-type=FAIL"],
+        &[
+            "sweep",
+            "slurm",
+            "sw",
+            "--tasks",
+            "4",
+            "--partition",
+            "short",
+            "--throttle",
+            "2",
+            "--memory",
+            "1G",
+            "--sbatch=--mail-type=FAIL",
+        ],
     );
     let array = read(d.path().join("sw/slurm/array.sbatch"));
     for line in [
@@ -339,13 +356,25 @@ fn slurm_scripts_are_written_and_shown() {
 fn bad_sweep_input_exits_2_with_a_helpful_error() {
     let d = setup(SWEEP);
     let cases: &[(&str, &str, &[&str])] = &[
-        ("\"centre.tolerance\" = {", "\"centre.tolerence\" = {", &["bad.toml:6:1", "unknown parameter `centre.tolerence`", "did you mean `centre.tolerance`?"]),
-        ("replications = 3", "replications = 3\nreplicatons = 2", &["bad.toml:5:1", "unknown key in [sweep]", "did you mean `replications`?"]),
+        (
+            "\"centre.tolerance\" = {",
+            "\"centre.tolerence\" = {",
+            &["bad.toml:6:1", "unknown parameter `centre.tolerence`", "did you mean `centre.tolerance`?"],
+        ),
+        (
+            "replications = 3",
+            "replications = 3\nreplicatons = 2",
+            &["bad.toml:5:1", "unknown key in [sweep]", "did you mean `replications`?"],
+        ),
         ("[1, 3]", "[1, 300]", &["zones.supervisors", "expected an integer in [0, 100], found 300"]),
         ("steps = 3 }", "}", &["needs `steps`"]),
         ("replications = 3", "replications = 3\nsamples = 4", &["`samples` applies to random and lhs designs"]),
         ("scenario = \"base.toml\"", "scenario = \"nowhere.toml\"", &["no scenario file at", "nowhere.toml"]),
-        ("ticks = \"all\"", "ticks = \"everything\"", &["keep.ticks", "expected one of \"all\", \"final\", \"window\""]),
+        (
+            "ticks = \"all\"",
+            "ticks = \"everything\"",
+            &["keep.ticks", "expected one of \"all\", \"final\", \"window\""],
+        ),
         ("\"sanctions\"]", "\"sanction\"]", &["unknown metric \"sanction\"", "did you mean \"sanctions\"?"]),
         ("\"zones.supervisors\"", "\"run.seed\"", &["`run.seed` is set by the sweep itself"]),
         ("[keep]", "[kepp]", &["unknown key at the top level", "did you mean `keep`?"]),
@@ -367,12 +396,7 @@ fn bad_sweep_input_exits_2_with_a_helpful_error() {
     fails(d.path(), &["sweep", "run", "nowhere"], 2, &["not a sweep directory"]);
     fails(d.path(), &["sweep", "run", "sw", "--shard", "4/4"], 2, &["numbered from 0"]);
     fails(d.path(), &["sweep", "run", "sw", "--shard", "two"], 2, &["INDEX/COUNT"]);
-    let out = esh()
-        .current_dir(d.path())
-        .args(["sweep", "run", "sw"])
-        .env("PBS_ARRAY_INDEX", "1")
-        .output()
-        .unwrap();
+    let out = esh().current_dir(d.path()).args(["sweep", "run", "sw"]).env("PBS_ARRAY_INDEX", "1").output().unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("pass --shards N"));
     // A plan edited after the fact is refused.

@@ -2,7 +2,6 @@
 //! appended to the shard's file as soon as it completes. A run that fails (an invalid
 //! design point, a panic in the model) is recorded with its error and the shard goes on.
 
-use std::fmt::Write as _;
 use std::io::{self, IsTerminal};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Mutex;
@@ -93,15 +92,15 @@ pub fn run_shard(plan: &Plan, opts: &Options) -> Result<Report, SweepError> {
     todo.take_while(|_| !stop.load(Ordering::Relaxed)).par_bridge().for_each(|row| {
         let outcome = match row {
             Ok(row) => {
-                let result = run_one(plan, &row);
-                let mut w = writer.lock().expect("no panic holds the writer");
-                match result {
-                    Ok((bytes, count)) => w.done(row.run, &bytes, count),
+                let block = match run_one(plan, &row) {
+                    Ok((bytes, count)) => ShardWriter::done_block(row.run, bytes, count),
                     Err(message) => {
-                        failed.lock().expect("no panic holds it").push((row.run, message.clone()));
-                        w.failed(row.run, &message)
+                        let block = ShardWriter::failed_block(row.run, &message);
+                        failed.lock().expect("no panic holds it").push((row.run, message));
+                        block
                     }
-                }
+                };
+                writer.lock().expect("no panic holds the writer").append(&block)
             }
             Err(e) => Err(e),
         };
@@ -135,7 +134,7 @@ pub fn run_one(plan: &Plan, row: &PlanRow) -> Result<(Vec<u8>, u32), String> {
         let key = e.key.map(|k| format!("`{k}`: ")).unwrap_or_default();
         format!("invalid design point: {key}{}", e.message)
     })?;
-    let mut collector = Collector::new(row.run, plan.sweep.keep, &plan.sweep.metrics);
+    let mut collector = Collector::new(row.run, plan.sweep.keep, &plan.sweep.metrics, scenario.run.ticks);
     let ran = catch_unwind(AssertUnwindSafe(|| {
         crate::engine::run_replication(&scenario, row.replication, &mut collector, &|| {})
     }));
@@ -167,12 +166,17 @@ pub struct Collector<'m> {
 }
 
 impl<'m> Collector<'m> {
-    pub fn new(run: u64, keep: Keep, metrics: &'m [&'static Metric]) -> Self {
+    pub fn new(run: u64, keep: Keep, metrics: &'m [&'static Metric], ticks: u32) -> Self {
+        // Room for every row and the completion record, so the buffer is never copied.
+        let rows = match keep {
+            Keep::All { every } => (ticks / every) as usize + 2,
+            _ => 1,
+        };
         Collector {
             run,
             keep,
             metrics,
-            out: Vec::new(),
+            out: Vec::with_capacity(rows * (24 + 20 * metrics.len()) + 64),
             rows: 0,
             last: None,
             last_written: None,
@@ -181,15 +185,30 @@ impl<'m> Collector<'m> {
         }
     }
 
+    /// Appends one row line. Numbers go straight into the buffer (ryu's shortest
+    /// round-trip floats, itoa's integers): formatting is most of a sweep's own cost.
     fn write(&mut self, row: &TickRow) {
-        let mut line = format!("r,{},{}", self.run, row.tick);
+        let mut ints = itoa::Buffer::new();
+        self.out.extend_from_slice(b"r,");
+        self.out.extend_from_slice(ints.format(self.run).as_bytes());
+        self.out.push(b',');
+        self.out.extend_from_slice(ints.format(row.tick).as_bytes());
         for m in self.metrics {
-            write!(line, ",{}", (m.1)(row)).expect("writing to a String");
+            self.out.push(b',');
+            push_num(&mut self.out, (m.1)(row));
         }
-        line.push('\n');
-        self.out.extend_from_slice(line.as_bytes());
+        self.out.push(b'\n');
         self.rows += 1;
         self.last_written = Some(row.tick);
+    }
+}
+
+/// A metric value as shard files and results.csv write it.
+fn push_num(out: &mut Vec<u8>, v: Num) {
+    match v {
+        Num::Int(i) => out.extend_from_slice(itoa::Buffer::new().format(i).as_bytes()),
+        Num::Float(x) if x.is_finite() => out.extend_from_slice(ryu::Buffer::new().format_finite(x).as_bytes()),
+        Num::Float(x) => out.extend_from_slice(format!("{x:?}").as_bytes()),
     }
 }
 
@@ -225,12 +244,12 @@ impl Observer for Collector<'_> {
                 } else {
                     self.sums.iter().map(|s| Num::Float(s / self.in_window as f64)).collect()
                 };
-                let mut line = format!("r,{},{from},{to}", self.run);
+                self.out.extend_from_slice(format!("r,{},{from},{to}", self.run).as_bytes());
                 for v in means {
-                    write!(line, ",{v}").expect("writing to a String");
+                    self.out.push(b',');
+                    push_num(&mut self.out, v);
                 }
-                line.push('\n');
-                self.out.extend_from_slice(line.as_bytes());
+                self.out.push(b'\n');
                 self.rows += 1;
             }
             _ => {}

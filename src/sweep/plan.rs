@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 
 use super::design::{self, Point};
 use super::file::SweepFile;
-use super::{Fnv, SweepError};
+use super::{Checksum, SweepError};
 use crate::scenario::{Domain, ScenarioError, Value};
 
 pub const SWEEP_FILE: &str = "sweep.toml";
@@ -162,7 +162,7 @@ impl Plan {
             )));
         }
         let sweep = SweepFile::load(&sweep_path).map_err(SweepError::input)?;
-        let mut hash = Fnv::new();
+        let mut hash = Checksum::new();
         for name in [SWEEP_FILE, BASE_FILE, PLAN_FILE] {
             let path = dir.join(name);
             let mut f =

@@ -6,7 +6,7 @@
 //! ```text
 //! #esh-shard,1,plan=<16 hex>,shard=I/N,esh=<version>
 //! r,<run>,<tick>,<metric>,...          one line per kept row of the run
-//! done,<run>,<rows>,<16 hex>           FNV-1a of the run's row lines: the run is complete
+//! done,<run>,<rows>,<16 hex>           checksum of the run's row lines: the run is complete
 //! failed,<run>,<16 hex>,"<error>"      the run failed; the hash covers the message
 //! ```
 //!
@@ -19,9 +19,8 @@
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, BufRead, BufReader, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
-use std::time::Instant;
 
-use super::{Fnv, Plan, SweepError};
+use super::{Checksum, Plan, SweepError};
 
 /// Shard `index` of `count` (0-based).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -178,7 +177,7 @@ pub fn scan(path: &Path, plan: &Plan, mut visit: impl FnMut(Record)) -> Result<S
     let mut offset = line.len() as u64;
     scan.valid_end = offset;
     // The run whose rows are being read, with their start, count and hash.
-    let mut block: Option<(u64, u64, u32, Fnv)> = None;
+    let mut block: Option<(u64, u64, u32, Checksum)> = None;
     loop {
         line.clear();
         let n = r.read_until(b'\n', &mut line).map_err(ioe)?;
@@ -194,7 +193,7 @@ pub fn scan(path: &Path, plan: &Plan, mut visit: impl FnMut(Record)) -> Result<S
         let Ok(run) = run_text.parse::<u64>() else { break };
         match kind {
             "r" => {
-                let b = block.get_or_insert((run, offset, 0, Fnv::new()));
+                let b = block.get_or_insert((run, offset, 0, Checksum::new()));
                 if b.0 != run {
                     break;
                 }
@@ -207,7 +206,7 @@ pub fn scan(path: &Path, plan: &Plan, mut visit: impl FnMut(Record)) -> Result<S
                 let (start, count, hash) = match block.take() {
                     Some((b_run, start, count, hash)) if b_run == run => (start, count, hash.finish()),
                     Some(_) => break,
-                    None => (offset, 0, Fnv::new().finish()),
+                    None => (offset, 0, Checksum::new().finish()),
                 };
                 if count != rows || hash != sum {
                     break;
@@ -225,7 +224,7 @@ pub fn scan(path: &Path, plan: &Plan, mut visit: impl FnMut(Record)) -> Result<S
                 let (sum_text, quoted) = rest.split_once(',').unwrap_or((rest, ""));
                 let Ok(sum) = u64::from_str_radix(sum_text, 16) else { break };
                 let Some(message) = unquote(quoted) else { break };
-                if Fnv::of(message.as_bytes()) != sum {
+                if Checksum::of(message.as_bytes()) != sum {
                     break;
                 }
                 visit(Record { run, outcome: Outcome::Failed(message), rows_at: offset, rows_len: 0, checksum: sum });
@@ -290,7 +289,6 @@ pub fn is_locked(path: &Path) -> bool {
 pub struct ShardWriter {
     file: File,
     path: PathBuf,
-    last_sync: Instant,
 }
 
 /// What reopening a shard file found.
@@ -342,40 +340,39 @@ impl ShardWriter {
             running_note(&path),
             format!("pid {} on {host}, started at unix time {since}\n", std::process::id()),
         );
-        Ok((ShardWriter { file, path, last_sync: Instant::now() }, rec))
+        Ok((ShardWriter { file, path }, rec))
     }
 
-    /// Appends a completed run: its row lines (each starting `r,<run>,`) and the record
-    /// that makes them count, in one write.
-    pub fn done(&mut self, run: u64, rows: &[u8], count: u32) -> Result<(), SweepError> {
-        let mut buf = Vec::with_capacity(rows.len() + 48);
-        buf.extend_from_slice(rows);
-        buf.extend_from_slice(format!("done,{run},{count},{:016x}\n", Fnv::of(rows)).as_bytes());
-        self.append(&buf)
+    /// A completed run as appended: its row lines (each starting `r,<run>,`) and the
+    /// record that makes them count. Built outside the writer's lock (hashing is per byte).
+    pub fn done_block(run: u64, mut rows: Vec<u8>, count: u32) -> Vec<u8> {
+        let sum = Checksum::of(&rows);
+        rows.extend_from_slice(format!("done,{run},{count},{sum:016x}\n").as_bytes());
+        rows
     }
 
-    /// Appends a failed run with its error.
-    pub fn failed(&mut self, run: u64, message: &str) -> Result<(), SweepError> {
+    /// A failed run's record, with its error.
+    pub fn failed_block(run: u64, message: &str) -> Vec<u8> {
         let message = message.replace(['\n', '\r'], " ");
-        self.append(format!("failed,{run},{:016x},{}\n", Fnv::of(message.as_bytes()), quote(&message)).as_bytes())
+        format!("failed,{run},{:016x},{}\n", Checksum::of(message.as_bytes()), quote(&message)).into_bytes()
     }
 
-    /// Data reach the OS at once (a killed process loses nothing written); they are
-    /// forced to disk every few seconds and at the end, so a machine crash loses at most
-    /// the last seconds, which the next open cuts off cleanly.
-    fn append(&mut self, bytes: &[u8]) -> Result<(), SweepError> {
-        let ioe = |e: io::Error| SweepError::Io(format!("cannot write '{}': {e}", self.path.display()));
-        self.file.write_all(bytes).map_err(ioe)?;
-        if self.last_sync.elapsed().as_secs() >= 5 {
-            self.file.sync_data().map_err(ioe)?;
-            self.last_sync = Instant::now();
-        }
-        Ok(())
+    /// Appends a block from [`ShardWriter::done_block`] or [`ShardWriter::failed_block`]
+    /// in one write.
+    pub fn append(&mut self, block: &[u8]) -> Result<(), SweepError> {
+        self.write(block)
     }
 
-    /// Syncs the file and releases the shard.
+    /// One write per run, straight to the OS: a killed process loses nothing it wrote.
+    /// There is no fsync per run (it would cost more than a small run): a machine crash
+    /// may lose what the OS had not yet written back, which the next open finds torn or
+    /// missing and runs again.
+    fn write(&mut self, bytes: &[u8]) -> Result<(), SweepError> {
+        self.file.write_all(bytes).map_err(|e| SweepError::Io(format!("cannot write '{}': {e}", self.path.display())))
+    }
+
+    /// Releases the shard.
     pub fn close(self) -> Result<(), SweepError> {
-        self.file.sync_data().map_err(|e| SweepError::Io(format!("cannot write '{}': {e}", self.path.display())))?;
         let _ = fs::remove_file(running_note(&self.path));
         Ok(())
     }
