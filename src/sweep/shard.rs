@@ -336,10 +336,7 @@ impl ShardWriter {
             .or_else(|_| std::env::var("HOSTNAME"))
             .unwrap_or_else(|_| "unknown host".into());
         let since = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
-        let _ = fs::write(
-            running_note(&path),
-            format!("pid {} on {host}, started at unix time {since}\n", std::process::id()),
-        );
+        let _ = fs::write(running_note(&path), format!("pid {} on {host}, since {}\n", std::process::id(), utc(since)));
         Ok((ShardWriter { file, path }, rec))
     }
 
@@ -378,8 +375,30 @@ impl ShardWriter {
     }
 }
 
+/// Unix seconds as "YYYY-MM-DD HH:MM:SS UTC" (Howard Hinnant's civil-from-days).
+pub fn utc(secs: u64) -> String {
+    let (days, rem) = ((secs / 86_400) as i64, secs % 86_400);
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + (month <= 2) as i64;
+    format!("{year:04}-{month:02}-{day:02} {:02}:{:02}:{:02} UTC", rem / 3600, rem / 60 % 60, rem % 60)
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn utc_dates() {
+        assert_eq!(super::utc(0), "1970-01-01 00:00:00 UTC");
+        assert_eq!(super::utc(951_782_400), "2000-02-29 00:00:00 UTC");
+        assert_eq!(super::utc(1_795_609_298), "2026-11-25 12:21:38 UTC");
+    }
+
     use super::*;
 
     #[test]
