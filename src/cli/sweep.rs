@@ -47,10 +47,10 @@ fn plan(path: &Path, out: Option<&Path>, force: bool) -> Result<ExitCode, SweepE
     let out = out.map(Path::to_path_buf).unwrap_or_else(|| Path::new("runs").join(name));
     let s = sweep::plan::create(path, &out, force)?;
     println!(
-        "planned {} runs ({} design points x {} replications) in {}",
-        s.runs,
-        s.points,
-        s.replications,
+        "planned {} ({} x {}) in {}",
+        plural(s.runs, "run"),
+        plural(s.points, "design point"),
+        plural(s.replications, "replication"),
         out.display()
     );
     if !s.invalid.is_empty() {
@@ -212,4 +212,10 @@ fn slurm_cmd(dir: &Path, opts: &slurm::Options, submit: bool) -> Result<ExitCode
     println!("submitted array job {array} (tasks {which}) and merge job {merge} (after the array ends)");
     println!("follow it with: squeue -j {array},{merge}   and   esh sweep status {}", dir.display());
     Ok(ExitCode::SUCCESS)
+}
+
+/// "1 run", "2 runs": counts in messages read as English.
+fn plural(n: impl Into<u64>, noun: &str) -> String {
+    let n = n.into();
+    if n == 1 { format!("1 {noun}") } else { format!("{n} {noun}s") }
 }
