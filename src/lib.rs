@@ -12,5 +12,7 @@
 pub mod engine;
 pub mod model;
 pub mod output;
+pub mod plot;
+pub mod reproduce;
 pub mod scenario;
 pub mod sweep;

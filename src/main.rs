@@ -4,6 +4,8 @@
 //! small world that cannot be connected); 1 a failure while running (I/O, or a finished
 //! run that could not be moved into place: the message names where its outputs are).
 
+#[path = "cli/reproduce.rs"]
+mod reproduce;
 #[path = "cli/sweep.rs"]
 mod sweep;
 
@@ -59,6 +61,52 @@ enum Command {
     /// Parameter sweeps: plan, run (here or as a Slurm job array), check, merge.
     #[command(subcommand)]
     Sweep(SweepCommand),
+    /// Run the hypotheses of the literature as experiments: effects, 95% CIs, verdicts, a report.
+    Reproduce {
+        /// Experiment ids (H1 ... H7) or experiment files (*.toml).
+        ids: Vec<String>,
+        /// Every experiment.
+        #[arg(long)]
+        all: bool,
+        /// List the experiments and their claims.
+        #[arg(long)]
+        list: bool,
+        /// Few replications per condition (each experiment's quick_replications): for CI and a first look.
+        #[arg(long)]
+        quick: bool,
+        /// Write report.md, verdicts.csv, figures and tables into this directory.
+        #[arg(long, short)]
+        out: Option<PathBuf>,
+        /// Replace the --out directory if it exists (only once the new report is complete).
+        #[arg(long)]
+        force: bool,
+        /// Master seed, replacing each experiment's own.
+        #[arg(long)]
+        seed: Option<u64>,
+        /// Directory of experiment files [default: ./experiments if present, else the built-in ones].
+        #[arg(long)]
+        experiments: Option<PathBuf>,
+        /// Print only the verdict table and errors.
+        #[arg(long, short)]
+        quiet: bool,
+        /// Worker threads [default: all cores]. Results do not depend on it.
+        #[arg(long, short = 'j')]
+        threads: Option<usize>,
+    },
+    /// Draw a run's ticks.csv as SVG time series (mean over replications with 95% bands).
+    Plot {
+        /// A run's output directory (or its ticks.csv).
+        run: PathBuf,
+        /// Metrics to draw, comma-separated [default: performance, diversity, adoptions, ...].
+        #[arg(long, short, value_delimiter = ',')]
+        metrics: Vec<String>,
+        /// Directory for the SVG files [default: <run>/plots].
+        #[arg(long, short)]
+        out: Option<PathBuf>,
+        /// Print nothing but errors.
+        #[arg(long, short)]
+        quiet: bool,
+    },
 }
 
 #[derive(Subcommand)]
@@ -171,6 +219,13 @@ fn main() -> ExitCode {
             Err(e) => fail(2, &e.to_string()),
         },
         Command::Sweep(c) => sweep::command(c),
+        Command::Reproduce { ids, all, list, quick, out, force, seed, experiments, quiet, threads } => {
+            if let Err(code) = threads_pool(threads) {
+                return code;
+            }
+            reproduce::command(reproduce::Args { ids, all, list, quick, out, force, seed, dir: experiments, quiet })
+        }
+        Command::Plot { run, metrics, out, quiet } => reproduce::plot(&run, metrics, out, quiet),
         Command::Params { baseline } => {
             if baseline {
                 print!("{BASELINE}");
@@ -198,13 +253,8 @@ fn run(path: Option<&Path>, out: Option<PathBuf>, force: bool, quiet: bool, thre
             Err(e) => return fail(1, &format!("the embedded baseline is invalid (a bug): {e}")),
         },
     };
-    if let Some(t) = threads {
-        if t == 0 {
-            return fail(2, "--threads must be at least 1");
-        }
-        if let Err(e) = rayon::ThreadPoolBuilder::new().num_threads(t).build_global() {
-            return fail(1, &format!("cannot start {t} threads: {e}"));
-        }
+    if let Err(code) = threads_pool(threads) {
+        return code;
     }
     let out = out.unwrap_or_else(|| Path::new("runs").join(&name));
     let opts = RunOptions {
@@ -224,4 +274,17 @@ fn run(path: Option<&Path>, out: Option<PathBuf>, force: bool, quiet: bool, thre
         Err(e @ OutputError::Run(esh::engine::RunError::Model(_))) => fail(2, &e.to_string()),
         Err(e) => fail(1, &e.to_string()),
     }
+}
+
+/// Sets the global thread pool's size, when given.
+fn threads_pool(threads: Option<usize>) -> Result<(), ExitCode> {
+    if let Some(t) = threads {
+        if t == 0 {
+            return Err(fail(2, "--threads must be at least 1"));
+        }
+        if let Err(e) = rayon::ThreadPoolBuilder::new().num_threads(t).build_global() {
+            return Err(fail(1, &format!("cannot start {t} threads: {e}")));
+        }
+    }
+    Ok(())
 }

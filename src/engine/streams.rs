@@ -34,6 +34,8 @@ pub enum Purpose {
     Design = 11,
     /// Sweep design points' own master seeds (seeds = "independent").
     PointSeed = 12,
+    /// Bootstrap resamples of the hypothesis experiments (tick = the interval's label).
+    Bootstrap = 13,
 }
 
 const GOLDEN: u64 = 0x9E37_79B9_7F4A_7C15;

@@ -130,7 +130,7 @@ impl SweepFile {
             let at = e.span().map(|s| line_col(text, s.start));
             ScenarioError::new(file, format!("invalid TOML: {}", e.message().trim())).at(at)
         })?;
-        SweepParser { text, file, dir }.sweep(root.get_ref())
+        Reader { text, file, dir }.sweep(root.get_ref())
     }
 
     /// Runs in the plan: design points x replications.
@@ -223,17 +223,20 @@ pub fn grid_len(a: &Axis) -> usize {
     }
 }
 
-struct SweepParser<'a> {
-    text: &'a str,
-    file: &'a str,
-    dir: &'a Path,
+/// Reads TOML input files (sweeps, experiments) with the error quality of scenario files:
+/// every error names the file, line, column and key, and suggests the nearest known name.
+pub(crate) struct Reader<'a> {
+    pub text: &'a str,
+    pub file: &'a str,
+    /// Directory that relative paths in the file are anchored to.
+    pub dir: &'a Path,
 }
 
-type Table<'i> = DeTable<'i>;
-type Span = std::ops::Range<usize>;
+pub(crate) type Table<'i> = DeTable<'i>;
+pub(crate) type Span = std::ops::Range<usize>;
 
-impl SweepParser<'_> {
-    fn err(&self, span: Span, key: &str, message: impl Into<String>) -> ScenarioError {
+impl Reader<'_> {
+    pub(crate) fn err(&self, span: Span, key: &str, message: impl Into<String>) -> ScenarioError {
         ScenarioError::new(self.file, message).at(Some(line_col(self.text, span.start))).key(key)
     }
 
@@ -294,7 +297,7 @@ impl SweepParser<'_> {
     }
 
     /// Rejects a key that is not one of `allowed`, suggesting the nearest.
-    fn known(
+    pub(crate) fn known(
         &self,
         k: &Spanned<impl AsRef<str>>,
         section: &str,
@@ -315,7 +318,7 @@ impl SweepParser<'_> {
         Err(e)
     }
 
-    fn section<'t, 'i>(
+    pub(crate) fn section<'t, 'i>(
         &self,
         root: &'t Table<'i>,
         name: &str,
@@ -332,12 +335,12 @@ impl SweepParser<'_> {
         Ok(Some(t))
     }
 
-    fn get(&self, t: Option<&Table<'_>>, section: &str, key: &str) -> Result<Option<(Value, Span)>, ScenarioError> {
+    pub(crate) fn get(&self, t: Option<&Table<'_>>, section: &str, key: &str) -> Result<Option<(Value, Span)>, ScenarioError> {
         let Some(v) = t.and_then(|t| t.get(key)) else { return Ok(None) };
         Ok(Some((self.value(v, &format!("{section}.{key}"))?, v.span())))
     }
 
-    fn value(&self, v: &Spanned<DeValue<'_>>, path: &str) -> Result<Value, ScenarioError> {
+    pub(crate) fn value(&self, v: &Spanned<DeValue<'_>>, path: &str) -> Result<Value, ScenarioError> {
         let bad = |what: &str| self.err(v.span(), path, format!("{what} is not allowed here"));
         Ok(match v.get_ref() {
             DeValue::String(s) => Value::Str(s.to_string()),
@@ -356,21 +359,21 @@ impl SweepParser<'_> {
         })
     }
 
-    fn int(&self, v: &Value, span: Span, path: &str, min: i64, max: i64) -> Result<i64, ScenarioError> {
+    pub(crate) fn int(&self, v: &Value, span: Span, path: &str, min: i64, max: i64) -> Result<i64, ScenarioError> {
         match v {
             Value::Int(i) if (min..=max).contains(i) => Ok(*i),
             other => Err(self.err(span, path, format!("expected an integer in [{min}, {max}], found {other}"))),
         }
     }
 
-    fn string(&self, v: &Value, span: Span, path: &str) -> Result<String, ScenarioError> {
+    pub(crate) fn string(&self, v: &Value, span: Span, path: &str) -> Result<String, ScenarioError> {
         match v {
             Value::Str(s) => Ok(s.clone()),
             other => Err(self.err(span, path, format!("expected a string, found {other}"))),
         }
     }
 
-    fn choice(
+    pub(crate) fn choice(
         &self,
         t: Option<&Table<'_>>,
         section: &str,
@@ -397,7 +400,7 @@ impl SweepParser<'_> {
     }
 
     /// The base scenario: a path (relative to the sweep file) or an inline [scenario].
-    fn base(&self, root: &Table<'_>, sweep: Option<&Table<'_>>) -> Result<(Scenario, Span), ScenarioError> {
+    pub(crate) fn base(&self, root: &Table<'_>, sweep: Option<&Table<'_>>) -> Result<(Scenario, Span), ScenarioError> {
         let path = sweep.and_then(|t| t.get("scenario"));
         let inline = root.get("scenario");
         match (path, inline) {
@@ -516,7 +519,7 @@ impl SweepParser<'_> {
         Ok((keep, metrics))
     }
 
-    fn axes(&self, root: &Table<'_>, base: &Scenario, design: DesignKind) -> Result<Vec<Axis>, ScenarioError> {
+    pub(crate) fn axes(&self, root: &Table<'_>, base: &Scenario, design: DesignKind) -> Result<Vec<Axis>, ScenarioError> {
         let Some(v) = root.get("axes") else { return Ok(Vec::new()) };
         let t = v
             .get_ref()

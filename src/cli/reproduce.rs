@@ -1,0 +1,192 @@
+//! `esh reproduce` and `esh plot`: parse, call the library, print. Exit codes: 0 done (also
+//! when a seed's claim is not supported: that is a finding); 1 a published result (H6, H7 or
+//! any experiment marked `published`) not reproduced, or a failure while running or writing;
+//! 2 bad input (an experiment file, an unknown id, bad arguments), nothing written.
+
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use esh::reproduce::{self, Outcome, Verdict, embedded, file::Experiment, report};
+
+use super::fail;
+
+pub struct Args {
+    pub ids: Vec<String>,
+    pub all: bool,
+    pub list: bool,
+    pub quick: bool,
+    pub out: Option<PathBuf>,
+    pub force: bool,
+    pub seed: Option<u64>,
+    pub dir: Option<PathBuf>,
+    pub quiet: bool,
+}
+
+/// An experiment to run: where it came from and its parsed form.
+fn load_all(dir: Option<&Path>) -> Result<Vec<(String, Experiment)>, (u8, String)> {
+    let bad = |e: esh::scenario::ScenarioError| (2u8, e.to_string());
+    match dir {
+        Some(d) => {
+            let mut files: Vec<PathBuf> = std::fs::read_dir(d)
+                .map_err(|e| (2, format!("{}: cannot read the experiments directory: {e}", d.display())))?
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+                .collect();
+            files.sort();
+            if files.is_empty() {
+                return Err((2, format!("{}: no experiment files (*.toml) in it", d.display())));
+            }
+            files.iter().map(|p| Ok((p.display().to_string(), Experiment::load(p).map_err(bad)?))).collect()
+        }
+        None => embedded::EXPERIMENTS
+            .iter()
+            .map(|(_, name, text)| {
+                let file = format!("(embedded) experiments/{name}");
+                Ok((file.clone(), Experiment::parse(text, &file, &embedded::scenario).map_err(bad)?))
+            })
+            .collect(),
+    }
+}
+
+/// The experiments named on the command line: ids, or paths to experiment files.
+fn select(args: &Args) -> Result<Vec<(String, Experiment)>, (u8, String)> {
+    let dir = args.dir.clone().or_else(|| Some(PathBuf::from("experiments")).filter(|d| d.is_dir()));
+    let paths: Vec<&String> = args.ids.iter().filter(|i| i.ends_with(".toml")).collect();
+    let ids: Vec<&String> = args.ids.iter().filter(|i| !i.ends_with(".toml")).collect();
+    let mut out = Vec::new();
+    for p in paths {
+        out.push((p.clone(), Experiment::load(Path::new(p)).map_err(|e| (2, e.to_string()))?));
+    }
+    if args.all || !ids.is_empty() || args.list {
+        let known = load_all(dir.as_deref())?;
+        if args.all || args.list {
+            out.extend(known);
+        } else {
+            for id in ids {
+                match known.iter().find(|(_, e)| e.id.eq_ignore_ascii_case(id)) {
+                    Some(k) => out.push(k.clone()),
+                    None => {
+                        let names: Vec<&str> = known.iter().map(|(_, e)| e.id.as_str()).collect();
+                        let hint = esh::scenario::suggest::nearest(id, names.iter().copied())
+                            .map_or(format!("the experiments are {}", names.join(", ")), |n| format!("did you mean {n}?"));
+                        return Err((2, format!("no experiment {id:?}; {hint} (esh reproduce --list)")));
+                    }
+                }
+            }
+        }
+    }
+    Ok(out)
+}
+
+pub fn command(args: Args) -> ExitCode {
+    if args.ids.is_empty() && !args.all && !args.list {
+        return fail(2, "name experiments (e.g. `esh reproduce H1`), or pass --all or --list");
+    }
+    let chosen = match select(&args) {
+        Ok(c) => c,
+        Err((code, m)) => return fail(code, &m),
+    };
+    if args.list {
+        for (file, e) in &chosen {
+            let kind = if e.published { "published result" } else { "seed claim" };
+            println!("{:<4} {} ({kind}; {})\n     {}\n     {file}", e.id, e.title, e.source, e.claim);
+        }
+        return ExitCode::SUCCESS;
+    }
+    if let Some(out) = &args.out
+        && out.exists()
+        && !args.force
+    {
+        return fail(2, &format!("{} exists; pass --force to replace it", out.display()));
+    }
+    let opts = reproduce::Options { quick: args.quick, seed: args.seed };
+    let mut outcomes: Vec<Outcome> = Vec::new();
+    for (_, e) in &chosen {
+        let bar = progress(args.quiet, &e.id);
+        let tick = || {
+            if let Some(b) = &bar {
+                b.inc(1);
+            }
+        };
+        match reproduce::run(e, &opts, &tick) {
+            Ok(o) => {
+                if let Some(b) = bar {
+                    b.finish_and_clear();
+                }
+                if !args.quiet {
+                    eprintln!("{}: {} in {:.1} s ({})", e.id, e.title, o.seconds, o.replication_note);
+                }
+                outcomes.push(o);
+            }
+            Err(m) => return fail(1, &format!("experiment {}: {m}", e.id)),
+        }
+    }
+    print!("{}", report::verdict_table(&outcomes));
+    if let Some(out) = &args.out {
+        let command = std::env::args().collect::<Vec<_>>().join(" ");
+        if let Err(m) = report::write(&outcomes, out, args.force, &command) {
+            return fail(1, &m);
+        }
+        if !args.quiet {
+            println!("\nreport: {}", out.join("report.md").display());
+        }
+    }
+    let failed: Vec<String> = outcomes
+        .iter()
+        .filter(|o| o.experiment.published)
+        .flat_map(|o| {
+            o.experiment.tests.iter().zip(&o.results).filter(|(_, r)| r.verdict != Verdict::Supported).map(move |(t, _)| format!("{} {}", o.experiment.id, t.name))
+        })
+        .collect();
+    if !failed.is_empty() {
+        return fail(1, &format!("published results not reproduced: {}", failed.join(", ")));
+    }
+    ExitCode::SUCCESS
+}
+
+/// A spinner with a run count (the total is not known in advance when replications are
+/// chosen by the CI target), only on a terminal.
+fn progress(quiet: bool, id: &str) -> Option<indicatif::ProgressBar> {
+    if quiet || !std::io::stderr().is_terminal() {
+        return None;
+    }
+    let bar = indicatif::ProgressBar::new_spinner();
+    if let Ok(style) = indicatif::ProgressStyle::with_template("{spinner} {prefix}: {pos} runs, {per_sec} [{elapsed}]") {
+        bar.set_style(style);
+    }
+    bar.set_prefix(id.to_string());
+    bar.enable_steady_tick(std::time::Duration::from_millis(200));
+    Some(bar)
+}
+
+/// `esh plot DIR`: SVG time series of a run's ticks.csv, into DIR/plots (or --out).
+pub fn plot(dir: &Path, metrics: Vec<String>, out: Option<PathBuf>, quiet: bool) -> ExitCode {
+    let csv = if dir.is_file() { dir.to_path_buf() } else { dir.join("ticks.csv") };
+    if !csv.is_file() {
+        return fail(2, &format!("{}: no ticks.csv here (give a run's output directory or its ticks.csv)", dir.display()));
+    }
+    let metrics: Vec<String> = if metrics.is_empty() {
+        esh::plot::DEFAULT_METRICS.iter().map(|s| s.to_string()).collect()
+    } else {
+        metrics.iter().flat_map(|m| m.split(',')).map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect()
+    };
+    let charts = match esh::plot::ticks_csv(&csv, &metrics) {
+        Ok(c) => c,
+        Err(m) => return fail(2, &m),
+    };
+    let out = out.unwrap_or_else(|| csv.parent().unwrap_or(Path::new(".")).join("plots"));
+    if let Err(e) = std::fs::create_dir_all(&out) {
+        return fail(1, &format!("cannot create {}: {e}", out.display()));
+    }
+    for (metric, svg) in charts {
+        let path = out.join(format!("{metric}.svg"));
+        if let Err(e) = esh::output::AtomicFile::write(&path, svg.as_bytes()) {
+            return fail(1, &format!("writing {}: {e}", path.display()));
+        }
+        if !quiet {
+            println!("{}", path.display());
+        }
+    }
+    ExitCode::SUCCESS
+}

@@ -1,0 +1,410 @@
+//! The hypotheses of the literature as runnable experiments (`esh reproduce`). An experiment
+//! file (`file`) names regimes, measures and tests; `run` runs every condition's
+//! replications in parallel through the engine (common random numbers: replication r of
+//! every condition shares its seed, so its landscape and starting policies), `probe` reduces
+//! each run to its measures, `evaluate` turns measures into effects, bootstrap CIs and
+//! verdicts, and `report` writes the report, tables and figures.
+
+pub mod embedded;
+pub mod file;
+pub mod probe;
+pub mod report;
+pub mod stats;
+
+use rayon::prelude::*;
+
+use crate::engine::run_replication;
+use crate::scenario::{Scenario, Value};
+use file::{Condition, Experiment, Expect, Replications, Side, TestKind};
+use probe::{Probe, RunData};
+
+/// How to run an experiment.
+#[derive(Clone, Debug, Default)]
+pub struct Options {
+    /// Few replications (the experiment's `quick_replications`), for CI and a first look.
+    pub quick: bool,
+    /// Replaces the experiment's master seed.
+    pub seed: Option<u64>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Verdict {
+    Supported,
+    Contradicted,
+    Inconclusive,
+}
+
+impl Verdict {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Verdict::Supported => "supported",
+            Verdict::Contradicted => "contradicted",
+            Verdict::Inconclusive => "inconclusive",
+        }
+    }
+}
+
+/// The outcome of one test.
+#[derive(Clone, Debug, PartialEq)]
+pub struct TestResult {
+    pub effect: f64,
+    pub lo: f64,
+    pub hi: f64,
+    /// Runs (or pairs of runs) that entered the statistic.
+    pub n: usize,
+    pub verdict: Verdict,
+    /// The means behind the effect, in words (e.g. "ESH 0.712, top-down 0.654").
+    pub detail: String,
+}
+
+/// One cell of the map: the main test at one point of the map's axes.
+#[derive(Clone, Debug, PartialEq)]
+pub struct MapCell {
+    pub values: Vec<Value>,
+    pub result: TestResult,
+}
+
+/// Everything an experiment produced.
+#[derive(Clone, Debug)]
+pub struct Outcome {
+    pub experiment: Experiment,
+    pub seed: u64,
+    pub quick: bool,
+    pub conditions: Vec<Condition>,
+    /// Replications per condition.
+    pub replications: u32,
+    /// How the number of replications was reached, in words.
+    pub replication_note: String,
+    /// `data[condition][replication]`.
+    pub data: Vec<Vec<RunData>>,
+    pub series_names: Vec<&'static str>,
+    pub results: Vec<TestResult>,
+    pub map: Vec<MapCell>,
+    pub map_replications: u32,
+    pub seconds: f64,
+}
+
+/// The metrics whose per-tick series the runs keep (figures and crossover tests).
+fn kept_series(e: &Experiment) -> Vec<&'static str> {
+    let mut out: Vec<&'static str> = Vec::new();
+    let mut add = |m: &'static str| {
+        if !out.contains(&m) {
+            out.push(m)
+        }
+    };
+    for f in &e.figures {
+        if let file::Figure::Series { metric, .. } = f {
+            add(metric);
+        }
+    }
+    for t in &e.tests {
+        if let TestKind::Crossover { metric, .. } = t.kind {
+            add(metric);
+        }
+    }
+    out
+}
+
+/// The scenario of a condition, with extra values (a map cell's) on top.
+fn condition_scenario(e: &Experiment, c: &Condition, extra: &[(&'static crate::scenario::ParamSpec, Value)], seed: u64) -> Result<Scenario, String> {
+    let g = &e.regimes[c.regime];
+    let mut s = g.scenario.clone();
+    for (a, v) in g.axes.iter().zip(&c.values) {
+        s.set(a.spec, v)?;
+    }
+    for (spec, v) in extra {
+        s.set(spec, v)?;
+    }
+    s.run.seed = seed;
+    s.run.replications = 1;
+    s.validate(&format!("experiment {} regime {}", e.id, g.name)).map_err(|err| err.to_string())?;
+    Ok(s)
+}
+
+/// Runs replications `from..to` of every scenario, in parallel; results in a fixed order.
+fn run_batch(e: &Experiment, scenarios: &[Scenario], kept: &[&'static str], from: u32, to: u32, tick: &(dyn Fn() + Sync)) -> Result<Vec<Vec<RunData>>, String> {
+    let jobs: Vec<(usize, u32)> = (0..scenarios.len()).flat_map(|c| (from..to).map(move |r| (c, r))).collect();
+    let runs: Vec<Result<RunData, String>> = jobs
+        .par_iter()
+        .map(|&(c, r)| {
+            let s = &scenarios[c];
+            let mut probe = Probe::new(&e.measures, kept, s.run.ticks);
+            run_replication(s, r, &mut probe, &|| {}).map_err(|err| err.to_string())?;
+            tick();
+            Ok(probe.finish_data())
+        })
+        .collect();
+    let mut out: Vec<Vec<RunData>> = vec![Vec::new(); scenarios.len()];
+    for ((c, _), run) in jobs.iter().zip(runs) {
+        out[*c].push(run?);
+    }
+    Ok(out)
+}
+
+/// Runs an experiment: its conditions, enough replications, its tests and its map.
+/// `tick` is called after each run (for a progress bar).
+pub fn run(e: &Experiment, opts: &Options, tick: &(dyn Fn() + Sync)) -> Result<Outcome, String> {
+    let start = std::time::Instant::now();
+    let seed = opts.seed.unwrap_or(e.seed);
+    let conditions = e.conditions();
+    let scenarios: Vec<Scenario> =
+        conditions.iter().map(|c| condition_scenario(e, c, &[], seed)).collect::<Result<_, _>>()?;
+    let kept = kept_series(e);
+    let series_names = Probe::new(&e.measures, &kept, 0).series_names();
+    let (mut n, auto) = match (&e.replications, opts.quick) {
+        (_, true) => (e.quick_replications, None),
+        (Replications::Fixed(n), false) => (*n, None),
+        (Replications::Auto { min, max, half_width }, false) => (*min, Some((*max, *half_width))),
+    };
+    let mut data = run_batch(e, &scenarios, &kept, 0, n, tick)?;
+    let mut note = match (&e.replications, opts.quick) {
+        (_, true) => format!("{n} per condition (quick mode: too few for the CI target; for a first look and for CI)"),
+        (Replications::Fixed(_), false) => format!("{n} per condition (fixed by the experiment file)"),
+        _ => String::new(),
+    };
+    if let Some((max, target)) = auto {
+        for _round in 0..6 {
+            let r = evaluate(e, &conditions, &data, e.main, seed, 0);
+            let half = (r.hi - r.lo) / 2.0;
+            if !(half > target) || n >= max {
+                note = if half <= target {
+                    format!("{n} per condition: the main test's 95% CI half-width is {half:.4}, under the target {target}")
+                } else if half.is_nan() {
+                    format!("{n} per condition (the main test's CI is undefined: too few defined values)")
+                } else {
+                    format!("{n} per condition: the cap max_replications; the main test's CI half-width is {half:.4}, above the target {target}")
+                };
+                break;
+            }
+            let want = ((n as f64) * (half / target).powi(2) * 1.1).ceil() as u32;
+            let next = want.clamp(n + 1, max);
+            let more = run_batch(e, &scenarios, &kept, n, next, tick)?;
+            for (d, m) in data.iter_mut().zip(more) {
+                d.extend(m);
+            }
+            n = next;
+        }
+        if note.is_empty() {
+            note = format!("{n} per condition (six rounds of additions)");
+        }
+    }
+    let results = (0..e.tests.len()).map(|t| evaluate(e, &conditions, &data, t, seed, 0)).collect();
+    let (map, map_replications) = run_map(e, &conditions, seed, opts.quick, &kept, tick)?;
+    Ok(Outcome {
+        experiment: e.clone(),
+        seed,
+        quick: opts.quick,
+        conditions,
+        replications: n,
+        replication_note: note,
+        data,
+        series_names,
+        results,
+        map,
+        map_replications,
+        seconds: start.elapsed().as_secs_f64(),
+    })
+}
+
+/// Runs the map: the map's test at every point of its axes (its regimes' conditions only).
+fn run_map(e: &Experiment, conditions: &[Condition], seed: u64, quick: bool, kept: &[&'static str], tick: &(dyn Fn() + Sync)) -> Result<(Vec<MapCell>, u32), String> {
+    let Some(m) = &e.map else { return Ok((Vec::new(), 0)) };
+    let reps = if quick { m.quick_replications } else { m.replications };
+    let mut points: Vec<Vec<Value>> = vec![Vec::new()];
+    for a in &m.axes {
+        let vs = crate::sweep::design::grid_values(a);
+        points = points.into_iter().flat_map(|p| vs.iter().map(move |v| [p.clone(), vec![v.clone()]].concat())).collect();
+    }
+    let mut cells = Vec::new();
+    for (k, values) in points.iter().enumerate() {
+        let extra: Vec<_> = m.axes.iter().map(|a| a.spec).zip(values.iter().cloned()).collect();
+        // Only the conditions the test uses are run; the others stay empty.
+        let used = test_conditions(e, conditions, m.test);
+        let scenarios: Vec<Scenario> = used.iter().map(|&c| condition_scenario(e, &conditions[c], &extra, seed)).collect::<Result<_, _>>()?;
+        let runs = run_batch(e, &scenarios, kept, 0, reps, tick)?;
+        let mut data = vec![Vec::new(); conditions.len()];
+        for (&c, d) in used.iter().zip(runs) {
+            data[c] = d;
+        }
+        cells.push(MapCell { values: values.clone(), result: evaluate(e, conditions, &data, m.test, seed, k as u64 + 1) });
+    }
+    Ok((cells, reps))
+}
+
+fn sides(kind: &TestKind) -> Vec<&Side> {
+    match kind {
+        TestKind::Difference { a, b, .. } | TestKind::Share { a, b, .. } | TestKind::Crossover { a, b, .. } => vec![a, b],
+        TestKind::Level { a, .. } => vec![a],
+    }
+}
+
+fn test_conditions(e: &Experiment, conditions: &[Condition], test: usize) -> Vec<usize> {
+    let mut out: Vec<usize> = sides(&e.tests[test].kind).iter().map(|s| e.condition_of(conditions, s)).collect();
+    out.dedup();
+    out
+}
+
+/// A condition's name for the report: the regime's label and its axis values.
+pub fn condition_label(e: &Experiment, c: &Condition) -> String {
+    let g = &e.regimes[c.regime];
+    if g.axes.is_empty() {
+        return g.label.clone();
+    }
+    let vals: Vec<String> = g.axes.iter().zip(&c.values).map(|(a, v)| format!("{}={v}", a.spec.key)).collect();
+    format!("{} ({})", g.label, vals.join(", "))
+}
+
+fn judge(lo: f64, hi: f64, against: f64, expect: Expect) -> Verdict {
+    if lo.is_nan() || hi.is_nan() {
+        return Verdict::Inconclusive;
+    }
+    let (above, below) = (lo > against, hi < against);
+    match (expect, above, below) {
+        (Expect::Greater, true, _) | (Expect::Less, _, true) => Verdict::Supported,
+        (Expect::Greater, _, true) | (Expect::Less, true, _) => Verdict::Contradicted,
+        _ => Verdict::Inconclusive,
+    }
+}
+
+/// Evaluates test `t` on the runs in `data`; `cell` separates the bootstrap streams of map
+/// cells (0 for the experiment itself).
+pub fn evaluate(e: &Experiment, conditions: &[Condition], data: &[Vec<RunData>], t: usize, seed: u64, cell: u64) -> TestResult {
+    let label = (t as u64) << 20 | cell;
+    let values = |side: &Side, m: usize| -> Vec<f64> {
+        data[e.condition_of(conditions, side)].iter().map(|r| r.measures[m]).collect()
+    };
+    let name = |side: &Side| condition_label(e, &conditions[e.condition_of(conditions, side)]);
+    match &e.tests[t].kind {
+        TestKind::Difference { measure, a, b, expect } => {
+            let (va, vb) = (values(a, *measure), values(b, *measure));
+            let pairs: Vec<(f64, f64)> = va.iter().zip(&vb).filter(|(x, y)| x.is_finite() && y.is_finite()).map(|(x, y)| (*x, *y)).collect();
+            let d: Vec<f64> = pairs.iter().map(|(x, y)| x - y).collect();
+            let (lo, hi) = stats::bootstrap_mean(&d, seed, label);
+            let ma = stats::mean(&pairs.iter().map(|p| p.0).collect::<Vec<_>>());
+            let mb = stats::mean(&pairs.iter().map(|p| p.1).collect::<Vec<_>>());
+            TestResult {
+                effect: stats::mean(&d),
+                lo,
+                hi,
+                n: d.len(),
+                verdict: judge(lo, hi, 0.0, *expect),
+                detail: format!("{} {}, {} {}{}", name(a), fmt(ma), name(b), fmt(mb), dropped(va.len(), d.len())),
+            }
+        }
+        TestKind::Level { measure, a, threshold, expect } => {
+            let v: Vec<f64> = values(a, *measure).into_iter().filter(|x| x.is_finite()).collect();
+            let (lo, hi) = stats::bootstrap_mean(&v, seed, label);
+            TestResult {
+                effect: stats::mean(&v),
+                lo,
+                hi,
+                n: v.len(),
+                verdict: judge(lo, hi, *threshold, *expect),
+                detail: format!("{}; threshold {}{}", name(a), fmt(*threshold), dropped(data[e.condition_of(conditions, a)].len(), v.len())),
+            }
+        }
+        TestKind::Share { measure, a, b, threshold, expect } => {
+            let (va, vb) = (values(a, *measure), values(b, *measure));
+            let w: Vec<f64> = va
+                .iter()
+                .zip(&vb)
+                .filter(|(x, y)| x.is_finite() && y.is_finite())
+                .map(|(x, y)| if x > y { 1.0 } else if x == y { 0.5 } else { 0.0 })
+                .collect();
+            let k: f64 = w.iter().sum();
+            let (lo, hi) = stats::wilson(k, w.len() as f64);
+            TestResult {
+                effect: stats::mean(&w),
+                lo,
+                hi,
+                n: w.len(),
+                verdict: judge(lo, hi, *threshold, *expect),
+                detail: format!("{} ahead of {} in {k} of {} pairs (ties count half)", name(a), name(b), w.len()),
+            }
+        }
+        TestKind::Crossover { metric, a, b } => {
+            // The kept series come first in every run's series, in kept_series order.
+            let k = kept_series(e).iter().position(|m| m == metric).expect("crossover metrics are kept");
+            let (ca, cb) = (e.condition_of(conditions, a), e.condition_of(conditions, b));
+            let diffs: Vec<Vec<f64>> = data[ca]
+                .iter()
+                .zip(&data[cb])
+                .map(|(ra, rb)| rb.series[k].iter().zip(&ra.series[k]).map(|(y, x)| y - x).collect())
+                .collect();
+            let at = |idx: &[usize]| crossover(&diffs, idx);
+            let all: Vec<usize> = (0..diffs.len()).collect();
+            let effect = at(&all);
+            let (lo, hi) = stats::bootstrap(diffs.len(), seed, label, at);
+            let verdict = if effect.is_nan() {
+                Verdict::Contradicted
+            } else if lo.is_nan() {
+                Verdict::Inconclusive
+            } else {
+                Verdict::Supported
+            };
+            TestResult {
+                effect,
+                lo,
+                hi,
+                n: diffs.len(),
+                verdict,
+                detail: format!("{} ahead first, then {} from this tick on (mean {metric})", name(a), name(b)),
+            }
+        }
+    }
+}
+
+/// The first tick from which the mean of `b - a` stays positive, provided it was negative
+/// before; NaN when there is no such crossing.
+fn crossover(diffs: &[Vec<f64>], idx: &[usize]) -> f64 {
+    let Some(first) = diffs.first() else { return f64::NAN };
+    let ticks = first.len();
+    let mean: Vec<f64> = (0..ticks).map(|t| idx.iter().map(|&i| diffs[i][t]).sum::<f64>() / idx.len() as f64).collect();
+    let Some(last_not_ahead) = mean.iter().rposition(|&d| d <= 0.0) else { return f64::NAN };
+    let cross = last_not_ahead + 1;
+    if cross >= ticks || !mean[..cross].iter().any(|&d| d < 0.0) {
+        return f64::NAN;
+    }
+    cross as f64
+}
+
+fn dropped(all: usize, used: usize) -> String {
+    if all == used { String::new() } else { format!(" ({} of {all} runs undefined, left out)", all - used) }
+}
+
+/// Four significant decimals: enough for a verdict table.
+pub fn fmt(x: f64) -> String {
+    if x.is_nan() {
+        "n/a".into()
+    } else if x != 0.0 && x.abs() < 1e-3 {
+        format!("{x:.2e}")
+    } else {
+        format!("{x:.4}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn crossover_on_hand_made_curves() {
+        // b - a: negative early, positive from tick 3 on.
+        let d = vec![vec![0.0, -0.2, -0.1, 0.1, 0.3], vec![0.0, -0.4, -0.3, 0.3, 0.1]];
+        assert_eq!(crossover(&d, &[0, 1]), 3.0);
+        // Never behind: no crossover.
+        assert!(crossover(&[vec![0.0, 0.1, 0.2]], &[0]).is_nan());
+        // Behind at the end: no crossover.
+        assert!(crossover(&[vec![0.0, 0.1, -0.2]], &[0]).is_nan());
+    }
+
+    #[test]
+    fn verdicts_follow_the_interval() {
+        assert_eq!(judge(0.1, 0.3, 0.0, Expect::Greater), Verdict::Supported);
+        assert_eq!(judge(-0.3, -0.1, 0.0, Expect::Greater), Verdict::Contradicted);
+        assert_eq!(judge(-0.1, 0.1, 0.0, Expect::Greater), Verdict::Inconclusive);
+        assert_eq!(judge(-0.3, -0.1, 0.0, Expect::Less), Verdict::Supported);
+        assert_eq!(judge(0.6, 0.9, 0.5, Expect::Greater), Verdict::Supported);
+        assert_eq!(judge(f64::NAN, f64::NAN, 0.0, Expect::Greater), Verdict::Inconclusive);
+    }
+}
