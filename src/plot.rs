@@ -54,7 +54,14 @@ fn range(values: impl Iterator<Item = f64>) -> (f64, f64) {
     (lo - pad, hi + pad)
 }
 
-fn draw(svg: &mut String, title: &str, x_desc: &str, y_desc: &str, lines: &[Line], markers: bool) -> Result<(), Box<dyn std::error::Error>> {
+fn draw(
+    svg: &mut String,
+    title: &str,
+    x_desc: &str,
+    y_desc: &str,
+    lines: &[Line],
+    markers: bool,
+) -> Result<(), Box<dyn std::error::Error>> {
     let root = SVGBackend::with_string(svg, (800, 480)).into_drawing_area();
     root.fill(&WHITE)?;
     let (x0, x1) = range(lines.iter().flat_map(|l| l.x.iter().copied()));
@@ -70,12 +77,18 @@ fn draw(svg: &mut String, title: &str, x_desc: &str, y_desc: &str, lines: &[Line
         let colour = PALETTE[i % PALETTE.len()];
         let ok = |k: usize| l.x[k].is_finite() && l.mean[k].is_finite();
         let band: Vec<(f64, f64)> = (0..l.x.len())
-            .filter(|&k| ok(k) && l.lo.get(k).is_some_and(|v| v.is_finite()) && l.hi.get(k).is_some_and(|v| v.is_finite()))
+            .filter(|&k| {
+                ok(k) && l.lo.get(k).is_some_and(|v| v.is_finite()) && l.hi.get(k).is_some_and(|v| v.is_finite())
+            })
             .map(|k| (l.x[k], l.hi[k]))
             .chain(
                 (0..l.x.len())
                     .rev()
-                    .filter(|&k| ok(k) && l.lo.get(k).is_some_and(|v| v.is_finite()) && l.hi.get(k).is_some_and(|v| v.is_finite()))
+                    .filter(|&k| {
+                        ok(k)
+                            && l.lo.get(k).is_some_and(|v| v.is_finite())
+                            && l.hi.get(k).is_some_and(|v| v.is_finite())
+                    })
                     .map(|k| (l.x[k], l.lo[k])),
             )
             .collect();
@@ -90,9 +103,11 @@ fn draw(svg: &mut String, title: &str, x_desc: &str, y_desc: &str, lines: &[Line
         if markers {
             chart.draw_series(points.iter().map(|&p| Circle::new(p, 3, colour.filled())))?;
             // Error bars for the 95% CI of each point.
-            chart.draw_series((0..l.x.len()).filter(|&k| ok(k) && l.lo.get(k).is_some_and(|v| v.is_finite())).map(|k| {
-                PathElement::new(vec![(l.x[k], l.lo[k]), (l.x[k], l.hi[k])], colour.stroke_width(1))
-            }))?;
+            chart.draw_series(
+                (0..l.x.len())
+                    .filter(|&k| ok(k) && l.lo.get(k).is_some_and(|v| v.is_finite()))
+                    .map(|k| PathElement::new(vec![(l.x[k], l.lo[k]), (l.x[k], l.hi[k])], colour.stroke_width(1))),
+            )?;
         }
     }
     if lines.iter().any(|l| !l.label.is_empty()) {
@@ -166,7 +181,10 @@ pub fn ticks_csv(path: &Path, metrics: &[String]) -> Result<Vec<(String, String)
     for (line, rec) in rdr.records().enumerate() {
         let rec = rec.map_err(|e| format!("{name}: {e}"))?;
         let num = |i: usize| -> Result<f64, String> {
-            rec.get(i).unwrap_or("").parse::<f64>().map_err(|_| format!("{name}, line {}: `{}` is not a number", line + 2, rec.get(i).unwrap_or("")))
+            rec.get(i)
+                .unwrap_or("")
+                .parse::<f64>()
+                .map_err(|_| format!("{name}, line {}: `{}` is not a number", line + 2, rec.get(i).unwrap_or("")))
         };
         let (r, t) = (num(rep)? as u64, num(tick)? as u64);
         for (k, (_, i)) in wanted.iter().enumerate() {
@@ -211,7 +229,13 @@ mod tests {
 
     #[test]
     fn a_chart_is_an_svg_document() {
-        let l = Line { label: "a".into(), x: vec![0.0, 1.0, 2.0], mean: vec![0.1, 0.5, f64::NAN], lo: vec![0.0; 3], hi: vec![1.0; 3] };
+        let l = Line {
+            label: "a".into(),
+            x: vec![0.0, 1.0, 2.0],
+            mean: vec![0.1, 0.5, f64::NAN],
+            lo: vec![0.0; 3],
+            hi: vec![1.0; 3],
+        };
         let svg = chart("t", "x", "y", &[l], true).unwrap();
         assert!(svg.starts_with("<svg") && svg.trim_end().ends_with("</svg>"), "{svg}");
     }

@@ -69,7 +69,9 @@ fn select(args: &Args) -> Result<Vec<(String, Experiment)>, (u8, String)> {
                     None => {
                         let names: Vec<&str> = known.iter().map(|(_, e)| e.id.as_str()).collect();
                         let hint = esh::scenario::suggest::nearest(id, names.iter().copied())
-                            .map_or(format!("the experiments are {}", names.join(", ")), |n| format!("did you mean {n}?"));
+                            .map_or(format!("the experiments are {}", names.join(", ")), |n| {
+                                format!("did you mean {n}?")
+                            });
                         return Err((2, format!("no experiment {id:?}; {hint} (esh reproduce --list)")));
                     }
                 }
@@ -136,7 +138,12 @@ pub fn command(args: Args) -> ExitCode {
         .iter()
         .filter(|o| o.experiment.published)
         .flat_map(|o| {
-            o.experiment.tests.iter().zip(&o.results).filter(|(_, r)| r.verdict != Verdict::Supported).map(move |(t, _)| format!("{} {}", o.experiment.id, t.name))
+            o.experiment
+                .tests
+                .iter()
+                .zip(&o.results)
+                .filter(|(_, r)| r.verdict != Verdict::Supported)
+                .map(move |(t, _)| format!("{} {}", o.experiment.id, t.name))
         })
         .collect();
     if !failed.is_empty() {
@@ -152,7 +159,8 @@ fn progress(quiet: bool, id: &str) -> Option<indicatif::ProgressBar> {
         return None;
     }
     let bar = indicatif::ProgressBar::new_spinner();
-    if let Ok(style) = indicatif::ProgressStyle::with_template("{spinner} {prefix}: {pos} runs, {per_sec} [{elapsed}]") {
+    if let Ok(style) = indicatif::ProgressStyle::with_template("{spinner} {prefix}: {pos} runs, {per_sec} [{elapsed}]")
+    {
         bar.set_style(style);
     }
     bar.set_prefix(id.to_string());
@@ -164,7 +172,10 @@ fn progress(quiet: bool, id: &str) -> Option<indicatif::ProgressBar> {
 pub fn plot(dir: &Path, metrics: Vec<String>, out: Option<PathBuf>, quiet: bool) -> ExitCode {
     let csv = if dir.is_file() { dir.to_path_buf() } else { dir.join("ticks.csv") };
     if !csv.is_file() {
-        return fail(2, &format!("{}: no ticks.csv here (give a run's output directory or its ticks.csv)", dir.display()));
+        return fail(
+            2,
+            &format!("{}: no ticks.csv here (give a run's output directory or its ticks.csv)", dir.display()),
+        );
     }
     let metrics: Vec<String> = if metrics.is_empty() {
         esh::plot::DEFAULT_METRICS.iter().map(|s| s.to_string()).collect()

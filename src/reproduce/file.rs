@@ -21,7 +21,11 @@ pub enum Replications {
     Fixed(u32),
     /// Start at `min` and add replications until the main test's 95% CI half-width is at
     /// most `half_width`, or `max` is reached.
-    Auto { min: u32, max: u32, half_width: f64 },
+    Auto {
+        min: u32,
+        max: u32,
+        half_width: f64,
+    },
 }
 
 /// One regime: a scenario with overrides; with axes, one condition per grid point.
@@ -215,7 +219,10 @@ impl Experiment {
             let mut points: Vec<Vec<Value>> = vec![Vec::new()];
             for a in &g.axes {
                 let vs = grid_values(a);
-                points = points.into_iter().flat_map(|p| vs.iter().map(move |v| [p.clone(), vec![v.clone()]].concat())).collect();
+                points = points
+                    .into_iter()
+                    .flat_map(|p| vs.iter().map(move |v| [p.clone(), vec![v.clone()]].concat()))
+                    .collect();
             }
             for values in points {
                 out.push(Condition { regime: i, values });
@@ -281,7 +288,9 @@ impl ExperimentParser<'_, '_> {
         let source = self.opt_string(e, "experiment", "source")?.unwrap_or_default();
         let published = match r.get(Some(e), "experiment", "published")? {
             Some((Value::Bool(b), _)) => b,
-            Some((v, span)) => return Err(r.err(span, "experiment.published", format!("expected true or false, found {v}"))),
+            Some((v, span)) => {
+                return Err(r.err(span, "experiment.published", format!("expected true or false, found {v}")));
+            }
             None => false,
         };
         let seed = match r.get(Some(e), "experiment", "seed")? {
@@ -324,7 +333,10 @@ impl ExperimentParser<'_, '_> {
     }
 
     fn opt_string(&self, t: &Table<'_>, section: &str, key: &str) -> Result<Option<String>, ScenarioError> {
-        self.r.get(Some(t), section, key)?.map(|(v, span)| self.r.string(&v, span, &format!("{section}.{key}"))).transpose()
+        self.r
+            .get(Some(t), section, key)?
+            .map(|(v, span)| self.r.string(&v, span, &format!("{section}.{key}")))
+            .transpose()
     }
 
     fn float(&self, t: &Table<'_>, section: &str, key: &str, min: f64, max: f64) -> Result<Option<f64>, ScenarioError> {
@@ -337,7 +349,11 @@ impl ExperimentParser<'_, '_> {
             }
         };
         if !(x >= min && x <= max) {
-            return Err(self.r.err(span, &format!("{section}.{key}"), format!("{x}: expected a number in [{min}, {max}]")));
+            return Err(self.r.err(
+                span,
+                &format!("{section}.{key}"),
+                format!("{x}: expected a number in [{min}, {max}]"),
+            ));
         }
         Ok(Some(x))
     }
@@ -370,14 +386,23 @@ impl ExperimentParser<'_, '_> {
         let max = n("max_replications", 2)?.unwrap_or(1000);
         if min > max {
             let span = e.get("min_replications").or(e.get("max_replications")).expect("one is set").span();
-            return Err(r.err(span, "experiment.min_replications", format!("min_replications {min} is above max_replications {max}")));
+            return Err(r.err(
+                span,
+                "experiment.min_replications",
+                format!("min_replications {min} is above max_replications {max}"),
+            ));
         }
         let half_width = self.float(e, "experiment", "half_width", 1e-9, 1e9)?.unwrap_or(0.01);
         Ok(Replications::Auto { min, max, half_width })
     }
 
     /// The items of an array of tables (`[[name]]`), each checked for known keys.
-    fn array<'t, 'i>(&self, root: &'t Table<'i>, name: &str, keys: &[&str]) -> Result<Vec<(usize, &'t Table<'i>)>, ScenarioError> {
+    fn array<'t, 'i>(
+        &self,
+        root: &'t Table<'i>,
+        name: &str,
+        keys: &[&str],
+    ) -> Result<Vec<(usize, &'t Table<'i>)>, ScenarioError> {
         let Some(v) = root.get(name) else { return Ok(Vec::new()) };
         let arr = v.get_ref().as_array().ok_or_else(|| {
             self.r.err(v.span(), name, format!("expected [[{name}]] tables, found {}", v.get_ref().type_str()))
@@ -400,7 +425,11 @@ impl ExperimentParser<'_, '_> {
         let name = self.required_string(t, section, "name")?;
         let span = t.get("name").expect("present").span();
         if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-') {
-            return Err(self.r.err(span, &format!("{section}.name"), format!("{name:?}: expected letters, digits, '_' or '-'")));
+            return Err(self.r.err(
+                span,
+                &format!("{section}.name"),
+                format!("{name:?}: expected letters, digits, '_' or '-'"),
+            ));
         }
         if seen.contains(&name) {
             return Err(self.r.err(span, &format!("{section}.name"), format!("the name {name:?} is used twice")));
@@ -444,7 +473,11 @@ impl ExperimentParser<'_, '_> {
                     let axes = r.axes(t, &scenario, DesignKind::Grid)?;
                     if let Some(a) = axes.iter().find(|a| RESERVED.contains(&a.name().as_str())) {
                         let span = t.get("axes").expect("present").span();
-                        return Err(r.err(span, &format!("{section}.axes"), format!("`{}` is set by the experiment itself", a.name())));
+                        return Err(r.err(
+                            span,
+                            &format!("{section}.axes"),
+                            format!("`{}` is set by the experiment itself", a.name()),
+                        ));
                     }
                     axes
                 }
@@ -463,10 +496,9 @@ impl ExperimentParser<'_, '_> {
         base: &Scenario,
     ) -> Result<Vec<(&'static ParamSpec, Value, Span)>, ScenarioError> {
         let r = &self.r;
-        let t = v
-            .get_ref()
-            .as_table()
-            .ok_or_else(|| r.err(v.span(), path, format!("expected a table of parameters, found {}", v.get_ref().type_str())))?;
+        let t = v.get_ref().as_table().ok_or_else(|| {
+            r.err(v.span(), path, format!("expected a table of parameters, found {}", v.get_ref().type_str()))
+        })?;
         let mut flat: Vec<(String, Span, &Item<'_>)> = Vec::new();
         for (k, val) in t.iter() {
             let key = k.get_ref().as_ref();
@@ -487,12 +519,16 @@ impl ExperimentParser<'_, '_> {
                 let mut e = r.err(span, path, format!("unknown parameter `{name}`"));
                 e = match suggest::nearest(&name, all.iter().map(String::as_str)) {
                     Some(n) => e.help(format!("did you mean `{n}`?")),
-                    None => e.help("parameters are named by their dotted path, e.g. \"centre.tolerance\"; `esh params` lists them"),
+                    None => e.help(
+                        "parameters are named by their dotted path, e.g. \"centre.tolerance\"; `esh params` lists them",
+                    ),
                 };
                 return Err(e);
             };
             if RESERVED.contains(&name.as_str()) {
-                return Err(r.err(span, path, format!("`{name}` is set by the experiment itself")).help("use [experiment] seed and replications"));
+                return Err(r
+                    .err(span, path, format!("`{name}` is set by the experiment itself"))
+                    .help("use [experiment] seed and replications"));
             }
             let mut value = r.value(val, path)?;
             if let (crate::scenario::Domain::Float { .. }, Value::Int(i)) = (&spec.domain, &value) {
@@ -527,7 +563,11 @@ impl ExperimentParser<'_, '_> {
             };
             for key in ["metric", "tick", "window", "horizon"] {
                 if let Some(v) = t.get(key).filter(|_| !allowed.contains(&key)) {
-                    return Err(r.err(v.span(), &format!("{section}.{key}"), format!("`{key}` does not apply to a {kind:?} measure")));
+                    return Err(r.err(
+                        v.span(),
+                        &format!("{section}.{key}"),
+                        format!("`{key}` does not apply to a {kind:?} measure"),
+                    ));
                 }
             }
             let kind = match kind {
@@ -535,20 +575,26 @@ impl ExperimentParser<'_, '_> {
                     let m = self.metric_name(t, &section)?;
                     let at = match (tick("tick")?, t.get("window")) {
                         (Some(_), Some(w)) => {
-                            return Err(r.err(w.span(), &format!("{section}.window"), "give `tick` or `window`, not both"));
+                            return Err(r.err(
+                                w.span(),
+                                &format!("{section}.window"),
+                                "give `tick` or `window`, not both",
+                            ));
                         }
                         (Some(k), None) => At::Tick(k),
                         (None, Some(w)) => {
-                            let arr = w
-                                .get_ref()
-                                .as_array()
-                                .filter(|a| a.len() == 2)
-                                .ok_or_else(|| r.err(w.span(), &format!("{section}.window"), "expected two ticks, [from, to]"))?;
+                            let arr = w.get_ref().as_array().filter(|a| a.len() == 2).ok_or_else(|| {
+                                r.err(w.span(), &format!("{section}.window"), "expected two ticks, [from, to]")
+                            })?;
                             let p = format!("{section}.window");
                             let from = r.int(&r.value(&arr[0], &p)?, arr[0].span(), &p, 0, ticks as i64)? as u32;
                             let to = r.int(&r.value(&arr[1], &p)?, arr[1].span(), &p, 0, ticks as i64)? as u32;
                             if from > to {
-                                return Err(r.err(w.span(), &p, format!("the window [{from}, {to}] ends before it starts")));
+                                return Err(r.err(
+                                    w.span(),
+                                    &p,
+                                    format!("the window [{from}, {to}] ends before it starts"),
+                                ));
                             }
                             At::Window(from, to)
                         }
@@ -568,7 +614,11 @@ impl ExperimentParser<'_, '_> {
                     let horizon = tick("horizon")?.unwrap_or(10).max(1);
                     if at + horizon > ticks {
                         let span = t.get("tick").expect("present").span();
-                        return Err(r.err(span, &format!("{section}.tick"), format!("tick {at} + horizon {horizon} is past the last tick {ticks}")));
+                        return Err(r.err(
+                            span,
+                            &format!("{section}.tick"),
+                            format!("tick {at} + horizon {horizon} is past the last tick {ticks}"),
+                        ));
                     }
                     match k {
                         "procedural_rho" => MeasureKind::ProceduralRho { tick: at, horizon },
@@ -600,7 +650,14 @@ impl ExperimentParser<'_, '_> {
     }
 
     /// A reference by name to one of `names`, with a suggestion when it is misspelt.
-    fn reference(&self, t: &Table<'_>, section: &str, key: &str, what: &str, names: &[&str]) -> Result<usize, ScenarioError> {
+    fn reference(
+        &self,
+        t: &Table<'_>,
+        section: &str,
+        key: &str,
+        what: &str,
+        names: &[&str],
+    ) -> Result<usize, ScenarioError> {
         let r = &self.r;
         let name = self.required_string(t, section, key)?;
         let span = t.get(key).expect("present").span();
@@ -627,10 +684,18 @@ impl ExperimentParser<'_, '_> {
                     if k == "at" {
                         continue;
                     }
-                    return Err(r.err(span, &format!("{section}.{k}"), format!("regime {:?} has no axis `{}`", g.name, spec.path())));
+                    return Err(r.err(
+                        span,
+                        &format!("{section}.{k}"),
+                        format!("regime {:?} has no axis `{}`", g.name, spec.path()),
+                    ));
                 };
                 if !grid_values(axis).iter().any(|x| same(x, &value)) {
-                    return Err(r.err(span, &format!("{section}.{k}"), format!("{value} is not one of the values of axis `{}`", spec.path())));
+                    return Err(r.err(
+                        span,
+                        &format!("{section}.{k}"),
+                        format!("{value} is not one of the values of axis `{}`", spec.path()),
+                    ));
                 }
                 at.retain(|(s, _): &(&ParamSpec, Value)| !std::ptr::eq(*s, spec));
                 at.push((spec, value));
@@ -639,7 +704,11 @@ impl ExperimentParser<'_, '_> {
         if let Some(a) = g.axes.iter().find(|a| !at.iter().any(|(s, _)| std::ptr::eq(*s, a.spec))) {
             let span = t.get(key).expect("present").span();
             return Err(r
-                .err(span, &format!("{section}.{key}"), format!("regime {:?} varies `{}`: say which value this test uses", g.name, a.name()))
+                .err(
+                    span,
+                    &format!("{section}.{key}"),
+                    format!("regime {:?} varies `{}`: say which value this test uses", g.name, a.name()),
+                )
                 .help(format!("add `{own} = {{ \"{}\" = <value> }}`", a.name())));
         }
         Ok(Side { regime, at })
@@ -656,7 +725,12 @@ impl ExperimentParser<'_, '_> {
         })
     }
 
-    fn tests(&self, root: &Table<'_>, regimes: &[Regime], measures: &[Measure]) -> Result<(Vec<Test>, usize), ScenarioError> {
+    fn tests(
+        &self,
+        root: &Table<'_>,
+        regimes: &[Regime],
+        measures: &[Measure],
+    ) -> Result<(Vec<Test>, usize), ScenarioError> {
         let r = &self.r;
         let measure_names: Vec<&str> = measures.iter().map(|m| m.name.as_str()).collect();
         let mut out: Vec<Test> = Vec::new();
@@ -666,10 +740,15 @@ impl ExperimentParser<'_, '_> {
             let seen: Vec<String> = out.iter().map(|m| m.name.clone()).collect();
             let name = self.name(t, &section, &seen)?;
             let label = self.opt_string(t, &section, "label")?.unwrap_or_else(|| name.clone());
-            let kind = r.choice(Some(t), &section, "kind", &["difference", "level", "share", "crossover"])?.ok_or_else(|| {
-                ScenarioError::new(r.file, "a test needs `kind`: \"difference\", \"level\", \"share\" or \"crossover\"")
+            let kind = r
+                .choice(Some(t), &section, "kind", &["difference", "level", "share", "crossover"])?
+                .ok_or_else(|| {
+                    ScenarioError::new(
+                        r.file,
+                        "a test needs `kind`: \"difference\", \"level\", \"share\" or \"crossover\"",
+                    )
                     .key(format!("{section}.kind"))
-            })?;
+                })?;
             let allowed: &[&str] = match kind {
                 "difference" => &["measure", "a", "b", "at", "a_at", "b_at", "expect"],
                 "level" => &["measure", "a", "at", "a_at", "expect", "threshold"],
@@ -679,13 +758,18 @@ impl ExperimentParser<'_, '_> {
             for (k, v) in t.iter() {
                 let k = k.get_ref().as_ref();
                 if !["name", "label", "kind", "main"].contains(&k) && !allowed.contains(&k) {
-                    return Err(r.err(v.span(), &format!("{section}.{k}"), format!("`{k}` does not apply to a {kind:?} test")));
+                    return Err(r.err(
+                        v.span(),
+                        &format!("{section}.{k}"),
+                        format!("`{k}` does not apply to a {kind:?} test"),
+                    ));
                 }
             }
             let measure = || self.reference(t, &section, "measure", "measure", &measure_names);
             let threshold = || -> Result<f64, ScenarioError> {
                 self.float(t, &section, "threshold", f64::MIN, f64::MAX)?.ok_or_else(|| {
-                    ScenarioError::new(r.file, format!("a {kind:?} test needs `threshold`")).key(format!("{section}.threshold"))
+                    ScenarioError::new(r.file, format!("a {kind:?} test needs `threshold`"))
+                        .key(format!("{section}.threshold"))
                 })
             };
             let kind = match kind {
@@ -720,10 +804,18 @@ impl ExperimentParser<'_, '_> {
                         return Err(r.err(span, &format!("{section}.main"), "only one test can be the main one"));
                     }
                     Value::Bool(true) if matches!(kind, TestKind::Crossover { .. }) => {
-                        return Err(r.err(span, &format!("{section}.main"), "a crossover test cannot be the main one").help("its effect is a tick, not a quantity with a CI target"));
+                        return Err(r
+                            .err(span, &format!("{section}.main"), "a crossover test cannot be the main one")
+                            .help("its effect is a tick, not a quantity with a CI target"));
                     }
                     Value::Bool(b) => main = b.then_some(out.len()).or(main),
-                    other => return Err(r.err(span, &format!("{section}.main"), format!("expected true or false, found {other}"))),
+                    other => {
+                        return Err(r.err(
+                            span,
+                            &format!("{section}.main"),
+                            format!("expected true or false, found {other}"),
+                        ));
+                    }
                 }
             }
             out.push(Test { name, label, kind });
@@ -731,13 +823,19 @@ impl ExperimentParser<'_, '_> {
         if out.is_empty() {
             return Err(ScenarioError::new(r.file, "an experiment needs at least one [[test]]").key("test"));
         }
-        let main = main
-            .or_else(|| out.iter().position(|t| !matches!(t.kind, TestKind::Crossover { .. })))
-            .ok_or_else(|| ScenarioError::new(r.file, "an experiment needs a test other than a crossover").key("test"))?;
+        let main = main.or_else(|| out.iter().position(|t| !matches!(t.kind, TestKind::Crossover { .. }))).ok_or_else(
+            || ScenarioError::new(r.file, "an experiment needs a test other than a crossover").key("test"),
+        )?;
         Ok((out, main))
     }
 
-    fn map(&self, root: &Table<'_>, regimes: &[Regime], tests: &[Test], main: usize) -> Result<Option<MapSpec>, ScenarioError> {
+    fn map(
+        &self,
+        root: &Table<'_>,
+        regimes: &[Regime],
+        tests: &[Test],
+        main: usize,
+    ) -> Result<Option<MapSpec>, ScenarioError> {
         let r = &self.r;
         let Some(t) = r.section(root, "map", MAP_KEYS)? else { return Ok(None) };
         let test = match t.get("test") {
@@ -748,7 +846,9 @@ impl ExperimentParser<'_, '_> {
             }
         };
         let sides: Vec<&Side> = match &tests[test].kind {
-            TestKind::Difference { a, b, .. } | TestKind::Share { a, b, .. } | TestKind::Crossover { a, b, .. } => vec![a, b],
+            TestKind::Difference { a, b, .. } | TestKind::Share { a, b, .. } | TestKind::Crossover { a, b, .. } => {
+                vec![a, b]
+            }
             TestKind::Level { a, .. } => vec![a],
         };
         let base = &regimes[sides[0].regime].scenario;
@@ -761,7 +861,11 @@ impl ExperimentParser<'_, '_> {
             for a in &axes {
                 if g.axes.iter().any(|x| std::ptr::eq(x.spec, a.spec)) || RESERVED.contains(&a.name().as_str()) {
                     let span = t.get("axes").expect("present").span();
-                    return Err(r.err(span, "map.axes", format!("`{}` cannot be a map axis: regime {:?} sets it", a.name(), g.name)));
+                    return Err(r.err(
+                        span,
+                        "map.axes",
+                        format!("`{}` cannot be a map axis: regime {:?} sets it", a.name(), g.name),
+                    ));
                 }
                 for v in grid_values(a) {
                     let mut s = g.scenario.clone();
@@ -776,10 +880,20 @@ impl ExperimentParser<'_, '_> {
                 .transpose()?
                 .unwrap_or(default))
         };
-        Ok(Some(MapSpec { axes, test, replications: n("replications", 20)?, quick_replications: n("quick_replications", 3)? }))
+        Ok(Some(MapSpec {
+            axes,
+            test,
+            replications: n("replications", 20)?,
+            quick_replications: n("quick_replications", 3)?,
+        }))
     }
 
-    fn figures(&self, root: &Table<'_>, regimes: &[Regime], measures: &[Measure]) -> Result<Vec<Figure>, ScenarioError> {
+    fn figures(
+        &self,
+        root: &Table<'_>,
+        regimes: &[Regime],
+        measures: &[Measure],
+    ) -> Result<Vec<Figure>, ScenarioError> {
         let r = &self.r;
         let names: Vec<&str> = regimes.iter().map(|g| g.name.as_str()).collect();
         let measure_names: Vec<&str> = measures.iter().map(|m| m.name.as_str()).collect();
@@ -788,11 +902,16 @@ impl ExperimentParser<'_, '_> {
             let section = format!("figure[{i}]");
             let kind = r.choice(Some(t), &section, "kind", &["series", "curve"])?.unwrap_or("series");
             let title = self.opt_string(t, &section, "title")?;
-            let allowed: &[&str] = if kind == "series" { &["metric", "regimes"] } else { &["measure", "regime", "x", "group"] };
+            let allowed: &[&str] =
+                if kind == "series" { &["metric", "regimes"] } else { &["measure", "regime", "x", "group"] };
             for (k, v) in t.iter() {
                 let k = k.get_ref().as_ref();
                 if !["kind", "title"].contains(&k) && !allowed.contains(&k) {
-                    return Err(r.err(v.span(), &format!("{section}.{k}"), format!("`{k}` does not apply to a {kind:?} figure")));
+                    return Err(r.err(
+                        v.span(),
+                        &format!("{section}.{k}"),
+                        format!("`{k}` does not apply to a {kind:?} figure"),
+                    ));
                 }
             }
             if kind == "series" {
@@ -800,12 +919,19 @@ impl ExperimentParser<'_, '_> {
                 let regimes_idx = match t.get("regimes") {
                     None => (0..regimes.len()).collect(),
                     Some(v) => {
-                        let arr = v.get_ref().as_array().ok_or_else(|| r.err(v.span(), &format!("{section}.regimes"), "expected a list of regime names"))?;
+                        let arr = v.get_ref().as_array().ok_or_else(|| {
+                            r.err(v.span(), &format!("{section}.regimes"), "expected a list of regime names")
+                        })?;
                         let mut idx = Vec::new();
                         for item in arr.iter() {
-                            let s = r.string(&r.value(item, &format!("{section}.regimes"))?, item.span(), &format!("{section}.regimes"))?;
+                            let s = r.string(
+                                &r.value(item, &format!("{section}.regimes"))?,
+                                item.span(),
+                                &format!("{section}.regimes"),
+                            )?;
                             let Some(p) = names.iter().position(|n| *n == s) else {
-                                let e = r.err(item.span(), &format!("{section}.regimes"), format!("no regime named {s:?}"));
+                                let e =
+                                    r.err(item.span(), &format!("{section}.regimes"), format!("no regime named {s:?}"));
                                 return Err(match suggest::nearest(&s, names.iter().copied()) {
                                     Some(n) => e.help(format!("did you mean \"{n}\"?")),
                                     None => e.help(format!("the regimes are {}", names.join(", "))),
@@ -816,7 +942,11 @@ impl ExperimentParser<'_, '_> {
                         idx
                     }
                 };
-                out.push(Figure::Series { title: title.unwrap_or_else(|| metric.replace('_', " ")), metric, regimes: regimes_idx });
+                out.push(Figure::Series {
+                    title: title.unwrap_or_else(|| metric.replace('_', " ")),
+                    metric,
+                    regimes: regimes_idx,
+                });
             } else {
                 let measure = self.reference(t, &section, "measure", "measure", &measure_names)?;
                 let regime = self.reference(t, &section, "regime", "regime", &names)?;
@@ -834,7 +964,11 @@ impl ExperimentParser<'_, '_> {
                 let others = axis_refs.len() - 1 - group.map_or(0, |g| (g != x) as usize);
                 if others > 0 || group == Some(x) {
                     let span = t.get("x").expect("present").span();
-                    return Err(r.err(span, &format!("{section}.x"), "a curve's `x` and `group` must be two different axes covering all of the regime's axes"));
+                    return Err(r.err(
+                        span,
+                        &format!("{section}.x"),
+                        "a curve's `x` and `group` must be two different axes covering all of the regime's axes",
+                    ));
                 }
                 let title = title.unwrap_or_else(|| measures[measure].label.clone());
                 out.push(Figure::Curve { title, measure, regime, x, group });

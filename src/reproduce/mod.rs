@@ -15,7 +15,7 @@ use rayon::prelude::*;
 
 use crate::engine::run_replication;
 use crate::scenario::{Scenario, Value};
-use file::{Condition, Experiment, Expect, Replications, Side, TestKind};
+use file::{Condition, Expect, Experiment, Replications, Side, TestKind};
 use probe::{Probe, RunData};
 
 /// How to run an experiment.
@@ -106,7 +106,12 @@ fn kept_series(e: &Experiment) -> Vec<&'static str> {
 }
 
 /// The scenario of a condition, with extra values (a map cell's) on top.
-fn condition_scenario(e: &Experiment, c: &Condition, extra: &[(&'static crate::scenario::ParamSpec, Value)], seed: u64) -> Result<Scenario, String> {
+fn condition_scenario(
+    e: &Experiment,
+    c: &Condition,
+    extra: &[(&'static crate::scenario::ParamSpec, Value)],
+    seed: u64,
+) -> Result<Scenario, String> {
     let g = &e.regimes[c.regime];
     let mut s = g.scenario.clone();
     for (a, v) in g.axes.iter().zip(&c.values) {
@@ -122,7 +127,14 @@ fn condition_scenario(e: &Experiment, c: &Condition, extra: &[(&'static crate::s
 }
 
 /// Runs replications `from..to` of every scenario, in parallel; results in a fixed order.
-fn run_batch(e: &Experiment, scenarios: &[Scenario], kept: &[&'static str], from: u32, to: u32, tick: &(dyn Fn() + Sync)) -> Result<Vec<Vec<RunData>>, String> {
+fn run_batch(
+    e: &Experiment,
+    scenarios: &[Scenario],
+    kept: &[&'static str],
+    from: u32,
+    to: u32,
+    tick: &(dyn Fn() + Sync),
+) -> Result<Vec<Vec<RunData>>, String> {
     let jobs: Vec<(usize, u32)> = (0..scenarios.len()).flat_map(|c| (from..to).map(move |r| (c, r))).collect();
     let runs: Vec<Result<RunData, String>> = jobs
         .par_iter()
@@ -166,13 +178,17 @@ pub fn run(e: &Experiment, opts: &Options, tick: &(dyn Fn() + Sync)) -> Result<O
         for _round in 0..6 {
             let r = evaluate(e, &conditions, &data, e.main, seed, 0);
             let half = (r.hi - r.lo) / 2.0;
-            if !(half > target) || n >= max {
+            if half <= target || half.is_nan() || n >= max {
                 note = if half <= target {
-                    format!("{n} per condition: the main test's 95% CI half-width is {half:.4}, under the target {target}")
+                    format!(
+                        "{n} per condition: the main test's 95% CI half-width is {half:.4}, under the target {target}"
+                    )
                 } else if half.is_nan() {
                     format!("{n} per condition (the main test's CI is undefined: too few defined values)")
                 } else {
-                    format!("{n} per condition: the cap max_replications; the main test's CI half-width is {half:.4}, above the target {target}")
+                    format!(
+                        "{n} per condition: the cap max_replications; the main test's CI half-width is {half:.4}, above the target {target}"
+                    )
                 };
                 break;
             }
@@ -207,33 +223,47 @@ pub fn run(e: &Experiment, opts: &Options, tick: &(dyn Fn() + Sync)) -> Result<O
 }
 
 /// Runs the map: the map's test at every point of its axes (its regimes' conditions only).
-fn run_map(e: &Experiment, conditions: &[Condition], seed: u64, quick: bool, kept: &[&'static str], tick: &(dyn Fn() + Sync)) -> Result<(Vec<MapCell>, u32), String> {
+fn run_map(
+    e: &Experiment,
+    conditions: &[Condition],
+    seed: u64,
+    quick: bool,
+    kept: &[&'static str],
+    tick: &(dyn Fn() + Sync),
+) -> Result<(Vec<MapCell>, u32), String> {
     let Some(m) = &e.map else { return Ok((Vec::new(), 0)) };
     let reps = if quick { m.quick_replications } else { m.replications };
     let mut points: Vec<Vec<Value>> = vec![Vec::new()];
     for a in &m.axes {
         let vs = crate::sweep::design::grid_values(a);
-        points = points.into_iter().flat_map(|p| vs.iter().map(move |v| [p.clone(), vec![v.clone()]].concat())).collect();
+        points =
+            points.into_iter().flat_map(|p| vs.iter().map(move |v| [p.clone(), vec![v.clone()]].concat())).collect();
     }
     let mut cells = Vec::new();
     for (k, values) in points.iter().enumerate() {
         let extra: Vec<_> = m.axes.iter().map(|a| a.spec).zip(values.iter().cloned()).collect();
         // Only the conditions the test uses are run; the others stay empty.
         let used = test_conditions(e, conditions, m.test);
-        let scenarios: Vec<Scenario> = used.iter().map(|&c| condition_scenario(e, &conditions[c], &extra, seed)).collect::<Result<_, _>>()?;
+        let scenarios: Vec<Scenario> =
+            used.iter().map(|&c| condition_scenario(e, &conditions[c], &extra, seed)).collect::<Result<_, _>>()?;
         let runs = run_batch(e, &scenarios, kept, 0, reps, tick)?;
         let mut data = vec![Vec::new(); conditions.len()];
         for (&c, d) in used.iter().zip(runs) {
             data[c] = d;
         }
-        cells.push(MapCell { values: values.clone(), result: evaluate(e, conditions, &data, m.test, seed, k as u64 + 1) });
+        cells.push(MapCell {
+            values: values.clone(),
+            result: evaluate(e, conditions, &data, m.test, seed, k as u64 + 1),
+        });
     }
     Ok((cells, reps))
 }
 
 fn sides(kind: &TestKind) -> Vec<&Side> {
     match kind {
-        TestKind::Difference { a, b, .. } | TestKind::Share { a, b, .. } | TestKind::Crossover { a, b, .. } => vec![a, b],
+        TestKind::Difference { a, b, .. } | TestKind::Share { a, b, .. } | TestKind::Crossover { a, b, .. } => {
+            vec![a, b]
+        }
         TestKind::Level { a, .. } => vec![a],
     }
 }
@@ -268,7 +298,14 @@ fn judge(lo: f64, hi: f64, against: f64, expect: Expect) -> Verdict {
 
 /// Evaluates test `t` on the runs in `data`; `cell` separates the bootstrap streams of map
 /// cells (0 for the experiment itself).
-pub fn evaluate(e: &Experiment, conditions: &[Condition], data: &[Vec<RunData>], t: usize, seed: u64, cell: u64) -> TestResult {
+pub fn evaluate(
+    e: &Experiment,
+    conditions: &[Condition],
+    data: &[Vec<RunData>],
+    t: usize,
+    seed: u64,
+    cell: u64,
+) -> TestResult {
     let label = (t as u64) << 20 | cell;
     let values = |side: &Side, m: usize| -> Vec<f64> {
         data[e.condition_of(conditions, side)].iter().map(|r| r.measures[m]).collect()
@@ -277,7 +314,8 @@ pub fn evaluate(e: &Experiment, conditions: &[Condition], data: &[Vec<RunData>],
     match &e.tests[t].kind {
         TestKind::Difference { measure, a, b, expect } => {
             let (va, vb) = (values(a, *measure), values(b, *measure));
-            let pairs: Vec<(f64, f64)> = va.iter().zip(&vb).filter(|(x, y)| x.is_finite() && y.is_finite()).map(|(x, y)| (*x, *y)).collect();
+            let pairs: Vec<(f64, f64)> =
+                va.iter().zip(&vb).filter(|(x, y)| x.is_finite() && y.is_finite()).map(|(x, y)| (*x, *y)).collect();
             let d: Vec<f64> = pairs.iter().map(|(x, y)| x - y).collect();
             let (lo, hi) = stats::bootstrap_mean(&d, seed, label);
             let ma = stats::mean(&pairs.iter().map(|p| p.0).collect::<Vec<_>>());
@@ -300,7 +338,12 @@ pub fn evaluate(e: &Experiment, conditions: &[Condition], data: &[Vec<RunData>],
                 hi,
                 n: v.len(),
                 verdict: judge(lo, hi, *threshold, *expect),
-                detail: format!("{}; threshold {}{}", name(a), fmt(*threshold), dropped(data[e.condition_of(conditions, a)].len(), v.len())),
+                detail: format!(
+                    "{}; threshold {}{}",
+                    name(a),
+                    fmt(*threshold),
+                    dropped(data[e.condition_of(conditions, a)].len(), v.len())
+                ),
             }
         }
         TestKind::Share { measure, a, b, threshold, expect } => {
@@ -309,7 +352,15 @@ pub fn evaluate(e: &Experiment, conditions: &[Condition], data: &[Vec<RunData>],
                 .iter()
                 .zip(&vb)
                 .filter(|(x, y)| x.is_finite() && y.is_finite())
-                .map(|(x, y)| if x > y { 1.0 } else if x == y { 0.5 } else { 0.0 })
+                .map(|(x, y)| {
+                    if x > y {
+                        1.0
+                    } else if x == y {
+                        0.5
+                    } else {
+                        0.0
+                    }
+                })
                 .collect();
             let k: f64 = w.iter().sum();
             let (lo, hi) = stats::wilson(k, w.len() as f64);
@@ -396,6 +447,77 @@ mod tests {
         assert!(crossover(&[vec![0.0, 0.1, 0.2]], &[0]).is_nan());
         // Behind at the end: no crossover.
         assert!(crossover(&[vec![0.0, 0.1, -0.2]], &[0]).is_nan());
+    }
+
+    /// Hand-made runs: statistics that can be checked by hand.
+    fn hand_made() -> (Experiment, Vec<Condition>) {
+        let text = r#"
+[experiment]
+id = "hand"
+title = "hand-made"
+[[regime]]
+name = "a"
+scenario = "baseline.toml"
+[[regime]]
+name = "b"
+scenario = "baseline.toml"
+[[measure]]
+name = "m"
+metric = "mean_performance"
+[[test]]
+name = "diff"
+kind = "difference"
+measure = "m"
+a = "a"
+b = "b"
+expect = "greater"
+[[test]]
+name = "level"
+kind = "level"
+measure = "m"
+a = "b"
+threshold = -1.0
+expect = "less"
+[[test]]
+name = "share"
+kind = "share"
+measure = "m"
+a = "a"
+b = "b"
+threshold = 0.5
+expect = "greater"
+"#;
+        let e = Experiment::parse(text, "hand.toml", &embedded::scenario).unwrap();
+        let c = e.conditions();
+        (e, c)
+    }
+
+    fn runs(values: &[f64]) -> Vec<RunData> {
+        values.iter().map(|&v| RunData { measures: vec![v], series: Vec::new() }).collect()
+    }
+
+    #[test]
+    fn tests_compute_their_statistics() {
+        let (e, c) = hand_made();
+        let data = vec![runs(&[1.0, 2.0, 3.0, f64::NAN, 4.0]), runs(&[0.0, 0.5, 1.0, 2.0, 4.0])];
+        // Differences of the four defined pairs: 1, 1.5, 2, 0 -> mean 1.125.
+        let d = evaluate(&e, &c, &data, 0, 1, 0);
+        assert_eq!(d.n, 4);
+        assert!((d.effect - 1.125).abs() < 1e-12);
+        assert!(d.lo >= 0.0 && d.hi <= 2.0 && d.lo < d.effect && d.effect < d.hi, "{d:?}");
+        assert!(d.detail.contains("1 of 5 runs undefined"), "{}", d.detail);
+        // Level of b: mean 1.5 against -1, expected less: the interval lies above: contradicted.
+        let l = evaluate(&e, &c, &data, 1, 1, 0);
+        assert!((l.effect - 1.5).abs() < 1e-12 && l.n == 5);
+        assert_eq!(l.verdict, Verdict::Contradicted);
+        // Share: a ahead in 3 pairs, tied in 1 (4 = 4) -> 3.5 / 4.
+        let s = evaluate(&e, &c, &data, 2, 1, 0);
+        assert!((s.effect - 0.875).abs() < 1e-12 && s.n == 4);
+        assert_eq!((s.lo, s.hi), stats::wilson(3.5, 4.0));
+        assert_eq!(s.verdict, Verdict::Inconclusive);
+        // The same data and seed give the same interval; another seed another.
+        assert_eq!(evaluate(&e, &c, &data, 0, 1, 0), d);
+        assert_ne!(evaluate(&e, &c, &data, 0, 2, 0).lo, d.lo);
     }
 
     #[test]

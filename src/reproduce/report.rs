@@ -15,7 +15,8 @@ use crate::scenario::resolve::to_toml;
 
 /// The verdict table as text for the terminal.
 pub fn verdict_table(outcomes: &[Outcome]) -> String {
-    let mut rows = vec![["hypothesis".to_string(), "test".into(), "effect".into(), "95% CI".into(), "n".into(), "verdict".into()]];
+    let mut rows =
+        vec![["hypothesis".to_string(), "test".into(), "effect".into(), "95% CI".into(), "n".into(), "verdict".into()]];
     for o in outcomes {
         for (t, r) in o.experiment.tests.iter().zip(&o.results) {
             rows.push([
@@ -91,7 +92,8 @@ fn write_into(outcomes: &[Outcome], dir: &Path, command: &str) -> Result<(), Str
         rayon::current_num_threads()
     )
     .unwrap();
-    writeln!(md, "| hypothesis | test | effect | 95% CI | replications | verdict |\n|---|---|---|---|---|---|").unwrap();
+    writeln!(md, "| hypothesis | test | effect | 95% CI | replications | verdict |\n|---|---|---|---|---|---|")
+        .unwrap();
     let mut csv = String::from("experiment,test,label,effect,ci95_low,ci95_high,n,verdict,seed,quick\n");
     for o in outcomes {
         for (t, r) in o.experiment.tests.iter().zip(&o.results) {
@@ -180,7 +182,12 @@ fn section(md: &mut String, o: &Outcome, dir: &Path) -> Result<(), String> {
         put(&sub.join(&name), &to_toml(&s))?;
         let axes: Vec<String> = g.axes.iter().map(|a| a.name()).collect();
         let over = if axes.is_empty() { String::new() } else { format!(", over {}", axes.join(" and ")) };
-        writeln!(md, "- {}: `{}` with the experiment's overrides{over}: [`{}/{name}`]({}/{name})", g.label, g.source, e.id, e.id).unwrap();
+        writeln!(
+            md,
+            "- {}: `{}` with the experiment's overrides{over}: [`{}/{name}`]({}/{name})",
+            g.label, g.source, e.id, e.id
+        )
+        .unwrap();
     }
     Ok(())
 }
@@ -204,10 +211,16 @@ fn definition(kind: &MeasureKind) -> String {
 
 fn test_definition(kind: &TestKind) -> &'static str {
     match kind {
-        TestKind::Difference { .. } => "Statistic: the mean of the paired differences (replication r against replication r); percentile bootstrap CI, 2,000 resamples of the pairs; runs with an undefined measure are left out with their pair",
+        TestKind::Difference { .. } => {
+            "Statistic: the mean of the paired differences (replication r against replication r); percentile bootstrap CI, 2,000 resamples of the pairs; runs with an undefined measure are left out with their pair"
+        }
         TestKind::Level { .. } => "Statistic: the mean over runs; percentile bootstrap CI, 2,000 resamples",
-        TestKind::Share { .. } => "Statistic: the share of pairs in which the first condition is ahead (ties count half); Wilson score CI",
-        TestKind::Crossover { .. } => "Statistic: the first tick from which the mean paired difference stays positive, having been negative before; percentile bootstrap CI over resampled pairs (no CI when under half the resamples cross); contradicted when the mean curves do not cross",
+        TestKind::Share { .. } => {
+            "Statistic: the share of pairs in which the first condition is ahead (ties count half); Wilson score CI"
+        }
+        TestKind::Crossover { .. } => {
+            "Statistic: the first tick from which the mean paired difference stays positive, having been negative before; percentile bootstrap CI over resampled pairs (no CI when under half the resamples cross); contradicted when the mean curves do not cross"
+        }
     }
 }
 
@@ -228,7 +241,17 @@ fn map_section(md: &mut String, o: &Outcome, sub: &Path) -> Result<(), String> {
     let mut csv = format!("{},effect,ci95_low,ci95_high,n,verdict\n", names.join(","));
     for c in &o.map {
         let vals: Vec<String> = c.values.iter().map(|v| v.to_string().trim_matches('"').to_string()).collect();
-        writeln!(csv, "{},{:?},{:?},{:?},{},{}", vals.join(","), c.result.effect, c.result.lo, c.result.hi, c.result.n, c.result.verdict.as_str()).unwrap();
+        writeln!(
+            csv,
+            "{},{:?},{:?},{:?},{},{}",
+            vals.join(","),
+            c.result.effect,
+            c.result.lo,
+            c.result.hi,
+            c.result.n,
+            c.result.verdict.as_str()
+        )
+        .unwrap();
     }
     put(&sub.join("map.csv"), &csv)?;
     if m.axes.len() == 2 {
@@ -251,7 +274,16 @@ fn map_section(md: &mut String, o: &Outcome, sub: &Path) -> Result<(), String> {
         writeln!(md, "| point | effect | 95% CI | verdict |\n|---|---|---|---|").unwrap();
         for c in &o.map {
             let vals: Vec<String> = names.iter().zip(&c.values).map(|(n, v)| format!("{n} = {v}")).collect();
-            writeln!(md, "| {} | {} | [{}, {}] | {} |", vals.join(", "), fmt(c.result.effect), fmt(c.result.lo), fmt(c.result.hi), c.result.verdict.as_str()).unwrap();
+            writeln!(
+                md,
+                "| {} | {} | [{}, {}] | {} |",
+                vals.join(", "),
+                fmt(c.result.effect),
+                fmt(c.result.lo),
+                fmt(c.result.hi),
+                c.result.verdict.as_str()
+            )
+            .unwrap();
         }
     }
     writeln!(md, "\nThe same as CSV: [`{0}/map.csv`]({0}/map.csv).", e.id).unwrap();
@@ -276,7 +308,13 @@ fn figures(md: &mut String, o: &Outcome, sub: &Path) -> Result<(), String> {
                     .map(|(ci, c)| {
                         let rows: Vec<Vec<f64>> = o.data[ci].iter().map(|r| r.series[s].clone()).collect();
                         let (mean, lo, hi) = mean_band(&rows);
-                        Line { label: condition_label(e, c), x: (0..mean.len()).map(|t| t as f64).collect(), mean, lo, hi }
+                        Line {
+                            label: condition_label(e, c),
+                            x: (0..mean.len()).map(|t| t as f64).collect(),
+                            mean,
+                            lo,
+                            hi,
+                        }
                     })
                     .collect();
                 (title.clone(), chart(title, "tick", metric, &lines, false)?)
@@ -284,17 +322,26 @@ fn figures(md: &mut String, o: &Outcome, sub: &Path) -> Result<(), String> {
             Figure::Curve { title, measure, regime, x, group } => {
                 let g = &e.regimes[*regime];
                 let xs = crate::sweep::design::grid_values(&g.axes[*x]);
-                let groups = group.map(|k| crate::sweep::design::grid_values(&g.axes[k])).unwrap_or_else(|| vec![crate::scenario::Value::Int(0)]);
+                let groups = group
+                    .map(|k| crate::sweep::design::grid_values(&g.axes[k]))
+                    .unwrap_or_else(|| vec![crate::scenario::Value::Int(0)]);
                 let mut lines = Vec::new();
                 for gv in &groups {
-                    let mut line = Line { label: group.map_or(String::new(), |k| format!("{} = {gv}", g.axes[k].spec.key)), x: Vec::new(), mean: Vec::new(), lo: Vec::new(), hi: Vec::new() };
+                    let mut line = Line {
+                        label: group.map_or(String::new(), |k| format!("{} = {gv}", g.axes[k].spec.key)),
+                        x: Vec::new(),
+                        mean: Vec::new(),
+                        lo: Vec::new(),
+                        hi: Vec::new(),
+                    };
                     for xv in &xs {
                         let Some(ci) = o.conditions.iter().position(|c| {
                             c.regime == *regime && c.values[*x] == *xv && group.is_none_or(|k| c.values[k] == *gv)
                         }) else {
                             continue;
                         };
-                        let v: Vec<f64> = o.data[ci].iter().map(|r| r.measures[*measure]).filter(|v| v.is_finite()).collect();
+                        let v: Vec<f64> =
+                            o.data[ci].iter().map(|r| r.measures[*measure]).filter(|v| v.is_finite()).collect();
                         let (mean, lo, hi) = mean_band(&v.iter().map(|x| vec![*x]).collect::<Vec<_>>());
                         line.x.push(value_f64(xv));
                         line.mean.push(mean[0]);
@@ -310,7 +357,8 @@ fn figures(md: &mut String, o: &Outcome, sub: &Path) -> Result<(), String> {
         put(&sub.join(&name), &svg)?;
         writeln!(md, "![{title}]({}/{name})\n", e.id).unwrap();
     }
-    writeln!(md, "Lines are means over replications; bands and bars are 95% CIs (mean +- 1.96 standard errors).").unwrap();
+    writeln!(md, "Lines are means over replications; bands and bars are 95% CIs (mean +- 1.96 standard errors).")
+        .unwrap();
     Ok(())
 }
 
@@ -342,7 +390,12 @@ fn runs_csv(o: &Outcome, sub: &Path) -> Result<(), String> {
         let g = &e.regimes[c.regime];
         let vals: Vec<String> = axes
             .iter()
-            .map(|name| g.axes.iter().position(|a| a.name() == *name).map_or(String::new(), |k| c.values[k].to_string().trim_matches('"').to_string()))
+            .map(|name| {
+                g.axes
+                    .iter()
+                    .position(|a| a.name() == *name)
+                    .map_or(String::new(), |k| c.values[k].to_string().trim_matches('"').to_string())
+            })
             .collect();
         for (r, run) in o.data[ci].iter().enumerate() {
             for (m, v) in e.measures.iter().zip(&run.measures) {

@@ -335,7 +335,12 @@ impl Reader<'_> {
         Ok(Some(t))
     }
 
-    pub(crate) fn get(&self, t: Option<&Table<'_>>, section: &str, key: &str) -> Result<Option<(Value, Span)>, ScenarioError> {
+    pub(crate) fn get(
+        &self,
+        t: Option<&Table<'_>>,
+        section: &str,
+        key: &str,
+    ) -> Result<Option<(Value, Span)>, ScenarioError> {
         let Some(v) = t.and_then(|t| t.get(key)) else { return Ok(None) };
         Ok(Some((self.value(v, &format!("{section}.{key}"))?, v.span())))
     }
@@ -519,7 +524,12 @@ impl Reader<'_> {
         Ok((keep, metrics))
     }
 
-    pub(crate) fn axes(&self, root: &Table<'_>, base: &Scenario, design: DesignKind) -> Result<Vec<Axis>, ScenarioError> {
+    pub(crate) fn axes(
+        &self,
+        root: &Table<'_>,
+        base: &Scenario,
+        design: DesignKind,
+    ) -> Result<Vec<Axis>, ScenarioError> {
         let Some(v) = root.get("axes") else { return Ok(Vec::new()) };
         let t = v
             .get_ref()
