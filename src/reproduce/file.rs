@@ -216,15 +216,7 @@ impl Experiment {
     pub fn conditions(&self) -> Vec<Condition> {
         let mut out = Vec::new();
         for (i, g) in self.regimes.iter().enumerate() {
-            let mut points: Vec<Vec<Value>> = vec![Vec::new()];
-            for a in &g.axes {
-                let vs = grid_values(a);
-                points = points
-                    .into_iter()
-                    .flat_map(|p| vs.iter().map(move |v| [p.clone(), vec![v.clone()]].concat()))
-                    .collect();
-            }
-            for values in points {
+            for values in crate::sweep::design::grid(&g.axes) {
                 out.push(Condition { regime: i, values });
             }
         }

@@ -233,12 +233,7 @@ fn run_map(
 ) -> Result<(Vec<MapCell>, u32), String> {
     let Some(m) = &e.map else { return Ok((Vec::new(), 0)) };
     let reps = if quick { m.quick_replications } else { m.replications };
-    let mut points: Vec<Vec<Value>> = vec![Vec::new()];
-    for a in &m.axes {
-        let vs = crate::sweep::design::grid_values(a);
-        points =
-            points.into_iter().flat_map(|p| vs.iter().map(move |v| [p.clone(), vec![v.clone()]].concat())).collect();
-    }
+    let points = crate::sweep::design::grid(&m.axes);
     let mut cells = Vec::new();
     for (k, values) in points.iter().enumerate() {
         let extra: Vec<_> = m.axes.iter().map(|a| a.spec).zip(values.iter().cloned()).collect();
@@ -314,8 +309,7 @@ pub fn evaluate(
     match &e.tests[t].kind {
         TestKind::Difference { measure, a, b, expect } => {
             let (va, vb) = (values(a, *measure), values(b, *measure));
-            let pairs: Vec<(f64, f64)> =
-                va.iter().zip(&vb).filter(|(x, y)| x.is_finite() && y.is_finite()).map(|(x, y)| (*x, *y)).collect();
+            let pairs = defined_pairs(&va, &vb);
             let d: Vec<f64> = pairs.iter().map(|(x, y)| x - y).collect();
             let (lo, hi) = stats::bootstrap_mean(&d, seed, label);
             let ma = stats::mean(&pairs.iter().map(|p| p.0).collect::<Vec<_>>());
@@ -348,19 +342,9 @@ pub fn evaluate(
         }
         TestKind::Share { measure, a, b, threshold, expect } => {
             let (va, vb) = (values(a, *measure), values(b, *measure));
-            let w: Vec<f64> = va
+            let w: Vec<f64> = defined_pairs(&va, &vb)
                 .iter()
-                .zip(&vb)
-                .filter(|(x, y)| x.is_finite() && y.is_finite())
-                .map(|(x, y)| {
-                    if x > y {
-                        1.0
-                    } else if x == y {
-                        0.5
-                    } else {
-                        0.0
-                    }
-                })
+                .map(|(x, y)| (x > y) as u8 as f64 + 0.5 * (x == y) as u8 as f64)
                 .collect();
             let k: f64 = w.iter().sum();
             let (lo, hi) = stats::wilson(k, w.len() as f64);
@@ -403,6 +387,11 @@ pub fn evaluate(
             }
         }
     }
+}
+
+/// The pairs (replication r of a, replication r of b) in which both measures are defined.
+fn defined_pairs(a: &[f64], b: &[f64]) -> Vec<(f64, f64)> {
+    a.iter().zip(b).filter(|(x, y)| x.is_finite() && y.is_finite()).map(|(x, y)| (*x, *y)).collect()
 }
 
 /// The first tick from which the mean of `b - a` stays positive, provided it was negative

@@ -62,7 +62,8 @@ pub fn grid_values(a: &Axis) -> Vec<Value> {
     }
 }
 
-fn grid(axes: &[Axis]) -> Vec<Point> {
+/// Every combination of the axes' grid values, the last axis varying fastest.
+pub fn grid(axes: &[Axis]) -> Vec<Point> {
     let values: Vec<Vec<Value>> = axes.iter().map(grid_values).collect();
     let mut out = vec![Vec::new()];
     for vs in &values {
