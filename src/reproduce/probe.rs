@@ -111,13 +111,14 @@ impl<'e> Probe<'e> {
             MeasureKind::Metric { metric, at } => {
                 let k = self.kept.iter().position(|&i| METRICS[i].0 == metric).expect("kept");
                 let s = &self.series[k];
+                // A tick past this run's end (an axis that shortens run.ticks) is undefined.
                 match at {
-                    At::Final => *s.last().expect("tick 0 is always observed"),
-                    At::Tick(t) => s[t as usize],
-                    At::Window(a, b) => {
-                        let w = &s[a as usize..=b as usize];
-                        w.iter().sum::<f64>() / w.len() as f64
-                    }
+                    At::Final => s.last().copied().unwrap_or(f64::NAN),
+                    At::Tick(t) => s.get(t as usize).copied().unwrap_or(f64::NAN),
+                    At::Window(a, b) => match s.get(a as usize..=b as usize) {
+                        Some(w) => w.iter().sum::<f64>() / w.len() as f64,
+                        None => f64::NAN,
+                    },
                 }
             }
             MeasureKind::HalfAdoptionTime => {
