@@ -212,6 +212,11 @@ fn bad_experiment_files_are_named_with_what_is_allowed() {
         ),
         ("expect = \"greater\"", "expect = \"bigger\"", &["test[0].expect", "\"greater\", \"less\""]),
         ("kind = \"difference\"", "kind = \"diference\"", &["did you mean \"difference\"?"]),
+        (
+            "expect = \"greater\"\n",
+            "expect = \"greater\"\n[[figure]]\nkind = \"curve\"\nmeasure = \"perf\"\nregime = \"esh\"\nx = \"zones.supervisors\"\n",
+            &["figure[0].regime", "a curve needs a regime with `axes`"],
+        ),
         ("replications = 4", "replications = 1", &["experiment.replications", "[2, 100000]", "\"auto\""]),
         (
             "[[measure]]\nname = \"perf\"\nmetric = \"mean_performance\"",

@@ -949,6 +949,19 @@ impl ExperimentParser<'_, '_> {
                     return Err(r.err(span, &format!("{section}.regime"), "a curve needs a regime with `axes`"));
                 }
                 let x = self.reference(t, &section, "x", "axis", &axis_refs)?;
+                if !matches!(
+                    regimes[regime].axes[x].spec.domain,
+                    crate::scenario::Domain::Int { .. } | crate::scenario::Domain::Float { .. }
+                ) {
+                    let span = t.get("x").expect("present").span();
+                    return Err(r
+                        .err(
+                            span,
+                            &format!("{section}.x"),
+                            format!("a curve's x axis must be numeric; `{}` is not", axis_refs[x]),
+                        )
+                        .help("use it as `group`, or draw a series figure"));
+                }
                 let group = match t.get("group") {
                     None => None,
                     Some(_) => Some(self.reference(t, &section, "group", "axis", &axis_refs)?),

@@ -342,11 +342,13 @@ fn figures(md: &mut String, o: &Outcome, sub: &Path) -> Result<(), String> {
                         };
                         let v: Vec<f64> =
                             o.data[ci].iter().map(|r| r.measures[*measure]).filter(|v| v.is_finite()).collect();
+                        // A point whose runs all left the measure undefined is drawn as a gap.
                         let (mean, lo, hi) = mean_band(&v.iter().map(|x| vec![*x]).collect::<Vec<_>>());
+                        let first = |c: &[f64]| c.first().copied().unwrap_or(f64::NAN);
                         line.x.push(value_f64(xv));
-                        line.mean.push(mean[0]);
-                        line.lo.push(lo[0]);
-                        line.hi.push(hi[0]);
+                        line.mean.push(first(&mean));
+                        line.lo.push(first(&lo));
+                        line.hi.push(first(&hi));
                     }
                     lines.push(line);
                 }
