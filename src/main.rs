@@ -220,8 +220,8 @@ fn main() -> ExitCode {
         },
         Command::Sweep(c) => sweep::command(c),
         Command::Reproduce { ids, all, list, quick, out, force, seed, experiments, quiet, threads } => {
-            if let Err(code) = threads_pool(threads) {
-                return code;
+            if let Err((code, m)) = set_threads(threads) {
+                return fail(code, &m);
             }
             reproduce::command(reproduce::Args { ids, all, list, quick, out, force, seed, dir: experiments, quiet })
         }
@@ -253,8 +253,8 @@ fn run(path: Option<&Path>, out: Option<PathBuf>, force: bool, quiet: bool, thre
             Err(e) => return fail(1, &format!("the embedded baseline is invalid (a bug): {e}")),
         },
     };
-    if let Err(code) = threads_pool(threads) {
-        return code;
+    if let Err((code, m)) = set_threads(threads) {
+        return fail(code, &m);
     }
     let out = out.unwrap_or_else(|| Path::new("runs").join(&name));
     let opts = RunOptions {
@@ -276,15 +276,16 @@ fn run(path: Option<&Path>, out: Option<PathBuf>, force: bool, quiet: bool, thre
     }
 }
 
-/// Sets the global thread pool's size, when given.
-fn threads_pool(threads: Option<usize>) -> Result<(), ExitCode> {
+/// Sets the global thread pool's size, when given; on failure the exit code and message.
+fn set_threads(threads: Option<usize>) -> Result<(), (u8, String)> {
     if let Some(t) = threads {
         if t == 0 {
-            return Err(fail(2, "--threads must be at least 1"));
+            return Err((2, "--threads must be at least 1".into()));
         }
-        if let Err(e) = rayon::ThreadPoolBuilder::new().num_threads(t).build_global() {
-            return Err(fail(1, &format!("cannot start {t} threads: {e}")));
-        }
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(t)
+            .build_global()
+            .map_err(|e| (1, format!("cannot start {t} threads: {e}")))?;
     }
     Ok(())
 }

@@ -7,6 +7,8 @@ use std::path::Path;
 
 use plotters::prelude::*;
 
+use crate::sweep::stats::Moments;
+
 /// One line of a figure: its points, with a 95% band when known.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Line {
@@ -76,22 +78,11 @@ fn draw(
     for (i, l) in lines.iter().enumerate() {
         let colour = PALETTE[i % PALETTE.len()];
         let ok = |k: usize| l.x[k].is_finite() && l.mean[k].is_finite();
-        let band: Vec<(f64, f64)> = (0..l.x.len())
-            .filter(|&k| {
-                ok(k) && l.lo.get(k).is_some_and(|v| v.is_finite()) && l.hi.get(k).is_some_and(|v| v.is_finite())
-            })
-            .map(|k| (l.x[k], l.hi[k]))
-            .chain(
-                (0..l.x.len())
-                    .rev()
-                    .filter(|&k| {
-                        ok(k)
-                            && l.lo.get(k).is_some_and(|v| v.is_finite())
-                            && l.hi.get(k).is_some_and(|v| v.is_finite())
-                    })
-                    .map(|k| (l.x[k], l.lo[k])),
-            )
-            .collect();
+        let finite = |v: &[f64], k: usize| v.get(k).is_some_and(|x| x.is_finite());
+        // Points with a whole interval: the band runs along their upper ends and back.
+        let banded: Vec<usize> = (0..l.x.len()).filter(|&k| ok(k) && finite(&l.lo, k) && finite(&l.hi, k)).collect();
+        let band: Vec<(f64, f64)> =
+            banded.iter().map(|&k| (l.x[k], l.hi[k])).chain(banded.iter().rev().map(|&k| (l.x[k], l.lo[k]))).collect();
         if band.len() >= 4 {
             chart.draw_series(std::iter::once(Polygon::new(band, colour.mix(0.18).filled())))?;
         }
@@ -104,9 +95,9 @@ fn draw(
             chart.draw_series(points.iter().map(|&p| Circle::new(p, 3, colour.filled())))?;
             // Error bars for the 95% CI of each point.
             chart.draw_series(
-                (0..l.x.len())
-                    .filter(|&k| ok(k) && l.lo.get(k).is_some_and(|v| v.is_finite()))
-                    .map(|k| PathElement::new(vec![(l.x[k], l.lo[k]), (l.x[k], l.hi[k])], colour.stroke_width(1))),
+                banded
+                    .iter()
+                    .map(|&k| PathElement::new(vec![(l.x[k], l.lo[k]), (l.x[k], l.hi[k])], colour.stroke_width(1))),
             )?;
         }
     }
@@ -127,17 +118,14 @@ pub fn mean_band(rows: &[Vec<f64>]) -> (Vec<f64>, Vec<f64>, Vec<f64>) {
     let len = rows.iter().map(Vec::len).max().unwrap_or(0);
     let (mut mean, mut lo, mut hi) = (Vec::with_capacity(len), Vec::with_capacity(len), Vec::with_capacity(len));
     for t in 0..len {
-        let col: Vec<f64> = rows.iter().filter_map(|r| r.get(t).copied()).filter(|v| v.is_finite()).collect();
-        let n = col.len() as f64;
-        let m = if col.is_empty() { f64::NAN } else { col.iter().sum::<f64>() / n };
-        let se = if col.len() < 2 {
-            f64::NAN
-        } else {
-            (col.iter().map(|v| (v - m) * (v - m)).sum::<f64>() / (n - 1.0)).sqrt() / n.sqrt()
-        };
-        mean.push(m);
-        lo.push(m - 1.96 * se);
-        hi.push(m + 1.96 * se);
+        let mut m = Moments::default();
+        for v in rows.iter().filter_map(|r| r.get(t).copied()).filter(|v| v.is_finite()) {
+            m.add(v);
+        }
+        let half = 1.96 * m.sd() / (m.n as f64).sqrt();
+        mean.push(m.mean());
+        lo.push(m.mean() - half);
+        hi.push(m.mean() + half);
     }
     (mean, lo, hi)
 }

@@ -86,15 +86,8 @@ fn run(
     if shards.is_some() && shard.count != shards.unwrap_or(0) {
         return Err(SweepError::Input(format!("--shards {} disagrees with the shard {shard}", shards.unwrap_or(0))));
     }
-    if let Some(t) = threads {
-        if t == 0 {
-            return Err(SweepError::Input("--threads must be at least 1".into()));
-        }
-        rayon::ThreadPoolBuilder::new()
-            .num_threads(t)
-            .build_global()
-            .map_err(|e| SweepError::Io(format!("cannot start {t} threads: {e}")))?;
-    }
+    super::set_threads(threads)
+        .map_err(|(code, m)| if code == 2 { SweepError::Input(m) } else { SweepError::Io(m) })?;
     let r = execute::run_shard(&plan, &execute::Options { shard, quiet, retry_failed })?;
     if r.cut > 0 && !quiet {
         eprintln!("shard {shard}: cut {} bytes of an interrupted run off the end of its file", r.cut);

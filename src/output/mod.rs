@@ -455,6 +455,34 @@ pub(crate) fn partial_dir(out: &Path) -> PathBuf {
     out.with_file_name(format!(".{name}.partial-{}", std::process::id()))
 }
 
+/// Why [`build_dir`] failed.
+pub(crate) enum BuildError<E> {
+    /// A stale hidden directory of this process could not be cleared.
+    Stale(io::Error),
+    /// Filling the directory failed; nothing is left behind.
+    Fill(E),
+    /// The directory is complete but could not take its place; it is kept where it was built.
+    Publish { kept: PathBuf, why: String },
+}
+
+/// Builds a whole output directory out of sight and moves it into place only when complete
+/// (a sweep plan, a report): `fill` writes into a fresh hidden directory beside `out`.
+pub(crate) fn build_dir<E>(
+    out: &Path,
+    force: bool,
+    fill: impl FnOnce(&Path) -> Result<(), E>,
+) -> Result<(), BuildError<E>> {
+    let tmp = partial_dir(out);
+    if tmp.exists() {
+        fs::remove_dir_all(&tmp).map_err(BuildError::Stale)?;
+    }
+    if let Err(e) = fill(&tmp) {
+        let _ = fs::remove_dir_all(&tmp);
+        return Err(BuildError::Fill(e));
+    }
+    publish(&tmp, out, force).map_err(|why| BuildError::Publish { kept: tmp, why })
+}
+
 /// Moves the finished directory into place, replacing an old one only now.
 /// Without `force`, an output directory that appeared while the run ran (another run
 /// with the same `--out`) is never replaced; with it, the old one is put back if the new

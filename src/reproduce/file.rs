@@ -9,11 +9,10 @@ use std::path::Path;
 use toml::Spanned;
 use toml::de::{DeTable, DeValue};
 
-use crate::output::metrics::{METRICS, metric};
 use crate::scenario::error::line_col;
-use crate::scenario::{ParamSpec, Scenario, ScenarioError, Value, all_specs, spec, suggest};
+use crate::scenario::{ParamSpec, Scenario, ScenarioError, Value, suggest};
 use crate::sweep::design::grid_values;
-use crate::sweep::file::{Axis, DesignKind, Reader, Span, Table};
+use crate::sweep::file::{Axis, DesignKind, Reader, Span, Table, param_entries};
 
 /// How many replications an experiment runs (per condition and map cell alike).
 #[derive(Clone, Debug, PartialEq)]
@@ -102,6 +101,18 @@ pub enum TestKind {
     Share { measure: usize, a: Side, b: Side, threshold: f64, expect: Expect },
     /// The tick from which b's mean metric stays above a's, having been below it.
     Crossover { metric: &'static str, a: Side, b: Side },
+}
+
+impl TestKind {
+    /// The conditions the test compares: a, then b where there is one.
+    pub fn sides(&self) -> Vec<&Side> {
+        match self {
+            TestKind::Difference { a, b, .. } | TestKind::Share { a, b, .. } | TestKind::Crossover { a, b, .. } => {
+                vec![a, b]
+            }
+            TestKind::Level { a, .. } => vec![a],
+        }
+    }
 }
 
 #[derive(Clone, Debug)]
@@ -491,43 +502,15 @@ impl ExperimentParser<'_, '_> {
         let t = v.get_ref().as_table().ok_or_else(|| {
             r.err(v.span(), path, format!("expected a table of parameters, found {}", v.get_ref().type_str()))
         })?;
-        let mut flat: Vec<(String, Span, &Item<'_>)> = Vec::new();
-        for (k, val) in t.iter() {
-            let key = k.get_ref().as_ref();
-            match val.get_ref().as_table() {
-                Some(inner) if !key.contains('.') => {
-                    for (ik, iv) in inner.iter() {
-                        flat.push((format!("{key}.{}", ik.get_ref().as_ref()), ik.span(), iv));
-                    }
-                }
-                _ => flat.push((key.to_string(), k.span(), val)),
-            }
-        }
-        flat.sort_by_key(|e| e.1.start);
         let mut out = Vec::new();
-        for (name, span, val) in flat {
-            let Some(spec) = spec(&name) else {
-                let all: Vec<String> = all_specs().map(|s| s.path()).collect();
-                let mut e = r.err(span, path, format!("unknown parameter `{name}`"));
-                e = match suggest::nearest(&name, all.iter().map(String::as_str)) {
-                    Some(n) => e.help(format!("did you mean `{n}`?")),
-                    None => e.help(
-                        "parameters are named by their dotted path, e.g. \"centre.tolerance\"; `esh params` lists them",
-                    ),
-                };
-                return Err(e);
-            };
+        for (name, span, val) in param_entries(t, |_| false) {
+            let spec = r.param(&name, span.clone(), path)?;
             if RESERVED.contains(&name.as_str()) {
                 return Err(r
                     .err(span, path, format!("`{name}` is set by the experiment itself"))
                     .help("use [experiment] seed and replications"));
             }
-            let mut value = r.value(val, path)?;
-            if let (crate::scenario::Domain::Float { .. }, Value::Int(i)) = (&spec.domain, &value) {
-                value = Value::Float(*i as f64);
-            }
-            let mut probe = base.clone();
-            probe.set(spec, &value).map_err(|m| r.err(val.span(), &format!("{path}.\"{name}\""), m))?;
+            let value = r.param_value(val, spec, &format!("{path}.\"{name}\""), base)?;
             out.push((spec, value, val.span()));
         }
         Ok(out)
@@ -553,15 +536,7 @@ impl ExperimentParser<'_, '_> {
                 k if k.contains("rho") || k == "procedural_advantage" => &["tick", "horizon"],
                 _ => &[],
             };
-            for key in ["metric", "tick", "window", "horizon"] {
-                if let Some(v) = t.get(key).filter(|_| !allowed.contains(&key)) {
-                    return Err(r.err(
-                        v.span(),
-                        &format!("{section}.{key}"),
-                        format!("`{key}` does not apply to a {kind:?} measure"),
-                    ));
-                }
-            }
+            self.applies(t, &section, &format!("a {kind:?} measure"), &["name", "label", "kind"], allowed)?;
             let kind = match kind {
                 "metric" => {
                     let m = self.metric_name(t, &section)?;
@@ -624,21 +599,32 @@ impl ExperimentParser<'_, '_> {
         Ok(out)
     }
 
+    /// Rejects a key of an item that its kind does not take (`what`: "a \"level\" test"):
+    /// the item's keys must be in `common` or `allowed`.
+    fn applies(
+        &self,
+        t: &Table<'_>,
+        section: &str,
+        what: &str,
+        common: &[&str],
+        allowed: &[&str],
+    ) -> Result<(), ScenarioError> {
+        match t
+            .iter()
+            .find(|(k, _)| !common.contains(&k.get_ref().as_ref()) && !allowed.contains(&k.get_ref().as_ref()))
+        {
+            Some((k, v)) => {
+                let k = k.get_ref().as_ref();
+                Err(self.r.err(v.span(), &format!("{section}.{k}"), format!("`{k}` does not apply to {what}")))
+            }
+            None => Ok(()),
+        }
+    }
+
     fn metric_name(&self, t: &Table<'_>, section: &str) -> Result<&'static str, ScenarioError> {
-        let r = &self.r;
         let name = self.required_string(t, section, "metric")?;
         let span = t.get("metric").expect("present").span();
-        match metric(&name) {
-            Some(m) => Ok(m.0),
-            None => {
-                let mut e = r.err(span, &format!("{section}.metric"), format!("unknown metric {name:?}"));
-                e = match suggest::nearest(&name, METRICS.iter().map(|m| m.0)) {
-                    Some(n) => e.help(format!("did you mean \"{n}\"?")),
-                    None => e.help("the metrics are the columns of ticks.csv after replication, tick and year"),
-                };
-                Err(e)
-            }
-        }
+        Ok(self.r.metric(&name, span, &format!("{section}.metric"))?.0)
     }
 
     /// A reference by name to one of `names`, with a suggestion when it is misspelt.
@@ -747,16 +733,7 @@ impl ExperimentParser<'_, '_> {
                 "share" => &["measure", "a", "b", "at", "a_at", "b_at", "expect", "threshold"],
                 _ => &["metric", "a", "b", "at", "a_at", "b_at"],
             };
-            for (k, v) in t.iter() {
-                let k = k.get_ref().as_ref();
-                if !["name", "label", "kind", "main"].contains(&k) && !allowed.contains(&k) {
-                    return Err(r.err(
-                        v.span(),
-                        &format!("{section}.{k}"),
-                        format!("`{k}` does not apply to a {kind:?} test"),
-                    ));
-                }
-            }
+            self.applies(t, &section, &format!("a {kind:?} test"), &["name", "label", "kind", "main"], allowed)?;
             let measure = || self.reference(t, &section, "measure", "measure", &measure_names);
             let threshold = || -> Result<f64, ScenarioError> {
                 self.float(t, &section, "threshold", f64::MIN, f64::MAX)?.ok_or_else(|| {
@@ -837,12 +814,7 @@ impl ExperimentParser<'_, '_> {
                 self.reference(t, "map", "test", "test", &names)?
             }
         };
-        let sides: Vec<&Side> = match &tests[test].kind {
-            TestKind::Difference { a, b, .. } | TestKind::Share { a, b, .. } | TestKind::Crossover { a, b, .. } => {
-                vec![a, b]
-            }
-            TestKind::Level { a, .. } => vec![a],
-        };
+        let sides = tests[test].kind.sides();
         let base = &regimes[sides[0].regime].scenario;
         let axes = r.axes(t, base, DesignKind::Grid)?;
         if axes.is_empty() {
@@ -896,16 +868,7 @@ impl ExperimentParser<'_, '_> {
             let title = self.opt_string(t, &section, "title")?;
             let allowed: &[&str] =
                 if kind == "series" { &["metric", "regimes"] } else { &["measure", "regime", "x", "group"] };
-            for (k, v) in t.iter() {
-                let k = k.get_ref().as_ref();
-                if !["kind", "title"].contains(&k) && !allowed.contains(&k) {
-                    return Err(r.err(
-                        v.span(),
-                        &format!("{section}.{k}"),
-                        format!("`{k}` does not apply to a {kind:?} figure"),
-                    ));
-                }
-            }
+            self.applies(t, &section, &format!("a {kind:?} figure"), &["kind", "title"], allowed)?;
             if kind == "series" {
                 let metric = self.metric_name(t, &section)?;
                 let regimes_idx = match t.get("regimes") {

@@ -15,6 +15,7 @@ use rayon::prelude::*;
 
 use crate::engine::run_replication;
 use crate::scenario::{Scenario, Value};
+use crate::sweep::file::Axis;
 use file::{Condition, Expect, Experiment, Replications, Side, TestKind};
 use probe::{Probe, RunData};
 
@@ -105,25 +106,18 @@ fn kept_series(e: &Experiment) -> Vec<&'static str> {
     out
 }
 
-/// The scenario of a condition, with extra values (a map cell's) on top.
+/// The scenario of a condition, with a map cell's axes and values (if any) on top.
 fn condition_scenario(
     e: &Experiment,
     c: &Condition,
-    extra: &[(&'static crate::scenario::ParamSpec, Value)],
+    map: &[Axis],
+    cell: &[Value],
     seed: u64,
 ) -> Result<Scenario, String> {
     let g = &e.regimes[c.regime];
-    let mut s = g.scenario.clone();
-    for (a, v) in g.axes.iter().zip(&c.values) {
-        s.set(a.spec, v)?;
-    }
-    for (spec, v) in extra {
-        s.set(spec, v)?;
-    }
-    s.run.seed = seed;
-    s.run.replications = 1;
-    s.validate(&format!("experiment {} regime {}", e.id, g.name)).map_err(|err| err.to_string())?;
-    Ok(s)
+    let axes = [g.axes.as_slice(), map].concat();
+    let values = [c.values.as_slice(), cell].concat();
+    crate::sweep::design::scenario(&g.scenario, &axes, &values, seed).map_err(|err| format!("regime {}: {err}", g.name))
 }
 
 /// Runs replications `from..to` of every scenario, in parallel; results in a fixed order.
@@ -160,50 +154,44 @@ pub fn run(e: &Experiment, opts: &Options, tick: &(dyn Fn() + Sync)) -> Result<O
     let seed = opts.seed.unwrap_or(e.seed);
     let conditions = e.conditions();
     let scenarios: Vec<Scenario> =
-        conditions.iter().map(|c| condition_scenario(e, c, &[], seed)).collect::<Result<_, _>>()?;
+        conditions.iter().map(|c| condition_scenario(e, c, &[], &[], seed)).collect::<Result<_, _>>()?;
     let kept = kept_series(e);
-    let series_names = Probe::new(&e.measures, &kept, 0).series_names();
+    let series_names = probe::series_names(&e.measures, &kept);
     let (mut n, auto) = match (&e.replications, opts.quick) {
         (_, true) => (e.quick_replications, None),
         (Replications::Fixed(n), false) => (*n, None),
         (Replications::Auto { min, max, half_width }, false) => (*min, Some((*max, *half_width))),
     };
     let mut data = run_batch(e, &scenarios, &kept, 0, n, tick)?;
-    let mut note = match (&e.replications, opts.quick) {
-        (_, true) => format!("{n} per condition (quick mode: too few for the CI target; for a first look and for CI)"),
-        (Replications::Fixed(_), false) => format!("{n} per condition (fixed by the experiment file)"),
-        _ => String::new(),
-    };
-    if let Some((max, target)) = auto {
-        for _round in 0..6 {
+    let note = match auto {
+        None if opts.quick => {
+            format!("{n} per condition (quick mode: too few for the CI target; for a first look and for CI)")
+        }
+        None => format!("{n} per condition (fixed by the experiment file)"),
+        // Each round adds at least one replication and never passes `max`, so this ends.
+        Some((max, target)) => loop {
             let r = evaluate(e, &conditions, &data, e.main, seed, 0);
             let half = (r.hi - r.lo) / 2.0;
-            if half <= target || half.is_nan() || n >= max {
-                note = if half <= target {
-                    format!(
-                        "{n} per condition: the main test's 95% CI half-width is {half:.4}, under the target {target}"
-                    )
-                } else if half.is_nan() {
-                    format!("{n} per condition (the main test's CI is undefined: too few defined values)")
-                } else {
-                    format!(
-                        "{n} per condition: the cap max_replications; the main test's CI half-width is {half:.4}, above the target {target}"
-                    )
-                };
-                break;
+            if half <= target {
+                break format!(
+                    "{n} per condition: the main test's 95% CI half-width is {half:.4}, under the target {target}"
+                );
             }
-            let want = ((n as f64) * (half / target).powi(2) * 1.1).ceil() as u32;
-            let next = want.clamp(n + 1, max);
-            let more = run_batch(e, &scenarios, &kept, n, next, tick)?;
-            for (d, m) in data.iter_mut().zip(more) {
-                d.extend(m);
+            if half.is_nan() {
+                break format!("{n} per condition (the main test's CI is undefined: too few defined values)");
+            }
+            if n >= max {
+                break format!(
+                    "{n} per condition: the cap max_replications; the main test's CI half-width is {half:.4}, above the target {target}"
+                );
+            }
+            let next = (((n as f64) * (half / target).powi(2) * 1.1).ceil() as u32).clamp(n + 1, max);
+            for (d, more) in data.iter_mut().zip(run_batch(e, &scenarios, &kept, n, next, tick)?) {
+                d.extend(more);
             }
             n = next;
-        }
-        if note.is_empty() {
-            note = format!("{n} per condition (six rounds of additions)");
-        }
-    }
+        },
+    };
     let results = (0..e.tests.len()).map(|t| evaluate(e, &conditions, &data, t, seed, 0)).collect();
     let (map, map_replications) = run_map(e, &conditions, seed, opts.quick, &kept, tick)?;
     Ok(Outcome {
@@ -233,38 +221,26 @@ fn run_map(
 ) -> Result<(Vec<MapCell>, u32), String> {
     let Some(m) = &e.map else { return Ok((Vec::new(), 0)) };
     let reps = if quick { m.quick_replications } else { m.replications };
-    let points = crate::sweep::design::grid(&m.axes);
+    // Only the conditions the test uses are run; the others stay empty.
+    let used = test_conditions(e, conditions, m.test);
     let mut cells = Vec::new();
-    for (k, values) in points.iter().enumerate() {
-        let extra: Vec<_> = m.axes.iter().map(|a| a.spec).zip(values.iter().cloned()).collect();
-        // Only the conditions the test uses are run; the others stay empty.
-        let used = test_conditions(e, conditions, m.test);
-        let scenarios: Vec<Scenario> =
-            used.iter().map(|&c| condition_scenario(e, &conditions[c], &extra, seed)).collect::<Result<_, _>>()?;
-        let runs = run_batch(e, &scenarios, kept, 0, reps, tick)?;
+    for (k, values) in crate::sweep::design::grid(&m.axes).into_iter().enumerate() {
+        let scenarios: Vec<Scenario> = used
+            .iter()
+            .map(|&c| condition_scenario(e, &conditions[c], &m.axes, &values, seed))
+            .collect::<Result<_, _>>()?;
         let mut data = vec![Vec::new(); conditions.len()];
-        for (&c, d) in used.iter().zip(runs) {
+        for (&c, d) in used.iter().zip(run_batch(e, &scenarios, kept, 0, reps, tick)?) {
             data[c] = d;
         }
-        cells.push(MapCell {
-            values: values.clone(),
-            result: evaluate(e, conditions, &data, m.test, seed, k as u64 + 1),
-        });
+        let result = evaluate(e, conditions, &data, m.test, seed, k as u64 + 1);
+        cells.push(MapCell { values, result });
     }
     Ok((cells, reps))
 }
 
-fn sides(kind: &TestKind) -> Vec<&Side> {
-    match kind {
-        TestKind::Difference { a, b, .. } | TestKind::Share { a, b, .. } | TestKind::Crossover { a, b, .. } => {
-            vec![a, b]
-        }
-        TestKind::Level { a, .. } => vec![a],
-    }
-}
-
 fn test_conditions(e: &Experiment, conditions: &[Condition], test: usize) -> Vec<usize> {
-    let mut out: Vec<usize> = sides(&e.tests[test].kind).iter().map(|s| e.condition_of(conditions, s)).collect();
+    let mut out: Vec<usize> = e.tests[test].kind.sides().iter().map(|s| e.condition_of(conditions, s)).collect();
     out.dedup();
     out
 }

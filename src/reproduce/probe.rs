@@ -34,8 +34,14 @@ pub struct Probe<'e> {
     kept: Vec<usize>,
     ticks: u32,
     series: Vec<Vec<f64>>,
-    /// Per innovation: the tick half the active zones first held it.
-    half: Vec<Option<u32>>,
+    /// Local innovations not yet held by half the active zones and not extinct (an extinct
+    /// one has no holder left to spread from), by index.
+    pending: Vec<u32>,
+    /// Innovations looked at so far (the later ones are new).
+    seen: usize,
+    /// Sum and count of the ticks local innovations took to reach half the active zones.
+    half_sum: f64,
+    half_count: u32,
     /// The programme's lineage ids after the previous tick.
     programme: Vec<u32>,
     changes: u32,
@@ -50,19 +56,27 @@ pub struct Probe<'e> {
     need_lineage: bool,
 }
 
+/// The metrics whose series a run keeps, in order: `kept`, then those the measures read.
+pub fn series_names(measures: &[Measure], kept: &[&'static str]) -> Vec<&'static str> {
+    let mut names = kept.to_vec();
+    for m in measures {
+        if let MeasureKind::Metric { metric, .. } = m.kind
+            && !names.contains(&metric)
+        {
+            names.push(metric);
+        }
+    }
+    names
+}
+
 impl<'e> Probe<'e> {
     /// `kept`: names of the metrics whose series the run must return (measures' metrics are
     /// added).
     pub fn new(measures: &'e [Measure], kept: &[&'static str], ticks: u32) -> Probe<'e> {
-        let mut names: Vec<&str> = kept.to_vec();
-        for m in measures {
-            if let MeasureKind::Metric { metric, .. } = m.kind
-                && !names.contains(&metric)
-            {
-                names.push(metric);
-            }
-        }
-        let kept = names.iter().map(|n| METRICS.iter().position(|m| m.0 == *n).expect("validated metric")).collect();
+        let kept: Vec<usize> = series_names(measures, kept)
+            .iter()
+            .map(|n| METRICS.iter().position(|m| m.0 == *n).expect("validated metric"))
+            .collect();
         let procedural = measures.iter().find_map(|m| match m.kind {
             MeasureKind::ProceduralRho { tick, horizon }
             | MeasureKind::RetrospectiveRho { tick, horizon }
@@ -74,10 +88,13 @@ impl<'e> Probe<'e> {
         });
         Probe {
             measures,
-            kept,
             ticks,
-            series: Vec::new(),
-            half: Vec::new(),
+            series: vec![Vec::with_capacity(ticks as usize + 1); kept.len()],
+            kept,
+            pending: Vec::new(),
+            seen: 0,
+            half_sum: 0.0,
+            half_count: 0,
             programme: Vec::new(),
             changes: 0,
             local_changes: 0,
@@ -89,11 +106,6 @@ impl<'e> Probe<'e> {
             procedural,
             need_lineage,
         }
-    }
-
-    /// The names of the series a run returns, in order.
-    pub fn series_names(&self) -> Vec<&'static str> {
-        self.kept.iter().map(|&i| METRICS[i].0).collect()
     }
 
     /// The run's data, once it has finished.
@@ -121,10 +133,7 @@ impl<'e> Probe<'e> {
                     },
                 }
             }
-            MeasureKind::HalfAdoptionTime => {
-                let v: Vec<f64> = self.half_times().collect();
-                if v.is_empty() { f64::NAN } else { v.iter().sum::<f64>() / v.len() as f64 }
-            }
+            MeasureKind::HalfAdoptionTime => ratio(self.half_sum, self.half_count as f64),
             MeasureKind::LocalShare => ratio(self.local_changes as f64, self.changes as f64),
             MeasureKind::FeedbackLag => ratio(self.lag_sum, self.local_changes as f64),
             MeasureKind::HorizontalShare => ratio(self.horizontal as f64, (self.horizontal + self.vertical) as f64),
@@ -134,21 +143,21 @@ impl<'e> Probe<'e> {
         }
     }
 
-    fn half_times(&self) -> impl Iterator<Item = f64> + '_ {
-        self.half.iter().filter_map(|h| h.map(f64::from))
-    }
-
-    /// Follows the lineage: half-adoption ticks and programme changes by origin.
-    fn lineage(&mut self, rep: &Replication) {
+    /// Follows the lineage: half-adoption times and programme changes by origin.
+    fn lineage(&mut self, rep: &Replication, active: u64) {
         let inns = &rep.lineage.innovations;
-        self.half.resize(inns.len(), None);
-        let active = rep.active_zones().count() as u64;
-        for (i, inn) in inns.iter().enumerate() {
-            if self.half[i].is_none() && inn.origin_zone != CENTRE && active > 0 && 2 * inn.holders as u64 >= active {
-                // Stored as the time it took, so the mean is over durations.
-                self.half[i] = Some(rep.tick - inn.tick);
+        self.pending.extend((self.seen..inns.len()).filter(|&i| inns[i].origin_zone != CENTRE).map(|i| i as u32));
+        self.seen = inns.len();
+        let (sum, count) = (&mut self.half_sum, &mut self.half_count);
+        self.pending.retain(|&i| {
+            let inn = &inns[i as usize];
+            if active > 0 && 2 * inn.holders as u64 >= active {
+                *sum += (rep.tick - inn.tick) as f64;
+                *count += 1;
+                return false;
             }
-        }
+            inn.extinct_tick.is_none()
+        });
         let now = &rep.centre.lineage;
         if self.programme.len() == now.len() {
             for (old, &id) in self.programme.iter().zip(now.iter()) {
@@ -220,16 +229,13 @@ fn standardise(x: &[f64]) -> Vec<f64> {
 impl Observer for Probe<'_> {
     fn tick(&mut self, rep: &Replication, counts: &TickCounts) -> std::io::Result<()> {
         let row = tick_row(rep, counts);
-        if self.series.is_empty() {
-            self.series = vec![Vec::with_capacity(self.ticks as usize + 1); self.kept.len()];
-        }
         for (s, &i) in self.series.iter_mut().zip(&self.kept) {
             s.push((METRICS[i].1)(&row).as_f64());
         }
         self.horizontal += row.horizontal_adoptions as u64;
         self.vertical += row.vertical_adoptions as u64;
         if self.need_lineage {
-            self.lineage(rep);
+            self.lineage(rep, row.active_zones as u64);
         }
         if let Some((at, horizon)) = self.procedural {
             if rep.tick == at {

@@ -10,7 +10,9 @@ use std::path::Path;
 
 use super::file::{At, Figure, MeasureKind, TestKind};
 use super::{Outcome, TestResult, condition_label, fmt};
+use crate::output::BuildError;
 use crate::plot::{Line, chart, mean_band};
+use crate::scenario::Value;
 use crate::scenario::resolve::to_toml;
 
 /// The verdict table as text for the terminal.
@@ -53,19 +55,12 @@ fn verdict_word(o: &Outcome, r: &TestResult) -> &'static str {
 
 /// Writes the report directory; `force` replaces an existing one once the new one is whole.
 pub fn write(outcomes: &[Outcome], out: &Path, force: bool, command: &str) -> Result<(), String> {
-    if out.exists() && !force {
-        return Err(format!("{} exists; pass --force to replace it", out.display()));
-    }
-    let tmp = crate::output::partial_dir(out);
-    let _ = fs::remove_dir_all(&tmp);
-    let res = write_into(outcomes, &tmp, command);
-    if let Err(e) = res {
-        let _ = fs::remove_dir_all(&tmp);
-        return Err(e);
-    }
-    crate::output::publish(&tmp, out, force).map_err(|e| {
-        let _ = fs::remove_dir_all(&tmp);
-        format!("could not move the report into {}: {e}", out.display())
+    crate::output::build_dir(out, force, |tmp| write_into(outcomes, tmp, command)).map_err(|e| match e {
+        BuildError::Stale(e) => format!("cannot clear {}: {e}", crate::output::partial_dir(out).display()),
+        BuildError::Fill(e) => e,
+        BuildError::Publish { kept, why } => {
+            format!("the report is complete in {} but could not be moved to {}: {why}", kept.display(), out.display())
+        }
     })
 }
 
@@ -240,7 +235,7 @@ fn map_section(md: &mut String, o: &Outcome, sub: &Path) -> Result<(), String> {
     .unwrap();
     let mut csv = format!("{},effect,ci95_low,ci95_high,n,verdict\n", names.join(","));
     for c in &o.map {
-        let vals: Vec<String> = c.values.iter().map(|v| v.to_string().trim_matches('"').to_string()).collect();
+        let vals: Vec<String> = c.values.iter().map(Value::bare).collect();
         writeln!(
             csv,
             "{},{:?},{:?},{:?},{},{}",
@@ -322,9 +317,8 @@ fn figures(md: &mut String, o: &Outcome, sub: &Path) -> Result<(), String> {
             Figure::Curve { title, measure, regime, x, group } => {
                 let g = &e.regimes[*regime];
                 let xs = crate::sweep::design::grid_values(&g.axes[*x]);
-                let groups = group
-                    .map(|k| crate::sweep::design::grid_values(&g.axes[k]))
-                    .unwrap_or_else(|| vec![crate::scenario::Value::Int(0)]);
+                let groups =
+                    group.map(|k| crate::sweep::design::grid_values(&g.axes[k])).unwrap_or_else(|| vec![Value::Int(0)]);
                 let mut lines = Vec::new();
                 for gv in &groups {
                     let mut line = Line {
@@ -345,7 +339,7 @@ fn figures(md: &mut String, o: &Outcome, sub: &Path) -> Result<(), String> {
                         // A point whose runs all left the measure undefined is drawn as a gap.
                         let (mean, lo, hi) = mean_band(&v.iter().map(|x| vec![*x]).collect::<Vec<_>>());
                         let first = |c: &[f64]| c.first().copied().unwrap_or(f64::NAN);
-                        line.x.push(value_f64(xv));
+                        line.x.push(xv.as_f64().unwrap_or(f64::NAN));
                         line.mean.push(first(&mean));
                         line.lo.push(first(&lo));
                         line.hi.push(first(&hi));
@@ -362,14 +356,6 @@ fn figures(md: &mut String, o: &Outcome, sub: &Path) -> Result<(), String> {
     writeln!(md, "Lines are means over replications; bands and bars are 95% CIs (mean +- 1.96 standard errors).")
         .unwrap();
     Ok(())
-}
-
-fn value_f64(v: &crate::scenario::Value) -> f64 {
-    match v {
-        crate::scenario::Value::Int(i) => *i as f64,
-        crate::scenario::Value::Float(x) => *x,
-        _ => f64::NAN,
-    }
 }
 
 /// Every run's measures, tidy: one row per condition x replication x measure.
@@ -392,12 +378,7 @@ fn runs_csv(o: &Outcome, sub: &Path) -> Result<(), String> {
         let g = &e.regimes[c.regime];
         let vals: Vec<String> = axes
             .iter()
-            .map(|name| {
-                g.axes
-                    .iter()
-                    .position(|a| a.name() == *name)
-                    .map_or(String::new(), |k| c.values[k].to_string().trim_matches('"').to_string())
-            })
+            .map(|name| g.axes.iter().position(|a| a.name() == *name).map_or(String::new(), |k| c.values[k].bare()))
             .collect();
         for (r, run) in o.data[ci].iter().enumerate() {
             for (m, v) in e.measures.iter().zip(&run.measures) {

@@ -3,6 +3,7 @@
 //! Wilson's interval for a share.
 
 use crate::engine::streams::{Draw, Purpose, StreamKey};
+use crate::sweep::stats::Moments;
 
 /// Bootstrap resamples per interval.
 pub const RESAMPLES: usize = 2000;
@@ -13,11 +14,9 @@ pub fn mean(x: &[f64]) -> f64 {
 
 /// Sample standard deviation (n - 1); NaN below two values.
 pub fn sd(x: &[f64]) -> f64 {
-    if x.len() < 2 {
-        return f64::NAN;
-    }
-    let m = mean(x);
-    (x.iter().map(|v| (v - m) * (v - m)).sum::<f64>() / (x.len() - 1) as f64).sqrt()
+    let mut m = Moments::default();
+    x.iter().for_each(|&v| m.add(v));
+    m.sd()
 }
 
 /// The q-quantile of sorted values, by linear interpolation (R's type 7, numpy's default).

@@ -35,6 +35,24 @@ impl Value {
             Value::Str(_) => "a string",
         }
     }
+
+    /// The value as a CSV cell: numbers as TOML writes them (floats in shortest round-trip
+    /// form), strings bare.
+    pub fn bare(&self) -> String {
+        match self {
+            Value::Str(s) => s.clone(),
+            other => other.to_string(),
+        }
+    }
+
+    /// A number's value (for axes of figures); None for booleans and strings.
+    pub fn as_f64(&self) -> Option<f64> {
+        match self {
+            Value::Int(i) => Some(*i as f64),
+            Value::Float(x) => Some(*x),
+            _ => None,
+        }
+    }
 }
 
 /// What values a parameter allows.

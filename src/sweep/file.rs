@@ -223,6 +223,31 @@ pub fn grid_len(a: &Axis) -> usize {
     }
 }
 
+/// The entries of a table of parameters, in file order: dotted keys (`"centre.tolerance" = x`)
+/// and nested tables (`centre = { tolerance = x }`, which is also what TOML makes of an
+/// unquoted `centre.tolerance = x`) alike. `is_value` tells a table that is itself a value
+/// (such as a range) from a nested section.
+pub(crate) fn param_entries<'t, 'i>(
+    t: &'t Table<'i>,
+    is_value: impl Fn(&Table<'_>) -> bool,
+) -> Vec<(String, Span, &'t Spanned<DeValue<'i>>)> {
+    let mut entries = Vec::new();
+    for (k, val) in t.iter() {
+        let key = k.get_ref().as_ref();
+        match val.get_ref().as_table().filter(|inner| !is_value(inner)) {
+            Some(inner) if !key.contains('.') => {
+                for (ik, iv) in inner.iter() {
+                    entries.push((format!("{key}.{}", ik.get_ref().as_ref()), ik.span(), iv));
+                }
+            }
+            _ => entries.push((key.to_string(), k.span(), val)),
+        }
+    }
+    // The table is sorted by name; file order is the order the user wrote.
+    entries.sort_by_key(|e| e.1.start);
+    entries
+}
+
 /// Reads TOML input files (sweeps, experiments) with the error quality of scenario files:
 /// every error names the file, line, column and key, and suggests the nearest known name.
 pub(crate) struct Reader<'a> {
@@ -238,6 +263,48 @@ pub(crate) type Span = std::ops::Range<usize>;
 impl Reader<'_> {
     pub(crate) fn err(&self, span: Span, key: &str, message: impl Into<String>) -> ScenarioError {
         ScenarioError::new(self.file, message).at(Some(line_col(self.text, span.start))).key(key)
+    }
+
+    /// The scenario parameter a dotted name means, or an error suggesting the nearest.
+    pub(crate) fn param(&self, name: &str, span: Span, path: &str) -> Result<&'static ParamSpec, ScenarioError> {
+        spec(name).ok_or_else(|| {
+            let all: Vec<String> = all_specs().map(|s| s.path()).collect();
+            let e = self.err(span, path, format!("unknown parameter `{name}`"));
+            match suggest::nearest(name, all.iter().map(String::as_str)) {
+                Some(n) => e.help(format!("did you mean `{n}`?")),
+                None => e.help(
+                    "a parameter is named by its dotted path, e.g. \"centre.tolerance\"; `esh params` lists them",
+                ),
+            }
+        })
+    }
+
+    /// A value for parameter `spec` (an integer where a real is expected is widened),
+    /// checked against its domain by setting it on a copy of `base`.
+    pub(crate) fn param_value(
+        &self,
+        item: &Spanned<DeValue<'_>>,
+        spec: &'static ParamSpec,
+        path: &str,
+        base: &Scenario,
+    ) -> Result<Value, ScenarioError> {
+        let mut value = self.value(item, path)?;
+        if let (Domain::Float { .. }, Value::Int(i)) = (&spec.domain, &value) {
+            value = Value::Float(*i as f64);
+        }
+        base.clone().set(spec, &value).map_err(|m| self.err(item.span(), path, m))?;
+        Ok(value)
+    }
+
+    /// The ticks.csv metric of a name, or an error suggesting the nearest.
+    pub(crate) fn metric(&self, name: &str, span: Span, path: &str) -> Result<&'static Metric, ScenarioError> {
+        metric(name).ok_or_else(|| {
+            let e = self.err(span, path, format!("unknown metric \"{name}\""));
+            match suggest::nearest(name, METRICS.iter().map(|m| m.0)) {
+                Some(n) => e.help(format!("did you mean \"{n}\"?")),
+                None => e.help("the metrics are the columns of ticks.csv after replication, tick and year"),
+            }
+        })
     }
 
     fn sweep(&self, root: &Table<'_>) -> Result<SweepFile, ScenarioError> {
@@ -405,7 +472,7 @@ impl Reader<'_> {
     }
 
     /// The base scenario: a path (relative to the sweep file) or an inline [scenario].
-    pub(crate) fn base(&self, root: &Table<'_>, sweep: Option<&Table<'_>>) -> Result<(Scenario, Span), ScenarioError> {
+    fn base(&self, root: &Table<'_>, sweep: Option<&Table<'_>>) -> Result<(Scenario, Span), ScenarioError> {
         let path = sweep.and_then(|t| t.get("scenario"));
         let inline = root.get("scenario");
         match (path, inline) {
@@ -494,14 +561,7 @@ impl Reader<'_> {
                 let mut out: Vec<&'static Metric> = Vec::new();
                 for item in arr.iter() {
                     let name = self.string(&self.value(item, "keep.metrics")?, item.span(), "keep.metrics")?;
-                    let Some(found) = metric(&name) else {
-                        let mut e = self.err(item.span(), "keep.metrics", format!("unknown metric \"{name}\""));
-                        e = match suggest::nearest(&name, METRICS.iter().map(|m| m.0)) {
-                            Some(n) => e.help(format!("did you mean \"{n}\"?")),
-                            None => e.help("the metrics are the columns of ticks.csv after replication, tick and year"),
-                        };
-                        return Err(e);
-                    };
+                    let found = self.metric(&name, item.span(), "keep.metrics")?;
                     if out.iter().any(|m| m.0 == found.0) {
                         return Err(self.err(
                             item.span(),
@@ -535,37 +595,11 @@ impl Reader<'_> {
             .get_ref()
             .as_table()
             .ok_or_else(|| self.err(v.span(), "axes", format!("expected a table, found {}", v.get_ref().type_str())))?;
-        // `centre.tolerance = [...]` unquoted is a nested table in TOML: accept both forms.
-        let mut entries: Vec<(String, Span, &Spanned<DeValue<'_>>)> = Vec::new();
-        for (k, val) in t.iter() {
-            let key = k.get_ref().as_ref();
-            let nested = val
-                .get_ref()
-                .as_table()
-                .filter(|inner| !inner.iter().any(|(ik, _)| RANGE_KEYS.contains(&ik.get_ref().as_ref())));
-            match nested {
-                Some(inner) if !key.contains('.') => {
-                    for (ik, iv) in inner.iter() {
-                        entries.push((format!("{key}.{}", ik.get_ref().as_ref()), ik.span(), iv));
-                    }
-                }
-                _ => entries.push((key.to_string(), k.span(), val)),
-            }
-        }
-        // File order (the table is sorted by name): the grid varies the last axis fastest.
-        entries.sort_by_key(|e| e.1.start);
+        let entries = param_entries(t, |inner| inner.iter().any(|(ik, _)| RANGE_KEYS.contains(&ik.get_ref().as_ref())));
         let mut axes: Vec<Axis> = Vec::new();
         for (name, span, val) in entries {
             let path = format!("axes.\"{name}\"");
-            let Some(spec) = spec(&name) else {
-                let all: Vec<String> = all_specs().map(|s| s.path()).collect();
-                let mut e = self.err(span, &path, format!("unknown parameter `{name}`"));
-                e = match suggest::nearest(&name, all.iter().map(String::as_str)) {
-                    Some(n) => e.help(format!("did you mean `{n}`?")),
-                    None => e.help("an axis names a scenario parameter by its dotted path, e.g. \"centre.tolerance\"; `esh params` lists them"),
-                };
-                return Err(e);
-            };
+            let spec = self.param(&name, span.clone(), &path)?;
             if RESERVED.contains(&name.as_str()) {
                 return Err(self
                     .err(span, &path, format!("`{name}` is set by the sweep itself"))
@@ -591,12 +625,7 @@ impl Reader<'_> {
             }
             let mut values: Vec<Value> = Vec::new();
             for item in arr.iter() {
-                let mut value = self.value(item, path)?;
-                if let (Domain::Float { .. }, Value::Int(i)) = (&spec.domain, &value) {
-                    value = Value::Float(*i as f64);
-                }
-                let mut probe = base.clone();
-                probe.set(spec, &value).map_err(|m| self.err(item.span(), path, m))?;
+                let value = self.param_value(item, spec, path, base)?;
                 if values.contains(&value) {
                     return Err(self.err(item.span(), path, format!("the value {value} is listed twice")));
                 }

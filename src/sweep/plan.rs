@@ -17,6 +17,7 @@ use std::path::{Path, PathBuf};
 use super::design::{self, Point};
 use super::file::SweepFile;
 use super::{Checksum, SweepError};
+use crate::output::BuildError;
 use crate::scenario::{Domain, ScenarioError, Value};
 
 pub const SWEEP_FILE: &str = "sweep.toml";
@@ -79,26 +80,22 @@ pub fn create(sweep_path: &Path, out: &Path, force: bool) -> Result<PlanSummary,
             invalid.push((i as u64, describe(&e)));
         }
     }
-    let tmp = crate::output::partial_dir(out);
     let io = |p: &Path| {
         let p = p.to_path_buf();
         move |e: io::Error| SweepError::Io(format!("cannot write '{}': {e}", p.display()))
     };
-    if tmp.exists() {
-        fs::remove_dir_all(&tmp).map_err(io(&tmp))?;
-    }
-    let written = (|| {
-        fs::create_dir_all(tmp.join(SHARD_DIR)).map_err(io(&tmp))?;
-        fs::write(tmp.join(SWEEP_FILE), s.to_toml()).map_err(io(&tmp))?;
-        fs::write(tmp.join(BASE_FILE), crate::scenario::resolve::to_toml(&s.base)).map_err(io(&tmp))?;
-        write_rows(&tmp.join(PLAN_FILE), &s, &points).map_err(io(&tmp))
-    })();
-    if let Err(e) = written {
-        let _ = fs::remove_dir_all(&tmp);
-        return Err(e);
-    }
-    crate::output::publish(&tmp, out, force).map_err(|why| {
-        SweepError::Io(format!("the plan is complete but could not be moved to '{}': {why}", out.display()))
+    crate::output::build_dir(out, force, |tmp| {
+        fs::create_dir_all(tmp.join(SHARD_DIR)).map_err(io(tmp))?;
+        fs::write(tmp.join(SWEEP_FILE), s.to_toml()).map_err(io(tmp))?;
+        fs::write(tmp.join(BASE_FILE), crate::scenario::resolve::to_toml(&s.base)).map_err(io(tmp))?;
+        write_rows(&tmp.join(PLAN_FILE), &s, &points).map_err(io(tmp))
+    })
+    .map_err(|e| match e {
+        BuildError::Stale(e) => io(&crate::output::partial_dir(out))(e),
+        BuildError::Fill(e) => e,
+        BuildError::Publish { why, .. } => {
+            SweepError::Io(format!("the plan is complete but could not be moved to '{}': {why}", out.display()))
+        }
     })?;
     Ok(PlanSummary {
         points: points.len() as u64,
@@ -126,7 +123,7 @@ fn write_rows(path: &Path, s: &SweepFile, points: &[Point]) -> io::Result<()> {
     let reps = s.replications as u64;
     for (p, values) in points.iter().enumerate() {
         let seed = design::point_seed(s, p as u64);
-        let raw: Vec<String> = values.iter().map(raw_value).collect();
+        let raw: Vec<String> = values.iter().map(Value::bare).collect();
         for r in 0..reps {
             let mut rec = vec![(p as u64 * reps + r).to_string(), p.to_string(), r.to_string(), seed.to_string()];
             rec.extend(raw.iter().cloned());
@@ -134,14 +131,6 @@ fn write_rows(path: &Path, s: &SweepFile, points: &[Point]) -> io::Result<()> {
         }
     }
     w.into_inner().map_err(|e| e.into_error())?.into_inner().map_err(|e| e.into_error())?.sync_all()
-}
-
-/// A value as plan.csv writes it: floats in shortest round-trip form, strings bare.
-fn raw_value(v: &Value) -> String {
-    match v {
-        Value::Str(s) => s.clone(),
-        other => other.to_string(),
-    }
 }
 
 impl Plan {
