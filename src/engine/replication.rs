@@ -2,6 +2,7 @@
 //! zones act (in parallel, double-buffered), lineage accounting, centre review.
 
 use crate::model::centre::{Act, Centre, Review};
+use crate::model::firm::{self, Population, Rates};
 use crate::model::landscape::Landscape;
 use crate::model::lineage::{Channel, Lineage, PENDING};
 use crate::model::network::Network;
@@ -9,6 +10,17 @@ use crate::model::zone::{Dyn, Outcome, StepCtx, Zones, effective_detection, for_
 use crate::scenario::{Action, Scenario};
 
 use super::streams::StreamKey;
+
+/// The firm module's per-tick rates under the parameters as they stand now.
+fn firm_rates(s: &Scenario, n: u32) -> Rates {
+    let c = &s.centre;
+    let hierarchy = if c.review_interval == 0 {
+        0.0
+    } else {
+        firm::hierarchy(c.mandate_share, effective_detection(c.detection, s.zones.supervisors), c.tolerance)
+    };
+    Rates::new(&s.firms, s.run.ticks_per_year, n, hierarchy)
+}
 
 /// Flows of one tick (what happened during it), reported in ticks.csv.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -46,6 +58,8 @@ pub struct Replication {
     pub zones: Zones,
     pub centre: Centre,
     pub lineage: Lineage,
+    /// Firms inside zones, when `[firms]` is enabled.
+    pub firms: Option<Population>,
     pub counts: TickCounts,
     /// Scheduled events and centre acts of the current tick.
     pub acts: Vec<Act>,
@@ -107,6 +121,7 @@ impl Replication {
             zones,
             centre,
             lineage: Lineage::default(),
+            firms: s.firms.enabled.then(|| Population::new(total, firm_rates(s, n))),
             counts: TickCounts::default(),
             acts: Vec::new(),
             events: s.events.clone(),
@@ -121,6 +136,9 @@ impl Replication {
         rep.events = events;
         rep.history = vec![rep.zones.cur.observed.clone(); s.centre.observation_lag as usize + 1];
         rep.lineage.settle_peaks(0);
+        if let Some(f) = rep.firms.as_mut() {
+            f.settle();
+        }
         Ok(rep)
     }
 
@@ -131,7 +149,12 @@ impl Replication {
         self.acts.clear();
         let events = std::mem::take(&mut self.events);
         self.apply_events(&events);
+        let tick = self.tick;
+        let changed = events.iter().any(|e| e.tick == tick && matches!(e.action, Action::Set { .. }));
         self.events = events;
+        if let (Some(f), true) = (self.firms.as_mut(), changed) {
+            f.rates = firm_rates(&self.scenario, self.n);
+        }
 
         let turbulence = self.scenario.landscape.turbulence;
         if turbulence > 0.0 {
@@ -140,6 +163,7 @@ impl Replication {
         }
         let reports = self.step_zones(turbulence <= 0.0);
         self.account_lineage(&reports);
+        self.step_firms();
         let lag = self.history.len();
         self.history[self.tick as usize % lag].copy_from_slice(&self.zones.cur.observed);
 
@@ -188,6 +212,14 @@ impl Replication {
         let reports = super::step::step_zones(&ctx, &mut self.next, &mut self.outcomes);
         std::mem::swap(&mut self.zones.cur, &mut self.next);
         reports
+    }
+
+    /// Steps every active zone's firms from the zone's state after this tick's zone step.
+    fn step_firms(&mut self) {
+        let Some(f) = self.firms.as_mut() else { return };
+        let streams = self.key.prefix(super::streams::Purpose::Firms, self.tick as u64);
+        super::step::step_firms(f, &self.zones, streams);
+        f.settle();
     }
 
     /// Gives new innovations their ids (in zone order, so ids never depend on threads) and

@@ -122,6 +122,16 @@ impl Replication {
             if noise > 0.0 { perf + noise * crate::engine::streams::Draw::normal(&mut rng) } else { perf };
         self.zones.active[z] = true;
         self.zones.entry_tick[z] = self.tick;
+        if let Some(f) = self.firms.as_mut() {
+            let mut rng = self.key.tick(crate::engine::streams::Purpose::FirmEntry, self.tick as u64, z as u64);
+            f.tally[z] = crate::model::firm::populate(
+                &mut f.blocks[z],
+                &self.scenario.firms,
+                &f.rates,
+                self.zones.cur.capacity[z],
+                &mut rng,
+            );
+        }
         self.counts.entered += 1;
     }
 }

@@ -6,7 +6,10 @@
 
 use rayon::prelude::*;
 
-use crate::model::zone::{Dyn, Outcome, StepCtx};
+use crate::model::firm::{self, Population, ZoneView};
+use crate::model::zone::{Dyn, Outcome, StepCtx, Zones};
+
+use super::streams::StreamPrefix;
 
 /// What one chunk of zones did: the tick's flow counts and the zones whose lineage may
 /// have changed, so the sequential lineage pass visits only those.
@@ -74,4 +77,25 @@ pub fn step_zones(ctx: &StepCtx<'_>, next: &mut Dyn, outcomes: &mut [Outcome]) -
             report
         })
         .collect()
+}
+
+/// Steps every active zone's firms, one zone per task: a zone's firms read only its own
+/// state and its own stream `(Firms, tick, zone)`, so the result is the same on any
+/// number of threads.
+pub fn step_firms(f: &mut Population, zones: &Zones, streams: StreamPrefix) {
+    let rates = &f.rates;
+    f.blocks.par_iter_mut().zip(f.tally.par_iter_mut()).enumerate().with_min_len(4).for_each(|(z, (block, tally))| {
+        if !zones.active[z] {
+            return;
+        }
+        let cur = &zones.cur;
+        let view = ZoneView {
+            capacity: cur.capacity[z],
+            performance: cur.performance[z],
+            level: zones.level[z],
+            policy_bits: cur.policy[z].bits,
+            policy_mask: cur.policy[z].mask,
+        };
+        *tally = firm::step(block, rates, &view, tally.founded, &mut streams.stream(z as u64));
+    });
 }

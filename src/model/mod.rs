@@ -5,6 +5,7 @@
 //! engine decides how zones are stepped (in parallel) and the output module what is kept.
 
 pub mod centre;
+pub mod firm;
 pub mod landscape;
 pub mod lineage;
 pub mod network;

@@ -47,6 +47,25 @@ pub struct TickRow {
     pub feedback_adoptions: u32,
     pub central_designs: u32,
     pub innovations_total: u32,
+    pub firms: u32,
+    pub firm_births: u32,
+    pub firm_deaths: u32,
+    pub firm_mergers: u32,
+    pub firms_founded: u64,
+    pub high_tech: u32,
+    pub revenue: f64,
+    pub employees: f64,
+    pub share_state: f64,
+    pub share_private: f64,
+    pub share_foreign: f64,
+    pub share_loans: f64,
+    pub share_foreign_capital: f64,
+    pub share_shares: f64,
+    pub share_venture_capital: f64,
+    pub share_joint_venture: f64,
+    pub share_other_financing: f64,
+    pub focal_firms: u32,
+    pub focal_founded: u64,
 }
 
 /// A metric's value: counts stay integers in every output.
@@ -119,6 +138,25 @@ metrics!(
     feedback_adoptions: Int,
     central_designs: Int,
     innovations_total: Int,
+    firms: Int,
+    firm_births: Int,
+    firm_deaths: Int,
+    firm_mergers: Int,
+    firms_founded: Int,
+    high_tech: Int,
+    revenue: Float,
+    employees: Float,
+    share_state: Float,
+    share_private: Float,
+    share_foreign: Float,
+    share_loans: Float,
+    share_foreign_capital: Float,
+    share_shares: Float,
+    share_venture_capital: Float,
+    share_joint_venture: Float,
+    share_other_financing: Float,
+    focal_firms: Int,
+    focal_founded: Int,
 );
 
 /// Finds a metric by name.
@@ -254,7 +292,7 @@ pub fn tick_row(rep: &Replication, c: &TickCounts) -> TickRow {
     let mut row = TickRow {
         replication: rep.replication,
         tick: rep.tick,
-        year: rep.scenario.run.start_year + rep.tick,
+        year: rep.scenario.year(rep.tick),
         active_zones: t.active,
         zones_provincial: t.levels[Level::Provincial as usize],
         zones_national: t.levels[Level::National as usize],
@@ -297,7 +335,45 @@ pub fn tick_row(rep: &Replication, c: &TickCounts) -> TickRow {
     row.feedback_adoptions = c.feedback_adoptions;
     row.central_designs = c.central_designs;
     row.innovations_total = rep.lineage.len() as u32;
+    if let Some(f) = &rep.firms {
+        firm_columns(&mut row, &f.total, rep.scenario.firms.revenue_per_employee);
+        let focal = rep.scenario.firms.focal_zone as usize;
+        row.focal_firms = f.tally[focal].firms;
+        row.focal_founded = f.tally[focal].founded;
+    }
     row
+}
+
+/// The firm columns of a tick row from the national tally; shares are of live firms.
+fn firm_columns(row: &mut TickRow, t: &crate::model::firm::Tally, revenue_per_employee: f64) {
+    row.firms = t.firms;
+    row.firm_births = t.births;
+    row.firm_deaths = t.deaths;
+    row.firm_mergers = t.mergers;
+    row.firms_founded = t.founded;
+    row.high_tech = t.high_tech;
+    row.revenue = revenue(t, revenue_per_employee);
+    row.employees = t.employees;
+    if t.firms > 0 {
+        let n = t.firms as f64;
+        let own = t.ownership.map(|c| c as f64 / n);
+        let fin = t.financing.map(|c| c as f64 / n);
+        [row.share_state, row.share_private, row.share_foreign] = own;
+        [
+            row.share_loans,
+            row.share_foreign_capital,
+            row.share_shares,
+            row.share_venture_capital,
+            row.share_joint_venture,
+            row.share_other_financing,
+        ] = fin;
+    }
+}
+
+/// Yearly revenue in billion yuan: employees x productivity x revenue per employee
+/// (million yuan) / 1000.
+pub fn revenue(t: &crate::model::firm::Tally, revenue_per_employee: f64) -> f64 {
+    t.output * revenue_per_employee / 1000.0
 }
 
 /// Mean pairwise distance between zones' policies, as a share of instruments: on each

@@ -71,6 +71,30 @@ struct ZoneRow<'a> {
     sanctioned: u32,
     imitated: u32,
     complied: u32,
+    firms: u32,
+    firm_births: u32,
+    firm_deaths: u32,
+    high_tech: u32,
+    revenue: f64,
+    employees: f64,
+}
+
+/// One row of regions.csv: a region's zones and firms at the end of a tick.
+#[derive(Default, Serialize)]
+struct RegionRow<'a> {
+    replication: u32,
+    tick: u32,
+    year: u32,
+    region: &'a str,
+    active_zones: u32,
+    mean_performance: f64,
+    mean_capacity: f64,
+    firms: u32,
+    firm_births: u32,
+    firm_deaths: u32,
+    high_tech: u32,
+    revenue: f64,
+    employees: f64,
 }
 
 #[derive(Default, Serialize)]
@@ -105,6 +129,7 @@ struct DiffusionRow {
 /// Writes one replication's rows into its own part files.
 pub struct CsvObserver {
     ticks: CsvOut,
+    regions: CsvOut,
     events: CsvOut,
     zones: Option<CsvOut>,
     diffusion: Option<CsvOut>,
@@ -121,13 +146,14 @@ pub struct CsvObserver {
 }
 
 /// The output files, in the order they are listed.
-const FILES: &[&str] = &["ticks.csv", "events.csv", "innovations.csv", "zones.csv", "diffusion.csv"];
+const FILES: &[&str] = &["ticks.csv", "regions.csv", "events.csv", "innovations.csv", "zones.csv", "diffusion.csv"];
 
 impl CsvObserver {
     fn new(dir: &Path, rep: u32, s: &Scenario) -> io::Result<CsvObserver> {
         let part = |name: &str| dir.join(format!("{name}.part{rep}"));
         Ok(CsvObserver {
             ticks: csv_file::<TickRow>(&part("ticks.csv"))?,
+            regions: csv_file::<RegionRow>(&part("regions.csv"))?,
             events: csv_file::<EventRow>(&part("events.csv"))?,
             innovations: if s.output.innovations {
                 Some(csv_file::<InnovationRow>(&part("innovations.csv"))?)
@@ -154,11 +180,13 @@ impl CsvObserver {
         };
         self.zones_written = Some(rep.tick);
         let cur = &rep.zones.cur;
+        let revenue_per_employee = rep.scenario.firms.revenue_per_employee;
         for z in rep.active_zones() {
+            let f = rep.firms.as_ref().map(|f| f.tally[z]).unwrap_or_default();
             w.serialize(ZoneRow {
                 replication: rep.replication,
                 tick: rep.tick,
-                year: rep.scenario.run.start_year + rep.tick,
+                year: rep.scenario.year(rep.tick),
                 zone: z as u32,
                 region: &rep.scenario.regions[rep.zones.region[z] as usize].name,
                 level: rep.zones.level[z].name(),
@@ -174,8 +202,57 @@ impl CsvObserver {
                 sanctioned: cur.counters[z].sanctioned,
                 imitated: cur.counters[z].imitated,
                 complied: cur.counters[z].complied,
+                firms: f.firms,
+                firm_births: f.births,
+                firm_deaths: f.deaths,
+                high_tech: f.high_tech,
+                revenue: metrics::revenue(&f, revenue_per_employee),
+                employees: f.employees,
             })
             .map_err(io_err)?;
+        }
+        Ok(())
+    }
+
+    /// Each region's zones and firms, summed in zone order.
+    fn regions(&mut self, rep: &Replication) -> io::Result<()> {
+        use crate::model::firm::Tally;
+        let k = rep.scenario.regions.len();
+        let mut active = vec![0u32; k];
+        let mut perf = vec![0.0; k];
+        let mut cap = vec![0.0; k];
+        let mut firms = vec![Tally::default(); k];
+        let cur = &rep.zones.cur;
+        for z in rep.active_zones() {
+            let r = rep.zones.region[z] as usize;
+            active[r] += 1;
+            perf[r] += cur.performance[z];
+            cap[r] += cur.capacity[z];
+            if let Some(f) = &rep.firms {
+                firms[r].add(&f.tally[z]);
+            }
+        }
+        let revenue_per_employee = rep.scenario.firms.revenue_per_employee;
+        for (r, region) in rep.scenario.regions.iter().enumerate() {
+            let m = active[r].max(1) as f64;
+            let f = &firms[r];
+            self.regions
+                .serialize(RegionRow {
+                    replication: rep.replication,
+                    tick: rep.tick,
+                    year: rep.scenario.year(rep.tick),
+                    region: &region.name,
+                    active_zones: active[r],
+                    mean_performance: perf[r] / m,
+                    mean_capacity: cap[r] / m,
+                    firms: f.firms,
+                    firm_births: f.births,
+                    firm_deaths: f.deaths,
+                    high_tech: f.high_tech,
+                    revenue: metrics::revenue(f, revenue_per_employee),
+                    employees: f.employees,
+                })
+                .map_err(io_err)?;
         }
         Ok(())
     }
@@ -190,7 +267,7 @@ impl CsvObserver {
                 w.serialize(DiffusionRow {
                     replication: rep.replication,
                     tick: rep.tick,
-                    year: rep.scenario.run.start_year + rep.tick,
+                    year: rep.scenario.year(rep.tick),
                     innovation: i as u32 + 1,
                     holders: inn.holders,
                 })
@@ -210,6 +287,7 @@ impl Observer for CsvObserver {
         let row = metrics::tick_row(rep, counts);
         self.ticks.serialize(&row).map_err(io_err)?;
         self.last = row;
+        self.regions(rep)?;
         let last = rep.tick == rep.scenario.run.ticks;
         if due(rep.scenario.output.zones_every, rep.tick, last) {
             self.zones_panel(rep)?;
@@ -226,7 +304,7 @@ impl Observer for CsvObserver {
                 .serialize(EventRow {
                     replication: rep.replication,
                     tick: rep.tick,
-                    year: rep.scenario.run.start_year + rep.tick,
+                    year: rep.scenario.year(rep.tick),
                     kind: a.kind,
                     zone: a.zone,
                     detail: &a.detail,
@@ -259,7 +337,7 @@ impl Observer for CsvObserver {
                     origin_zone: origin,
                     origin_region: region,
                     tick: inn.tick,
-                    year: rep.scenario.run.start_year + inn.tick,
+                    year: rep.scenario.year(inn.tick),
                     instrument: inn.instrument,
                     value: inn.value as u8,
                     fed_back_tick: inn.fed_back_tick,
@@ -276,6 +354,7 @@ impl Observer for CsvObserver {
         }
         for w in [
             Some(&mut self.ticks),
+            Some(&mut self.regions),
             Some(&mut self.events),
             self.zones.as_mut(),
             self.diffusion.as_mut(),

@@ -61,6 +61,7 @@ pub struct Scenario {
     pub centre: CentreParams,
     pub zones: ZoneParams,
     pub network: NetworkParams,
+    pub firms: FirmParams,
     pub output: OutputParams,
     pub regions: Vec<Region>,
     pub events: Vec<Event>,
@@ -74,6 +75,7 @@ impl Default for Scenario {
             centre: CentreParams::default(),
             zones: ZoneParams::default(),
             network: NetworkParams::default(),
+            firms: FirmParams::default(),
             output: OutputParams::default(),
             regions: vec![default_region(0)],
             events: Vec::new(),
@@ -124,6 +126,11 @@ impl Scenario {
         self.regions.iter().map(|r| r.zones as u64).sum::<u64>() + added
     }
 
+    /// The calendar year of a tick.
+    pub fn year(&self, tick: u32) -> u32 {
+        self.run.start_year + tick / self.run.ticks_per_year
+    }
+
     /// Landscape contexts in use (the largest region context + 1).
     pub fn contexts(&self) -> usize {
         self.regions.iter().map(|r| r.context as usize + 1).max().unwrap_or(1)
@@ -137,6 +144,7 @@ impl Scenario {
             "centre" => self.centre.get(spec.key),
             "zones" => self.zones.get(spec.key),
             "network" => self.network.get(spec.key),
+            "firms" => self.firms.get(spec.key),
             "output" => self.output.get(spec.key),
             _ => None,
         }
@@ -150,13 +158,14 @@ impl Scenario {
             "centre" => self.centre.set(spec.key, v),
             "zones" => self.zones.set(spec.key, v),
             "network" => self.network.set(spec.key, v),
+            "firms" => self.firms.set(spec.key, v),
             "output" => self.output.set(spec.key, v),
             other => Err(format!("no section `{other}`")),
         }
     }
 }
 
-const SECTIONS: &[&str] = &["run", "landscape", "centre", "zones", "network", "output", "regions", "events"];
+const SECTIONS: &[&str] = &["run", "landscape", "centre", "zones", "network", "firms", "output", "regions", "events"];
 
 struct Parser<'a> {
     text: &'a str,
@@ -199,6 +208,7 @@ impl<'a> Parser<'a> {
                 "centre" => self.section(&mut s.centre, v)?,
                 "zones" => self.section(&mut s.zones, v)?,
                 "network" => self.section(&mut s.network, v)?,
+                "firms" => self.section(&mut s.firms, v)?,
                 "output" => self.section(&mut s.output, v)?,
                 "regions" => region_entries = Some(v),
                 "events" => event_entries = Some(v),
@@ -509,7 +519,7 @@ impl<'a> Parser<'a> {
                         .help("events must fall at tick 0 or later"));
                 }
                 self.spans.insert(p("year"), error::line_col(self.text, v.span().start));
-                year - start
+                (year - start) * s.run.ticks_per_year as i64
             }
         };
         if tick > s.run.ticks as i64 {
@@ -631,6 +641,46 @@ impl<'a> Parser<'a> {
     }
 
     /// " (the default)" when the user did not write the key.
+    /// The firm module's combinations: a focal zone that exists, weights that can be drawn.
+    fn validate_firms(&self, s: &Scenario) -> Result<(), ScenarioError> {
+        let f = &s.firms;
+        if !f.enabled {
+            return Ok(());
+        }
+        let total = s.total_zones();
+        if f.focal_zone as u64 >= total {
+            return Err(self
+                .err_at(
+                    "firms.focal_zone",
+                    format!(
+                        "zone {} does not exist{}: the scenario has {total} zones",
+                        f.focal_zone,
+                        self.default_note("firms.focal_zone")
+                    ),
+                )
+                .help("zones are numbered from 0, region by region, then in order of entry"));
+        }
+        if f.ownership_state + f.ownership_private + f.ownership_foreign <= 0.0 {
+            return Err(self
+                .err_at("firms.ownership_private", "the ownership weights are all 0")
+                .help("give at least one ownership a positive weight"));
+        }
+        let financing = [
+            f.financing_loans,
+            f.financing_foreign,
+            f.financing_shares,
+            f.financing_venture,
+            f.financing_joint,
+            f.financing_other,
+        ];
+        if financing.iter().sum::<f64>() <= 0.0 {
+            return Err(self
+                .err_at("firms.financing_loans", "the financing weights are all 0")
+                .help("give at least one financing choice a positive weight"));
+        }
+        Ok(())
+    }
+
     fn default_note(&self, key: &str) -> &'static str {
         if self.text.is_empty() || self.spans.contains_key(key) { "" } else { " (the default)" }
     }
@@ -691,6 +741,7 @@ impl<'a> Parser<'a> {
 
     /// Impossible combinations: errors that need more than one key to see.
     fn validate(&self, s: &Scenario) -> Result<(), ScenarioError> {
+        self.validate_firms(s)?;
         let l = &s.landscape;
         if l.kind == LandscapeKind::Nk && l.k >= l.n {
             return Err(self

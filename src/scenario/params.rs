@@ -312,10 +312,12 @@ pub const MAX_ZONES: i64 = 10_000_000;
 section!(
     /// `[run]`: how long, how many replications, which seed.
     RunParams = "run" {
-        /// Ticks to simulate after the initial state (tick 0); one tick is one year.
+        /// Ticks to simulate after the initial state (tick 0); a tick is a year unless ticks_per_year says otherwise.
         ticks: u32 = 50, int(1, 1_000_000), false;
-        /// Calendar year of tick 0; outputs report year = start_year + tick.
+        /// Calendar year of tick 0; outputs report year = start_year + tick / ticks_per_year.
         start_year: u32 = 1988, int(0, 9999), false;
+        /// Ticks in a calendar year (1: yearly, 12: monthly); events given by `year` apply at its first tick, and the firm module's yearly rates are converted to per-tick ones. Zone and centre rates stay per tick.
+        ticks_per_year: u32 = 1, int(1, 366), false;
         /// Master seed of every random stream of the run.
         seed: u64 = 1, int(0, i64::MAX), false;
         /// Independent replications, each with its own landscape, network and draws.
@@ -432,6 +434,84 @@ section!(
         p_within: f64 = 0.1, UNIT, false;
         /// Regional block model: edge probability between zones of different regions.
         p_between: f64 = 0.01, UNIT, false;
+    }
+);
+
+section!(
+    /// `[firms]`: firms inside zones (DESIGN 6.7), off unless enabled. Rates are per year.
+    FirmParams = "firms" {
+        /// Simulate firms inside zones (the columns of firms in ticks.csv stay 0 when off).
+        enabled: bool = false, BOOL, false;
+        /// Firms a zone holds when it enters, per unit of its capacity.
+        initial: f64 = 100.0, float(0.0, 1e7), false;
+        /// Ages of a zone's initial firms are uniform in [0, initial_age) years.
+        initial_age: f64 = 3.0, float(0.0, 100.0), false;
+        /// Births per year per unit of zone capacity (founders from outside), times performance and the multipliers below.
+        seed_births: f64 = 10.0, float(0.0, 1e7), true;
+        /// Births per year per existing firm of the zone (spin-offs), times performance and the multipliers below.
+        spinoff_births: f64 = 0.3, float(0.0, 100.0), true;
+        /// Firms per unit of capacity at which births stop (births fall linearly to 0 there); 0: no limit.
+        carrying: f64 = 0.0, float(0.0, 1e9), true;
+        /// The first this many instruments are the programme's support instruments; births rise with the share of them a zone has set to 1.
+        support_instruments: u32 = 0, int(0, 64), true;
+        /// Births are multiplied by 1 + support_boost x (share of support instruments set to 1).
+        support_boost: f64 = 0.0, float(0.0, 100.0), true;
+        /// Birth multiplier of provincial-level zones (national zones: 1).
+        provincial_births: f64 = 0.5, float(0.0, 100.0), true;
+        /// Birth multiplier of demonstration zones (national zones: 1).
+        demonstration_births: f64 = 1.5, float(0.0, 100.0), true;
+        /// Yearly death probability of a new firm of productivity 1.
+        hazard_young: f64 = 0.3, UNIT, true;
+        /// Yearly death probability of an old firm of productivity 1.
+        hazard_old: f64 = 0.05, UNIT, true;
+        /// Years over which the hazard falls from hazard_young toward hazard_old (e-folding age).
+        hazard_age: f64 = 3.0, float(0.01, 100.0), true;
+        /// How much productivity protects: the hazard is multiplied by (1 + h) / (1 + h x productivity).
+        hazard_productivity: f64 = 1.0, float(0.0, 100.0), true;
+        /// Hazard multiplier of state-owned firms (soft budget constraints).
+        state_hazard: f64 = 0.5, float(0.0, 100.0), true;
+        /// Hazard multiplier of foreign-owned firms.
+        foreign_hazard: f64 = 1.0, float(0.0, 100.0), true;
+        /// Yearly productivity growth of a firm in a zone of performance 0.
+        growth: f64 = 0.0, float(-1.0, 1.0), true;
+        /// Extra yearly productivity growth per unit of the zone's policy performance.
+        growth_performance: f64 = 0.05, float(-10.0, 10.0), true;
+        /// Standard deviation of a firm's yearly productivity growth (idiosyncratic shocks).
+        productivity_noise: f64 = 0.1, float(0.0, 10.0), true;
+        /// Mean productivity of a new firm.
+        birth_productivity: f64 = 1.0, float(0.01, 1e6), true;
+        /// A new firm's productivity is uniform in birth_productivity x [1 - spread, 1 + spread].
+        birth_spread: f64 = 0.5, float(0.0, 0.99), true;
+        /// Productivity at or above which a firm is a designated high-tech enterprise.
+        high_tech_threshold: f64 = 2.0, float(0.0, 1e6), true;
+        /// Yearly probability that a firm below its zone's mean productivity is merged into another firm of the zone.
+        merger_rate: f64 = 0.0, UNIT, true;
+        /// Extra yearly merger probability per unit of hierarchy bias (mandate_share x effective detection x (1 - tolerance); seed 003's vertical integration).
+        merger_hierarchy: f64 = 0.0, UNIT, true;
+        /// Employees of a new firm (a merger adds the merged firm's employees to the acquirer's).
+        birth_employees: f64 = 10.0, float(0.0, 1e6), true;
+        /// Yearly revenue per employee at productivity 1, in million yuan (ticks.csv reports revenue in billion yuan per year).
+        revenue_per_employee: f64 = 1.0, float(0.0, 1e6), true;
+        /// Ownership weight at birth: state-owned.
+        ownership_state: f64 = 0.1, float(0.0, 1e6), true;
+        /// Ownership weight at birth: private.
+        ownership_private: f64 = 0.8, float(0.0, 1e6), true;
+        /// Ownership weight at birth: foreign.
+        ownership_foreign: f64 = 0.1, float(0.0, 1e6), true;
+        /// Financing weight at birth: loans from financial institutions (seed 003, Table 3: 65.0%).
+        financing_loans: f64 = 65.0, float(0.0, 1e6), true;
+        /// Financing weight at birth: foreign capital (12.7%).
+        financing_foreign: f64 = 12.7, float(0.0, 1e6), true;
+        /// Financing weight at birth: share financing (7.6%).
+        financing_shares: f64 = 7.6, float(0.0, 1e6), true;
+        /// Financing weight at birth: venture capital (5.6%).
+        financing_venture: f64 = 5.6, float(0.0, 1e6), true;
+        /// Financing weight at birth: joint venture (4.1%).
+        financing_joint: f64 = 4.1, float(0.0, 1e6), true;
+        /// Financing weight at birth: other (5.0%).
+        financing_other: f64 = 5.0, float(0.0, 1e6), true;
+        /// The zone whose firms ticks.csv reports in focal_firms and focal_founded (the historical scenario's Zhongguancun is zone 0).
+        focal_zone: u32 = 0, int(0, MAX_ZONES), false;
     }
 );
 
@@ -577,6 +657,7 @@ pub fn all_specs() -> impl Iterator<Item = &'static ParamSpec> {
         .chain(CentreParams::SPECS)
         .chain(ZoneParams::SPECS)
         .chain(NetworkParams::SPECS)
+        .chain(FirmParams::SPECS)
         .chain(OutputParams::SPECS)
 }
 

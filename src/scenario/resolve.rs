@@ -26,6 +26,7 @@ pub fn to_toml(s: &Scenario) -> String {
     section(&mut out, &s.centre);
     section(&mut out, &s.zones);
     section(&mut out, &s.network);
+    section(&mut out, &s.firms);
     section(&mut out, &s.output);
     for r in &s.regions {
         writeln!(out, "[[regions]]").unwrap();
@@ -37,7 +38,7 @@ pub fn to_toml(s: &Scenario) -> String {
     }
     for e in &s.events {
         writeln!(out, "[[events]]").unwrap();
-        writeln!(out, "tick = {}  # year {}", e.tick, s.run.start_year + e.tick).unwrap();
+        writeln!(out, "tick = {}  # year {}", e.tick, s.year(e.tick)).unwrap();
         let target = |out: &mut String, t: &Target| match t {
             Target::Region(r) => writeln!(out, "region = {:?}", s.regions[*r].name).unwrap(),
             Target::Zones(ids) => {
@@ -83,6 +84,7 @@ fn default_of(spec: &ParamSpec) -> String {
         "centre" => d.centre.get(spec.key),
         "zones" => d.zones.get(spec.key),
         "network" => d.network.get(spec.key),
+        "firms" => d.firms.get(spec.key),
         "output" => d.output.get(spec.key),
         _ => None,
     };
@@ -125,12 +127,13 @@ pub fn reference_markdown() -> String {
          Unknown keys, out-of-range values and impossible combinations are errors (exit code 2).\n\
          Keys marked event-settable may be changed mid-run by a `set` event.\n\n",
     );
-    let sections: [(&str, &[ParamSpec]); 6] = [
+    let sections: [(&str, &[ParamSpec]); 7] = [
         ("run", RunParams::SPECS),
         ("landscape", LandscapeParams::SPECS),
         ("centre", CentreParams::SPECS),
         ("zones", ZoneParams::SPECS),
         ("network", NetworkParams::SPECS),
+        ("firms", FirmParams::SPECS),
         ("output", OutputParams::SPECS),
     ];
     for (name, specs) in sections {

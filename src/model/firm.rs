@@ -1,0 +1,523 @@
+//! Firms inside zones (DESIGN 6.7): the units the seeds report the Torch Programme in
+//! (firm counts, high-tech enterprises, ownership and financing, revenue, employees).
+//!
+//! Each zone keeps its firms as a structure of arrays (`Block`). A tick of a zone's
+//! firms is a pure function of the block, the zone's state at the end of the zone step
+//! and the zone's own random stream, so blocks can be stepped in parallel in any order.
+//! Firms never feed back into the zone model: they are the programme's outcome, not its
+//! cause. Every yearly rate of `[firms]` is turned into a per-tick one once per tick
+//! (`Rates::new`), never per firm.
+
+use rand::Rng;
+
+use crate::engine::streams::{Draw, Fast, det_exp, det_ln};
+use crate::scenario::{FirmParams, Level};
+
+/// Ownership categories, in the order of the `ownership` byte and of ticks.csv.
+pub const OWNERSHIP: [&str; 3] = ["state", "private", "foreign"];
+/// Financing categories (seed 003, Table 3), in the order of the `financing` byte.
+pub const FINANCING: [&str; 6] = ["loans", "foreign_capital", "shares", "venture_capital", "joint_venture", "other"];
+
+/// Ages are kept in ticks in a u16 and saturate; the hazard table covers this many years.
+const HAZARD_YEARS: u32 = 100;
+/// No firm's productivity falls below this (a shock cannot make it negative).
+const MIN_PRODUCTIVITY: f32 = 0.01;
+/// 2^-24: a 24-bit slice of a random word as a uniform number in [0, 1).
+const U24: f32 = 1.0 / (1u32 << 24) as f32;
+/// 2^-16, for the 16-bit slice that drives productivity shocks.
+const U16: f32 = 1.0 / (1u32 << 16) as f32;
+
+/// One zone's firms, one slot per live firm (no holes: dead and merged firms are removed
+/// in a stable pass, so the order of firms never depends on anything but the draws).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Block {
+    pub productivity: Vec<f32>,
+    pub employees: Vec<f32>,
+    /// Age in ticks (saturating).
+    pub age: Vec<u16>,
+    /// Ownership (low 2 bits), financing (bits 2-4), high-tech designation (bit 7).
+    pub kind: Vec<u8>,
+    /// Mean productivity after the last tick: firms below it may be merged.
+    pub mean_productivity: f32,
+}
+
+const HIGH_TECH: u8 = 0x80;
+
+impl Block {
+    pub fn len(&self) -> usize {
+        self.productivity.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.productivity.is_empty()
+    }
+
+    fn push(&mut self, productivity: f32, employees: f32, age: u16, kind: u8) {
+        self.productivity.push(productivity);
+        self.employees.push(employees);
+        self.age.push(age);
+        self.kind.push(kind);
+    }
+}
+
+/// A zone's firm aggregates after a tick (flows during it, stock at its end).
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Tally {
+    pub firms: u32,
+    pub births: u32,
+    pub deaths: u32,
+    pub mergers: u32,
+    pub high_tech: u32,
+    pub ownership: [u32; 3],
+    pub financing: [u32; 6],
+    /// Sum of employees x productivity (revenue before `revenue_per_employee`).
+    pub output: f64,
+    pub employees: f64,
+    /// Firms ever present in the zone: its initial firms and every birth since.
+    pub founded: u64,
+    /// Sum of productivity (for the zone's mean).
+    pub productivity: f64,
+}
+
+impl Tally {
+    /// Counts one live firm into the stock.
+    #[inline(always)]
+    fn count(&mut self, kind: u8, employees: f32, productivity: f32) {
+        self.ownership[(kind & 3) as usize] += 1;
+        self.financing[((kind >> 2) & 7) as usize] += 1;
+        self.high_tech += (kind >> 7) as u32;
+        let e = employees as f64;
+        self.employees += e;
+        self.output += e * productivity as f64;
+        self.productivity += productivity as f64;
+    }
+
+    /// Adds another zone's tally (the engine sums zones in zone order).
+    pub fn add(&mut self, o: &Tally) {
+        self.firms += o.firms;
+        self.births += o.births;
+        self.deaths += o.deaths;
+        self.mergers += o.mergers;
+        self.high_tech += o.high_tech;
+        for i in 0..3 {
+            self.ownership[i] += o.ownership[i];
+        }
+        for i in 0..6 {
+            self.financing[i] += o.financing[i];
+        }
+        self.output += o.output;
+        self.employees += o.employees;
+        self.founded += o.founded;
+        self.productivity += o.productivity;
+    }
+}
+
+/// The per-tick form of `[firms]`, computed once per tick.
+#[derive(Clone, Debug)]
+pub struct Rates {
+    /// Death probability per tick by age in ticks (index capped at the last entry), for a
+    /// private firm of productivity 1, times (1 + hazard_productivity).
+    hazard: Vec<f32>,
+    hazard_productivity: f32,
+    ownership_hazard: [f32; 3],
+    /// Births per tick per unit of capacity and per firm (before performance and multipliers).
+    seed_births: f64,
+    spinoff_births: f64,
+    carrying: f64,
+    support_mask: u64,
+    support_count: u32,
+    support_boost: f64,
+    level_births: [f64; 3],
+    growth: f32,
+    growth_performance: f32,
+    /// Amplitude of the uniform shock: productivity_noise x sqrt(12 / ticks_per_year).
+    shock: f32,
+    /// Merger probability per tick of a firm below its zone's mean.
+    merger: f32,
+    birth_productivity: f64,
+    birth_spread: f64,
+    high_tech: f32,
+    birth_employees: f32,
+    ownership_cdf: [f64; 3],
+    financing_cdf: [f64; 6],
+    per_year: f64,
+}
+
+/// Per-tick probability of an event of yearly probability `p`: 1 - (1 - p)^(1 / ticks).
+fn per_tick(p: f64, ticks_per_year: u32) -> f64 {
+    if p >= 1.0 {
+        1.0
+    } else if p <= 0.0 || ticks_per_year == 1 {
+        p.max(0.0)
+    } else {
+        1.0 - det_exp(det_ln(1.0 - p) / ticks_per_year as f64)
+    }
+}
+
+fn cdf<const K: usize>(w: [f64; K]) -> [f64; K] {
+    let total: f64 = w.iter().sum();
+    let mut out = [0.0; K];
+    let mut acc = 0.0;
+    for i in 0..K {
+        acc += w[i];
+        out[i] = acc / total;
+    }
+    out[K - 1] = 1.0;
+    out
+}
+
+fn pick<const K: usize>(cdf: &[f64; K], u: f64) -> u8 {
+    cdf.iter().position(|&c| u < c).unwrap_or(K - 1) as u8
+}
+
+impl Rates {
+    /// `hierarchy` is the centre's weight on the zones now: mandate_share x effective
+    /// detection x (1 - tolerance) (0 when the centre never reviews).
+    pub fn new(p: &FirmParams, ticks_per_year: u32, n: u32, hierarchy: f64) -> Rates {
+        let tpy = ticks_per_year as f64;
+        let ages = (HAZARD_YEARS * ticks_per_year).min(u16::MAX as u32 + 1) as usize;
+        let scale = 1.0 + p.hazard_productivity;
+        let hazard = (0..ages)
+            .map(|a| {
+                let years = a as f64 / tpy;
+                let yearly = p.hazard_old + (p.hazard_young - p.hazard_old) * det_exp(-years / p.hazard_age);
+                (per_tick(yearly, ticks_per_year) * scale) as f32
+            })
+            .collect();
+        let support = p.support_instruments.min(n);
+        let support_mask = if support >= 64 { u64::MAX } else { (1u64 << support) - 1 };
+        Rates {
+            hazard,
+            hazard_productivity: p.hazard_productivity as f32,
+            ownership_hazard: [p.state_hazard as f32, 1.0, p.foreign_hazard as f32],
+            seed_births: p.seed_births / tpy,
+            spinoff_births: p.spinoff_births / tpy,
+            carrying: p.carrying,
+            support_mask,
+            support_count: support,
+            support_boost: p.support_boost,
+            level_births: [p.provincial_births, 1.0, p.demonstration_births],
+            growth: (p.growth / tpy) as f32,
+            growth_performance: (p.growth_performance / tpy) as f32,
+            shock: (p.productivity_noise * (12.0 / tpy).sqrt()) as f32,
+            merger: per_tick(p.merger_rate + p.merger_hierarchy * hierarchy, ticks_per_year) as f32,
+            birth_productivity: p.birth_productivity,
+            birth_spread: p.birth_spread,
+            high_tech: p.high_tech_threshold as f32,
+            birth_employees: p.birth_employees as f32,
+            ownership_cdf: cdf([p.ownership_state, p.ownership_private, p.ownership_foreign]),
+            financing_cdf: cdf([
+                p.financing_loans,
+                p.financing_foreign,
+                p.financing_shares,
+                p.financing_venture,
+                p.financing_joint,
+                p.financing_other,
+            ]),
+            per_year: tpy,
+        }
+    }
+
+    /// A new firm's attributes: productivity, ownership and financing, from three draws.
+    fn newborn(&self, rng: &mut Fast) -> (f32, u8) {
+        let u = rng.unit();
+        let productivity = (self.birth_productivity * (1.0 + self.birth_spread * (2.0 * u - 1.0))) as f32;
+        let own = pick(&self.ownership_cdf, rng.unit());
+        let fin = pick(&self.financing_cdf, rng.unit());
+        let ht = if productivity >= self.high_tech { HIGH_TECH } else { 0 };
+        (productivity, own | fin << 2 | ht)
+    }
+
+    /// Expected births this tick in a zone.
+    pub fn expected_births(&self, z: &ZoneView, firms: usize) -> f64 {
+        let firms = firms as f64;
+        let crowding = if self.carrying > 0.0 { (1.0 - firms / (self.carrying * z.capacity)).max(0.0) } else { 1.0 };
+        let support = if self.support_count > 0 {
+            let held = (z.policy_bits & z.policy_mask & self.support_mask).count_ones();
+            1.0 + self.support_boost * held as f64 / self.support_count as f64
+        } else {
+            1.0
+        };
+        let base = self.seed_births * z.capacity.max(0.0) + self.spinoff_births * firms;
+        (base * crowding * z.performance.max(0.0) * support * self.level_births[z.level as usize]).max(0.0)
+    }
+}
+
+/// What a zone's firms read of their zone: its state at the end of this tick's zone step.
+#[derive(Clone, Copy, Debug)]
+pub struct ZoneView {
+    pub capacity: f64,
+    pub performance: f64,
+    pub level: Level,
+    pub policy_bits: u64,
+    pub policy_mask: u64,
+}
+
+/// A zone's initial firms, entering with it: `initial x capacity` firms (rounded), ages
+/// uniform in [0, initial_age) years.
+pub fn populate(block: &mut Block, p: &FirmParams, rates: &Rates, capacity: f64, rng: &mut Fast) -> Tally {
+    let count = (p.initial * capacity.max(0.0) + 0.5).floor() as u64;
+    let max_age = (p.initial_age * rates.per_year).min(u16::MAX as f64);
+    block.productivity.reserve(count as usize);
+    for _ in 0..count {
+        let (prod, kind) = rates.newborn(rng);
+        let age = (rng.unit() * max_age).floor() as u16;
+        block.push(prod, rates.birth_employees, age, kind);
+    }
+    let mut t = summarise(block);
+    t.founded = count;
+    block.mean_productivity = if t.firms > 0 { (t.productivity / t.firms as f64) as f32 } else { 0.0 };
+    t
+}
+
+/// One tick of a zone's firms: deaths, mergers, productivity growth and designation,
+/// ageing, then births. `founded` carries the zone's count of firms ever present.
+pub fn step(block: &mut Block, rates: &Rates, zone: &ZoneView, founded: u64, rng: &mut Fast) -> Tally {
+    let growth = 1.0 + rates.growth + rates.growth_performance * zone.performance as f32;
+    let below = block.mean_productivity;
+    let mut t = Tally { founded, ..Tally::default() };
+    let mut merged: Vec<f32> = Vec::new();
+    let n = block.len();
+    let mut w = 0;
+    let last_age = rates.hazard.len() - 1;
+    for i in 0..n {
+        let r = rng.next_u64();
+        let u_death = (r >> 40) as f32 * U24;
+        let u_merge = ((r >> 16) & 0xFF_FFFF) as f32 * U24;
+        let u_shock = (r & 0xFFFF) as f32 * U16 - 0.5;
+        let p = block.productivity[i];
+        let kind = block.kind[i];
+        let age = block.age[i];
+        // Dies if u < hazard(age) x ownership x (1 + h) / (1 + h p), without a division.
+        let limit = rates.hazard[(age as usize).min(last_age)] * rates.ownership_hazard[(kind & 3) as usize];
+        if u_death * (1.0 + rates.hazard_productivity * p) < limit {
+            t.deaths += 1;
+            continue;
+        }
+        if p < below && u_merge < rates.merger {
+            t.mergers += 1;
+            merged.push(block.employees[i]);
+            continue;
+        }
+        let q = (p * (growth + rates.shock * u_shock)).max(MIN_PRODUCTIVITY);
+        let ht = if q >= rates.high_tech { HIGH_TECH } else { 0 };
+        let e = block.employees[i];
+        let k = (kind & !HIGH_TECH) | ht;
+        block.productivity[w] = q;
+        block.employees[w] = e;
+        block.age[w] = age.saturating_add(1);
+        block.kind[w] = k;
+        w += 1;
+        t.count(k, e, q);
+    }
+    block.productivity.truncate(w);
+    block.employees.truncate(w);
+    block.age.truncate(w);
+    block.kind.truncate(w);
+    // A merged firm's employees join a surviving firm of the zone drawn at random (the
+    // "shadow of a big tree"); with no survivor they are lost with it.
+    if w > 0 {
+        for e in merged {
+            let j = rng.below(w as u64) as usize;
+            block.employees[j] += e;
+            t.employees += e as f64;
+            t.output += e as f64 * block.productivity[j] as f64;
+        }
+    }
+    let births = rng.poisson(rates.expected_births(zone, w));
+    block.productivity.reserve(births as usize);
+    for _ in 0..births {
+        let (prod, kind) = rates.newborn(rng);
+        block.push(prod, rates.birth_employees, 0, kind);
+        t.count(kind, rates.birth_employees, prod);
+    }
+    t.births = births as u32;
+    t.firms = block.len() as u32;
+    t.founded += births;
+    block.mean_productivity = if t.firms > 0 { (t.productivity / t.firms as f64) as f32 } else { 0.0 };
+    t
+}
+
+/// The stock part of a tally (counts, shares, output, employees), in firm order.
+fn summarise(block: &Block) -> Tally {
+    let mut t = Tally::default();
+    for i in 0..block.len() {
+        t.count(block.kind[i], block.employees[i], block.productivity[i]);
+    }
+    t.firms = block.len() as u32;
+    t
+}
+
+/// Every zone's firms and their last tallies, with the rates of the current tick.
+#[derive(Clone, Debug)]
+pub struct Population {
+    /// `blocks[z]`: zone z's firms (empty until it enters).
+    pub blocks: Vec<Block>,
+    /// `tally[z]`: zone z's aggregates after the current tick.
+    pub tally: Vec<Tally>,
+    pub rates: Rates,
+    /// The sum of every zone's tally, in zone order.
+    pub total: Tally,
+}
+
+impl Population {
+    pub fn new(zones: usize, rates: Rates) -> Population {
+        Population {
+            blocks: vec![Block::default(); zones],
+            tally: vec![Tally::default(); zones],
+            rates,
+            total: Tally::default(),
+        }
+    }
+
+    /// Sums the zones' tallies in zone order (so the float sums never depend on threads).
+    pub fn settle(&mut self) {
+        let mut total = Tally::default();
+        for t in &self.tally {
+            total.add(t);
+        }
+        self.total = total;
+    }
+}
+
+/// Hierarchy bias (seed 003): how heavily the centre weighs on zones now, as mandate share
+/// x effective detection x (1 - tolerance). 0 when the centre never reviews.
+pub fn hierarchy(mandate_share: f64, detection: f64, tolerance: f64) -> f64 {
+    mandate_share * detection * (1.0 - tolerance)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::streams::Purpose;
+    use crate::engine::streams::StreamKey;
+
+    fn view(performance: f64) -> ZoneView {
+        ZoneView { capacity: 1.0, performance, level: Level::National, policy_bits: 0, policy_mask: 0 }
+    }
+
+    fn params() -> FirmParams {
+        FirmParams { enabled: true, ..FirmParams::default() }
+    }
+
+    #[test]
+    fn yearly_probabilities_compound_to_the_per_tick_ones() {
+        let p = per_tick(0.3, 12);
+        let survive: f64 = (0..12).fold(1.0, |s, _| s * (1.0 - p));
+        assert!((survive - 0.7).abs() < 1e-12, "{survive}");
+        assert_eq!(per_tick(0.3, 1), 0.3);
+        assert_eq!(per_tick(1.0, 12), 1.0);
+    }
+
+    /// A zone with no births and a flat, known hazard decays geometrically: after t ticks
+    /// the expected survivors are n (1 - h)^t, and the count is binomial around it.
+    #[test]
+    fn a_zone_without_births_decays_at_its_hazard() {
+        let p = FirmParams {
+            seed_births: 0.0,
+            spinoff_births: 0.0,
+            hazard_young: 0.2,
+            hazard_old: 0.2,
+            hazard_productivity: 0.0,
+            state_hazard: 1.0,
+            productivity_noise: 0.0,
+            initial: 100_000.0,
+            ..params()
+        };
+        let rates = Rates::new(&p, 1, 20, 0.0);
+        let key = StreamKey::new(7, 0);
+        let mut b = Block::default();
+        let t0 = populate(&mut b, &p, &rates, 1.0, &mut key.tick(Purpose::FirmEntry, 0, 0));
+        assert_eq!(t0.firms, 100_000);
+        let mut founded = t0.founded;
+        for tick in 1..=5 {
+            let t = step(&mut b, &rates, &view(0.5), founded, &mut key.tick(Purpose::Firms, tick, 0));
+            founded = t.founded;
+            assert_eq!(t.births, 0);
+            assert_eq!(t.firms as usize, b.len());
+        }
+        let expected = 100_000.0 * 0.8f64.powi(5);
+        let sd = (100_000.0 * 0.8f64.powi(5) * (1.0 - 0.8f64.powi(5))).sqrt();
+        let got = b.len() as f64;
+        assert!((got - expected).abs() < 4.0 * sd, "{got} vs {expected} (sd {sd})");
+        assert_eq!(founded, 100_000);
+    }
+
+    /// Ownership and financing at birth follow the configured weights within sampling error.
+    #[test]
+    fn shares_at_birth_follow_the_weights() {
+        let p = FirmParams {
+            initial: 200_000.0,
+            ownership_state: 3.0,
+            ownership_private: 87.0,
+            ownership_foreign: 10.0,
+            ..params()
+        };
+        let rates = Rates::new(&p, 12, 20, 0.0);
+        let mut b = Block::default();
+        let t = populate(&mut b, &p, &rates, 1.0, &mut StreamKey::new(1, 0).tick(Purpose::FirmEntry, 0, 0));
+        let n = t.firms as f64;
+        let check = |count: u32, share: f64| {
+            let sd = (share * (1.0 - share) / n).sqrt();
+            let got = count as f64 / n;
+            assert!((got - share).abs() < 4.0 * sd, "{got} vs {share}");
+        };
+        for (c, s) in t.ownership.iter().zip([0.03, 0.87, 0.10]) {
+            check(*c, s);
+        }
+        let table3 = [65.0, 12.7, 7.6, 5.6, 4.1, 5.0];
+        for (c, s) in t.financing.iter().zip(table3) {
+            check(*c, s / 100.0);
+        }
+    }
+
+    #[test]
+    fn births_follow_capacity_crowding_and_level() {
+        let p = FirmParams { seed_births: 12.0, spinoff_births: 0.0, carrying: 100.0, ..params() };
+        let rates = Rates::new(&p, 12, 20, 0.0);
+        let z = view(1.0);
+        assert!((rates.expected_births(&z, 0) - 1.0).abs() < 1e-12);
+        assert!((rates.expected_births(&z, 50) - 0.5).abs() < 1e-12);
+        assert_eq!(rates.expected_births(&z, 100), 0.0);
+        let prov = ZoneView { level: Level::Provincial, ..z };
+        assert!((rates.expected_births(&prov, 0) - 0.5).abs() < 1e-12);
+    }
+
+    #[test]
+    fn mergers_lower_the_count_but_keep_the_employees() {
+        let p = FirmParams {
+            seed_births: 0.0,
+            spinoff_births: 0.0,
+            hazard_young: 0.0,
+            hazard_old: 0.0,
+            merger_rate: 0.5,
+            initial: 1000.0,
+            ..params()
+        };
+        let rates = Rates::new(&p, 1, 20, 0.0);
+        let key = StreamKey::new(3, 0);
+        let mut b = Block::default();
+        let t0 = populate(&mut b, &p, &rates, 1.0, &mut key.tick(Purpose::FirmEntry, 0, 0));
+        b.mean_productivity = 1.0;
+        let t = step(&mut b, &rates, &view(0.0), t0.founded, &mut key.tick(Purpose::Firms, 1, 0));
+        assert!(t.mergers > 100 && t.deaths == 0, "{t:?}");
+        assert_eq!(t.firms, 1000 - t.mergers);
+        assert!((t.employees - t0.employees).abs() < 1e-6);
+    }
+
+    #[test]
+    fn the_same_stream_gives_the_same_firms() {
+        let p = FirmParams { merger_rate: 0.1, ..params() };
+        let rates = Rates::new(&p, 12, 20, 0.2);
+        let run = || {
+            let key = StreamKey::new(9, 1);
+            let mut b = Block::default();
+            let mut t = populate(&mut b, &p, &rates, 2.0, &mut key.tick(Purpose::FirmEntry, 0, 4));
+            for tick in 1..40 {
+                t = step(&mut b, &rates, &view(0.6), t.founded, &mut key.tick(Purpose::Firms, tick, 4));
+            }
+            (b, t)
+        };
+        assert_eq!(run(), run());
+    }
+}
