@@ -9,6 +9,7 @@
 //! [`engine::run_replication`] (run one replication into an [`engine::Observer`]) and
 //! [`output::run_to_dir`] (a whole run into an output directory).
 
+pub mod calibrate;
 pub mod engine;
 pub mod model;
 pub mod output;

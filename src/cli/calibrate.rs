@@ -1,0 +1,132 @@
+//! `esh calibrate ...`: plan a calibration, run its sweep here (or leave it to Slurm), fit
+//! and report. Exit codes: 0 done; 2 bad input (scenario, targets, --params, a directory
+//! that is not a calibration); 1 a failure while working, failed runs, or a fit asked of
+//! an incomplete sweep.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use esh::calibrate::{self, Calibration, Param, Settings};
+use esh::sweep::{Shard, SweepError, execute};
+
+use super::fail;
+
+pub struct Args {
+    pub scenario: Option<PathBuf>,
+    pub targets: Option<PathBuf>,
+    pub params: Vec<String>,
+    pub samples: u32,
+    pub replications: u32,
+    pub accept: f64,
+    pub seed: Option<u64>,
+    pub out: Option<PathBuf>,
+    pub force: bool,
+    pub plan_only: bool,
+    pub resume: Option<PathBuf>,
+    pub fit: Option<PathBuf>,
+    pub quiet: bool,
+}
+
+pub fn command(a: Args) -> ExitCode {
+    match run(a) {
+        Ok(code) => code,
+        Err(e) => fail(e.exit_code(), &e.to_string()),
+    }
+}
+
+fn run(a: Args) -> Result<ExitCode, SweepError> {
+    let continuing = a.resume.is_some() || a.fit.is_some();
+    if a.resume.is_some() && a.fit.is_some() {
+        return Err(SweepError::Input("give --resume DIR or --fit DIR, not both".into()));
+    }
+    if continuing && (a.scenario.is_some() || a.targets.is_some() || !a.params.is_empty() || a.plan_only) {
+        return Err(SweepError::Input(
+            "--resume and --fit continue a planned calibration: its scenario, targets and parameters are in its directory; give no SCENARIO, --targets, --params or --plan-only".into(),
+        ));
+    }
+    let dir = match (&a.resume, &a.fit) {
+        (Some(d), _) | (_, Some(d)) => d.clone(),
+        _ => {
+            let scenario = a.scenario.as_deref().ok_or_else(|| {
+                SweepError::Input("give a SCENARIO file to calibrate (or --resume DIR / --fit DIR)".into())
+            })?;
+            let targets = a.targets.as_deref().ok_or_else(|| {
+                SweepError::Input(
+                    "give the figures to fit with --targets FILE (e.g. scenarios/targets/torch.toml)".into(),
+                )
+            })?;
+            let params: Vec<Param> =
+                a.params.iter().map(|p| Param::parse(p)).collect::<Result<_, _>>().map_err(SweepError::Input)?;
+            if a.samples == 0 || a.replications == 0 {
+                return Err(SweepError::Input("--samples and --replications must be at least 1".into()));
+            }
+            let name = scenario.file_stem().map_or("scenario".into(), |s| s.to_string_lossy().into_owned());
+            let out = a.out.clone().unwrap_or_else(|| Path::new("runs").join(format!("calibrate-{name}")));
+            let settings =
+                Settings { params, samples: a.samples, replications: a.replications, accept: a.accept, seed: a.seed };
+            calibrate::plan(scenario, targets, &settings, &out, a.force)?;
+            if !a.quiet {
+                println!(
+                    "planned a calibration of {} over {} samples x {} replication(s) in {}",
+                    settings.params.iter().map(|p| p.spec.path()).collect::<Vec<_>>().join(", "),
+                    a.samples,
+                    a.replications,
+                    out.display()
+                );
+            }
+            if a.plan_only {
+                let sweep = out.join(calibrate::SWEEP_DIR);
+                println!(
+                    "next: esh sweep run {0}   (or: esh sweep slurm {0} --tasks N --submit)\nthen: esh calibrate --fit {1}",
+                    sweep.display(),
+                    out.display()
+                );
+                return Ok(ExitCode::SUCCESS);
+            }
+            out
+        }
+    };
+    let c = Calibration::open(&dir)?;
+    if a.fit.is_none() {
+        let r = execute::run_shard(
+            &c.plan,
+            &execute::Options { shard: Shard::WHOLE, quiet: a.quiet, retry_failed: false },
+        )?;
+        if !a.quiet {
+            println!(
+                "ran {} of {} runs in {:.1} s ({} done before)",
+                r.ran, r.assigned, r.wall_seconds, r.already_done
+            );
+        }
+        if !r.failed.is_empty() || r.already_failed > 0 {
+            for (run, why) in r.failed.iter().take(10) {
+                eprintln!("run {run} failed: {why}");
+            }
+            return Err(SweepError::Incomplete(format!(
+                "{} run(s) failed; nothing was fitted\n  help: see `esh sweep status {}`; `esh sweep run --retry-failed` runs them again",
+                r.failed.len() as u64 + r.already_failed,
+                c.plan.dir.display()
+            )));
+        }
+    }
+    let f = calibrate::fit(&c)?;
+    let w = calibrate::write_report(&c, &f)?;
+    let best = f.best();
+    print!("{}", w.table);
+    println!(
+        "best sample: point {} at distance {:.4}; {} of {} samples accepted",
+        best.point,
+        best.distance,
+        f.accepted,
+        f.samples.len()
+    );
+    for ((spec, _), v) in f.params.iter().zip(&best.values) {
+        println!("  {} = {v}", spec.path());
+    }
+    if !a.quiet {
+        for p in &w.files {
+            println!("wrote {}", p.display());
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
