@@ -10,7 +10,9 @@ use tempfile::TempDir;
 
 /// Small but exercising every source of randomness: three regions of 1,200 zones in all
 /// (more than one parallel chunk of 512 zones), turbulence, observation noise, turnover,
-/// an add_zones event, a set event given by year and a set_pilot event.
+/// an add_zones event, a set event given by year and a set_pilot event, and firms (births,
+/// deaths, mergers under a hierarchy bias, entering zones' initial firms, a set event on a
+/// firm rate).
 const SCENARIO: &str = r#"
 [run]
 ticks = 30
@@ -36,6 +38,16 @@ turnover = 0.02
 kind = "regional"
 p_within = 0.02
 p_between = 0.002
+
+[firms]
+enabled = true
+initial = 30.0
+spinoff_births = 0.4
+carrying = 200.0
+merger_rate = 0.05
+merger_hierarchy = 0.3
+support_instruments = 3
+support_boost = 0.5
 
 [output]
 zones_every = 5
@@ -64,6 +76,12 @@ year = 2012
 action = "set"
 parameter = "centre.tolerance"
 value = 0.2
+
+[[events]]
+tick = 10
+action = "set"
+parameter = "firms.spinoff_births"
+value = 0.1
 
 [[events]]
 tick = 15
@@ -138,13 +156,24 @@ fn outputs_do_not_depend_on_threads_or_run() {
     run(&out("t1").join("scenario.resolved.toml"), &out("resolved"), &["--threads", "2"]);
 
     let names = files(&out("t1"));
-    for f in ["ticks.csv", "events.csv", "innovations.csv", "zones.csv", "diffusion.csv", "scenario.resolved.toml"] {
+    for f in [
+        "ticks.csv",
+        "regions.csv",
+        "events.csv",
+        "innovations.csv",
+        "zones.csv",
+        "diffusion.csv",
+        "scenario.resolved.toml",
+    ] {
         assert!(names.contains(&f.to_string()), "{f} missing: {names:?}");
     }
     // The scenario really exercises what it is meant to.
     let ticks = out("t1").join("ticks.csv");
     assert!(column(&ticks, "turnover").iter().sum::<f64>() > 0.0);
     assert!(column(&ticks, "experiments").iter().sum::<f64>() > 0.0);
+    for flow in ["firm_births", "firm_deaths", "firm_mergers"] {
+        assert!(column(&ticks, flow).iter().sum::<f64>() > 0.0, "no {flow}");
+    }
 
     assert_same_outputs(&out("t1"), &out("t2"));
     assert_same_outputs(&out("t2"), &out("t2-again"));

@@ -439,7 +439,7 @@ fn targets_table(c: &Calibration, f: &Fit) -> (String, String) {
         "target,kind,metric,when,stat,unit,weight,value,best,best_error,accepted_mean,accepted_min,accepted_max,source\n",
     );
     let mut table = format!(
-        "{:<28} {:>7} {:>14} {:>14} {:>8}  {:>29}\n",
+        "{:<28} {:>9} {:>14} {:>14} {:>8}  {:>29}\n",
         "target", "year", "value", "best", "error", "accepted range"
     );
     let best = f.best();
@@ -474,7 +474,7 @@ fn targets_table(c: &Calibration, f: &Fit) -> (String, String) {
         let mark = if t.weight == 0.0 { " (not fitted)" } else { "" };
         writeln!(
             table,
-            "{:<28} {:>7} {:>14} {:>14} {:>7}%  {:>29}{mark}",
+            "{:<28} {:>9} {:>14} {:>14} {:>7}%  {:>29}{mark}",
             t.name,
             t.when(),
             short(t.value),
@@ -493,7 +493,7 @@ fn short(x: f64) -> String {
         return "0".into();
     }
     let a = x.abs();
-    if (1e-3..1e7).contains(&a) {
+    if (1e-3..1e6).contains(&a) {
         let decimals = (3 - a.log10().floor() as i32).max(0) as usize;
         format!("{x:.decimals$}")
     } else {
@@ -562,11 +562,13 @@ fn calibrated(c: &Calibration, f: &Fit) -> Result<String, Error> {
         run: 0,
         point: best.point,
         replication: 0,
-        seed: base.run.seed,
+        seed: c.plan.sweep.seed,
         raw: best.values.clone(),
     });
     let values: Vec<Value> = values.map_err(SweepError::Io)?;
-    let mut s = crate::sweep::design::scenario(base, &c.plan.sweep.axes, &values, base.run.seed).map_err(input)?;
+    // The samples ran with the sweep's seed (seeds = "common"), so the calibrated scenario
+    // keeps it: replication 0 of it is the best sample's first run.
+    let mut s = crate::sweep::design::scenario(base, &c.plan.sweep.axes, &values, c.plan.sweep.seed).map_err(input)?;
     s.run.replications = base.run.replications;
     let mut o = format!(
         "# Calibrated by `esh calibrate`: the best of {} samples (distance {:.4}, the weighted RMS of the\n\

@@ -80,18 +80,6 @@ pub struct Tally {
 }
 
 impl Tally {
-    /// Counts one live firm into the stock.
-    #[inline(always)]
-    fn count(&mut self, kind: u8, employees: f32, productivity: f32) {
-        self.ownership[(kind & 3) as usize] += 1;
-        self.financing[((kind >> 2) & 7) as usize] += 1;
-        self.high_tech += (kind >> 7) as u32;
-        let e = employees as f64;
-        self.employees += e;
-        self.output += e * productivity as f64;
-        self.productivity += productivity as f64;
-    }
-
     /// Adds another zone's tally (the engine sums zones in zone order).
     pub fn add(&mut self, o: &Tally) {
         self.firms += o.firms;
@@ -119,7 +107,8 @@ pub struct Rates {
     /// private firm of productivity 1, times (1 + hazard_productivity).
     hazard: Vec<f32>,
     hazard_productivity: f32,
-    ownership_hazard: [f32; 3],
+    /// By the ownership bits of a firm's kind (the fourth entry is never used).
+    ownership_hazard: [f32; 4],
     /// Births per tick per unit of capacity and per firm (before performance and multipliers).
     seed_births: f64,
     spinoff_births: f64,
@@ -189,7 +178,7 @@ impl Rates {
         Rates {
             hazard,
             hazard_productivity: p.hazard_productivity as f32,
-            ownership_hazard: [p.state_hazard as f32, 1.0, p.foreign_hazard as f32],
+            ownership_hazard: [p.state_hazard as f32, 1.0, p.foreign_hazard as f32, 1.0],
             seed_births: p.seed_births / tpy,
             spinoff_births: p.spinoff_births / tpy,
             carrying: p.carrying,
@@ -276,40 +265,67 @@ pub fn step(block: &mut Block, rates: &Rates, zone: &ZoneView, founded: u64, rng
     let growth = 1.0 + rates.growth + rates.growth_performance * zone.performance as f32;
     let below = block.mean_productivity;
     let mut t = Tally { founded, ..Tally::default() };
+    let mut stock = Stock::new();
     let mut merged: Vec<f32> = Vec::new();
     let n = block.len();
     let mut w = 0;
-    let last_age = rates.hazard.len() - 1;
+    let hazard = &rates.hazard[..];
+    // The growth factor is growth + shock x (u - 1/2), u = k / 2^16 for a 16-bit k:
+    // folded into growth_at_zero + shock_step x k. The merger draw is compared as a 24-bit
+    // integer with the probability scaled to 2^24.
+    let shock_step = rates.shock * U16;
+    let growth_at_zero = growth - 0.5 * rates.shock;
+    let merger = (rates.merger as f64 * (1u32 << 24) as f64) as u32;
+    let last_age = hazard.len() - 1;
+    let (prod, emp) = (&mut block.productivity[..n], &mut block.employees[..n]);
+    let (ages, kinds) = (&mut block.age[..n], &mut block.kind[..n]);
+    // Sums kept in locals (registers), the kind histogram split four ways by slot so
+    // that consecutive firms of the same kind (most are) do not wait on each other's
+    // increment.
+    let mut hist = [[0u32; 256]; 4];
+    let (mut emp_sum, mut out_sum, mut prod_sum) = (0.0f64, 0.0f64, 0.0f64);
     for i in 0..n {
         let r = rng.next_u64();
         let u_death = (r >> 40) as f32 * U24;
-        let u_merge = ((r >> 16) & 0xFF_FFFF) as f32 * U24;
-        let u_shock = (r & 0xFFFF) as f32 * U16 - 0.5;
-        let p = block.productivity[i];
-        let kind = block.kind[i];
-        let age = block.age[i];
+        let u_merge = ((r >> 16) & 0xFF_FFFF) as u32;
+        let u_shock = (r & 0xFFFF) as f32;
+        let p = prod[i];
+        let kind = kinds[i];
+        let age = ages[i];
+        let e = emp[i];
         // Dies if u < hazard(age) x ownership x (1 + h) / (1 + h p), without a division.
-        let limit = rates.hazard[(age as usize).min(last_age)] * rates.ownership_hazard[(kind & 3) as usize];
+        let limit = hazard[(age as usize).min(last_age)] * rates.ownership_hazard[(kind & 3) as usize];
         if u_death * (1.0 + rates.hazard_productivity * p) < limit {
             t.deaths += 1;
             continue;
         }
-        if p < below && u_merge < rates.merger {
+        // `&`, not `&&`: whether a firm is below the mean is a coin flip the branch
+        // predictor cannot learn; the conjunction is rare and predictable.
+        if (p < below) & (u_merge < merger) {
             t.mergers += 1;
-            merged.push(block.employees[i]);
+            merged.push(e);
             continue;
         }
-        let q = (p * (growth + rates.shock * u_shock)).max(MIN_PRODUCTIVITY);
+        let q = (p * (growth_at_zero + shock_step * u_shock)).max(MIN_PRODUCTIVITY);
         let ht = if q >= rates.high_tech { HIGH_TECH } else { 0 };
-        let e = block.employees[i];
         let k = (kind & !HIGH_TECH) | ht;
-        block.productivity[w] = q;
-        block.employees[w] = e;
-        block.age[w] = age.saturating_add(1);
-        block.kind[w] = k;
+        prod[w] = q;
+        emp[w] = e;
+        ages[w] = age.saturating_add(1);
+        kinds[w] = k;
+        hist[w & 3][k as usize] += 1;
         w += 1;
-        t.count(k, e, q);
+        let (e, q) = (e as f64, q as f64);
+        emp_sum += e;
+        out_sum += e * q;
+        prod_sum += q;
     }
+    for h in &hist {
+        stock.add_histogram(h);
+    }
+    stock.employees += emp_sum;
+    stock.output += out_sum;
+    stock.productivity += prod_sum;
     block.productivity.truncate(w);
     block.employees.truncate(w);
     block.age.truncate(w);
@@ -320,8 +336,8 @@ pub fn step(block: &mut Block, rates: &Rates, zone: &ZoneView, founded: u64, rng
         for e in merged {
             let j = rng.below(w as u64) as usize;
             block.employees[j] += e;
-            t.employees += e as f64;
-            t.output += e as f64 * block.productivity[j] as f64;
+            stock.employees += e as f64;
+            stock.output += e as f64 * block.productivity[j] as f64;
         }
     }
     let births = rng.poisson(rates.expected_births(zone, w));
@@ -329,8 +345,9 @@ pub fn step(block: &mut Block, rates: &Rates, zone: &ZoneView, founded: u64, rng
     for _ in 0..births {
         let (prod, kind) = rates.newborn(rng);
         block.push(prod, rates.birth_employees, 0, kind);
-        t.count(kind, rates.birth_employees, prod);
+        stock.count(kind, rates.birth_employees, prod);
     }
+    stock.into(&mut t);
     t.births = births as u32;
     t.firms = block.len() as u32;
     t.founded += births;
@@ -340,12 +357,54 @@ pub fn step(block: &mut Block, rates: &Rates, zone: &ZoneView, founded: u64, rng
 
 /// The stock part of a tally (counts, shares, output, employees), in firm order.
 fn summarise(block: &Block) -> Tally {
-    let mut t = Tally::default();
+    let mut stock = Stock::new();
     for i in 0..block.len() {
-        t.count(block.kind[i], block.employees[i], block.productivity[i]);
+        stock.count(block.kind[i], block.employees[i], block.productivity[i]);
     }
-    t.firms = block.len() as u32;
+    let mut t = Tally { firms: block.len() as u32, ..Tally::default() };
+    stock.into(&mut t);
     t
+}
+
+/// Running sums over live firms: one histogram of the kind byte (ownership, financing
+/// and designation in one increment), and the float sums in firm order.
+struct Stock {
+    kinds: [u32; 256],
+    employees: f64,
+    output: f64,
+    productivity: f64,
+}
+
+impl Stock {
+    fn new() -> Stock {
+        Stock { kinds: [0; 256], employees: 0.0, output: 0.0, productivity: 0.0 }
+    }
+
+    #[inline(always)]
+    fn count(&mut self, kind: u8, employees: f32, productivity: f32) {
+        self.kinds[kind as usize] += 1;
+        let e = employees as f64;
+        self.employees += e;
+        self.output += e * productivity as f64;
+        self.productivity += productivity as f64;
+    }
+
+    fn add_histogram(&mut self, h: &[u32; 256]) {
+        for (a, b) in self.kinds.iter_mut().zip(h) {
+            *a += b;
+        }
+    }
+
+    fn into(self, t: &mut Tally) {
+        for (k, &c) in self.kinds.iter().enumerate().filter(|&(_, &c)| c > 0) {
+            t.ownership[(k & 3).min(2)] += c;
+            t.financing[((k >> 2) & 7).min(5)] += c;
+            t.high_tech += (k >> 7) as u32 * c;
+        }
+        t.employees = self.employees;
+        t.output = self.output;
+        t.productivity = self.productivity;
+    }
 }
 
 /// Every zone's firms and their last tallies, with the rates of the current tick.
