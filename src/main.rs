@@ -97,49 +97,7 @@ enum Command {
     },
     /// Fit scenario parameters to published figures: approximate Bayesian computation by
     /// rejection over a Latin hypercube, run as a sweep (here, or on Slurm with --plan-only).
-    Calibrate {
-        /// Scenario TOML file to calibrate.
-        scenario: Option<PathBuf>,
-        /// Targets TOML file: the figures to fit ([[target]] tables).
-        #[arg(long)]
-        targets: Option<PathBuf>,
-        /// Parameters to fit with their prior ranges: NAME=FROM:TO or NAME=FROM:TO:log.
-        #[arg(long, num_args = 1..)]
-        params: Vec<String>,
-        /// Latin hypercube samples of the parameters.
-        #[arg(long, default_value_t = 200)]
-        samples: u32,
-        /// Replications per sample (the model value of a target is their mean).
-        #[arg(long, default_value_t = 1)]
-        replications: u32,
-        /// Share of the samples accepted: the closest to the targets.
-        #[arg(long, default_value_t = 0.1)]
-        accept: f64,
-        /// Master seed of the design and the runs [default: the scenario's].
-        #[arg(long)]
-        seed: Option<u64>,
-        /// Calibration directory to create [default: runs/calibrate-<scenario name>].
-        #[arg(long, short)]
-        out: Option<PathBuf>,
-        /// Replace the --out directory if it exists, with every result in it.
-        #[arg(long)]
-        force: bool,
-        /// Only plan: then `esh sweep run|slurm DIR/sweep` and `esh calibrate --fit DIR`.
-        #[arg(long)]
-        plan_only: bool,
-        /// Continue a planned calibration: run its missing runs here, then fit.
-        #[arg(long, value_name = "DIR")]
-        resume: Option<PathBuf>,
-        /// Fit a planned calibration whose runs are complete (run elsewhere, e.g. on Slurm).
-        #[arg(long, value_name = "DIR")]
-        fit: Option<PathBuf>,
-        /// Print only the fit and errors.
-        #[arg(long, short)]
-        quiet: bool,
-        /// Worker threads [default: all cores]. Results do not depend on it.
-        #[arg(long, short = 'j')]
-        threads: Option<usize>,
-    },
+    Calibrate(calibrate::Args),
     /// Draw a run's ticks.csv as SVG time series (mean over replications with 95% bands).
     Plot {
         /// A run's output directory (or its ticks.csv).
@@ -272,40 +230,11 @@ fn main() -> ExitCode {
             }
             reproduce::command(reproduce::Args { ids, all, list, quick, out, force, seed, dir: experiments, quiet })
         }
-        Command::Calibrate {
-            scenario,
-            targets,
-            params,
-            samples,
-            replications,
-            accept,
-            seed,
-            out,
-            force,
-            plan_only,
-            resume,
-            fit,
-            quiet,
-            threads,
-        } => {
-            if let Err((code, m)) = set_threads(threads) {
+        Command::Calibrate(args) => {
+            if let Err((code, m)) = set_threads(args.threads) {
                 return fail(code, &m);
             }
-            calibrate::command(calibrate::Args {
-                scenario,
-                targets,
-                params,
-                samples,
-                replications,
-                accept,
-                seed,
-                out,
-                force,
-                plan_only,
-                resume,
-                fit,
-                quiet,
-            })
+            calibrate::command(args)
         }
         Command::Plot { run, metrics, out, quiet } => reproduce::plot(&run, metrics, out, quiet),
         Command::Params { baseline } => {

@@ -224,3 +224,23 @@ fn bad_input_is_a_located_error_and_writes_nothing() {
     assert_eq!(o.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&o.stderr).contains("not a calibration directory"));
 }
+
+#[test]
+fn without_params_the_scenario_is_compared_with_the_targets() {
+    let dir = TempDir::new().unwrap();
+    let (scenario, targets) = problem(dir.path());
+    let out = esh().arg("calibrate").arg(&scenario).arg("--targets").arg(&targets).output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    // The targets were read from this very run, so every error is 0.
+    assert!(
+        stdout.contains("firms_2020") && stdout.contains("+0.0%") && stdout.contains("distance 0.0000"),
+        "{stdout}"
+    );
+    let again = esh().arg("calibrate").arg(&scenario).arg("--targets").arg(&targets).output().unwrap();
+    assert_eq!(out.stdout, again.stdout);
+
+    let o = esh().arg("calibrate").arg(&scenario).arg("--targets").arg(&targets).args(["--out", "x"]).output().unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("nothing to fit"));
+}

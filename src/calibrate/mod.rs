@@ -201,6 +201,119 @@ fn sweep_file(scenario: &Path, targets: &[Target], s: &Settings, scenario_seed: 
     o
 }
 
+/// Keeps the metrics the targets read, by tick (the whole of one replication's series).
+struct Series {
+    metrics: Vec<&'static Metric>,
+    values: Vec<Vec<f64>>,
+}
+
+impl crate::engine::Observer for Series {
+    fn tick(&mut self, rep: &crate::engine::Replication, counts: &crate::engine::TickCounts) -> std::io::Result<()> {
+        let row = crate::output::metrics::tick_row(rep, counts);
+        for (m, v) in self.metrics.iter().zip(&mut self.values) {
+            v.push((m.1)(&row).as_f64());
+        }
+        Ok(())
+    }
+    fn acts(&mut self, _: &crate::engine::Replication, _: &[crate::model::centre::Act]) -> std::io::Result<()> {
+        Ok(())
+    }
+    fn finish(&mut self, _: &crate::engine::Replication) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// A scenario compared with targets as it stands: every replication's value of every target.
+pub struct Evaluation {
+    pub targets: Vec<Target>,
+    /// `values[i][r]`: target i in replication r (None where undefined).
+    pub values: Vec<Vec<Option<f64>>>,
+}
+
+/// Runs the scenario's replications (in parallel) and reads every target from each.
+pub fn evaluate(scenario: &Path, targets_path: &Path, replications: Option<u32>) -> Result<Evaluation, Error> {
+    use rayon::prelude::*;
+    let mut s = Scenario::load(scenario).map_err(input)?;
+    if let Some(r) = replications {
+        if r == 0 {
+            return Err(SweepError::Input("--replications must be at least 1".into()));
+        }
+        s.run.replications = r;
+    }
+    let calendar = Calendar::of(&s);
+    let (targets, _) = targets::load(targets_path, calendar).map_err(input)?;
+    let metrics: Vec<&'static Metric> = METRICS.iter().collect();
+    let runs: Vec<Series> = (0..s.run.replications)
+        .into_par_iter()
+        .map(|r| {
+            let mut obs = Series { metrics: metrics.clone(), values: vec![Vec::new(); metrics.len()] };
+            crate::engine::run_replication(&s, r, &mut obs, &|| {}).map(|()| obs)
+        })
+        .collect::<Result<_, _>>()
+        .map_err(|e| match e {
+            crate::engine::RunError::Model(m) => SweepError::Input(format!("{}: {m}", scenario.display())),
+            other => SweepError::Io(other.to_string()),
+        })?;
+    let values = targets
+        .iter()
+        .map(|t| {
+            runs.iter()
+                .map(|run| {
+                    let get = |m: &Metric| {
+                        let i = run.metrics.iter().position(|x| x.0 == m.0).expect("every metric is kept");
+                        run.values[i].clone()
+                    };
+                    t.model_value(&calendar, &get)
+                })
+                .collect()
+        })
+        .collect();
+    Ok(Evaluation { targets, values })
+}
+
+impl Evaluation {
+    /// The table the command prints: per target, the mean over replications, its relative
+    /// error and the replications' range; then the distance of the mean.
+    pub fn table(&self) -> String {
+        let mut o = format!(
+            "{:<28} {:>9} {:>14} {:>14} {:>8}  {:>29}\n",
+            "target", "year", "value", "model", "error", "replications' range"
+        );
+        let mut means = Vec::new();
+        for (t, vs) in self.targets.iter().zip(&self.values) {
+            let defined: Vec<f64> = vs.iter().flatten().copied().collect();
+            let mean = (defined.len() == vs.len() && !vs.is_empty())
+                .then(|| defined.iter().sum::<f64>() / defined.len() as f64);
+            means.push(mean);
+            let show = |x: Option<f64>| x.map(short).unwrap_or_else(|| "-".into());
+            let range = format!(
+                "{} .. {}",
+                show(defined.iter().copied().reduce(f64::min)),
+                show(defined.iter().copied().reduce(f64::max))
+            );
+            let mark = if t.weight == 0.0 { " (not fitted)" } else { "" };
+            writeln!(
+                o,
+                "{:<28} {:>9} {:>14} {:>14} {:>7}%  {:>29}{mark}",
+                t.name,
+                t.when(),
+                short(t.value),
+                show(mean),
+                mean.map(|m| format!("{:+.1}", 100.0 * t.error(m))).unwrap_or_else(|| "-".into()),
+                range
+            )
+            .unwrap();
+        }
+        let d = distance(&self.targets, &means);
+        if d.is_finite() {
+            writeln!(o, "distance {d:.4} (weighted RMS of the fitted targets' relative errors)").unwrap();
+        } else {
+            o.push_str("distance undefined: a fitted target has no value in some replication\n");
+        }
+        o
+    }
+}
+
 /// An opened calibration directory.
 pub struct Calibration {
     pub dir: PathBuf,

@@ -11,20 +11,51 @@ use esh::sweep::{Shard, SweepError, execute};
 
 use super::fail;
 
+#[derive(clap::Args)]
 pub struct Args {
+    /// Scenario TOML file to calibrate.
     pub scenario: Option<PathBuf>,
+    /// Targets TOML file: the figures to fit ([[target]] tables).
+    #[arg(long)]
     pub targets: Option<PathBuf>,
+    /// Parameters to fit with their prior ranges: NAME=FROM:TO or NAME=FROM:TO:log.
+    /// Without any, the scenario as it stands is compared with the targets.
+    #[arg(long, num_args = 1..)]
     pub params: Vec<String>,
+    /// Latin hypercube samples of the parameters.
+    #[arg(long, default_value_t = 200)]
     pub samples: u32,
-    pub replications: u32,
+    /// Replications per sample (the model value of a target is their mean) [default: 1;
+    /// without --params: the scenario's].
+    #[arg(long)]
+    pub replications: Option<u32>,
+    /// Share of the samples accepted: the closest to the targets.
+    #[arg(long, default_value_t = 0.1)]
     pub accept: f64,
+    /// Master seed of the design and the runs [default: the scenario's].
+    #[arg(long)]
     pub seed: Option<u64>,
+    /// Calibration directory to create [default: runs/calibrate-<scenario name>].
+    #[arg(long, short)]
     pub out: Option<PathBuf>,
+    /// Replace the --out directory if it exists, with every result in it.
+    #[arg(long)]
     pub force: bool,
+    /// Only plan: then `esh sweep run|slurm DIR/sweep` and `esh calibrate --fit DIR`.
+    #[arg(long)]
     pub plan_only: bool,
+    /// Continue a planned calibration: run its missing runs here, then fit.
+    #[arg(long, value_name = "DIR")]
     pub resume: Option<PathBuf>,
+    /// Fit a planned calibration whose runs are complete (run elsewhere, e.g. on Slurm).
+    #[arg(long, value_name = "DIR")]
     pub fit: Option<PathBuf>,
+    /// Print only the fit and errors.
+    #[arg(long, short)]
     pub quiet: bool,
+    /// Worker threads [default: all cores]. Results do not depend on it.
+    #[arg(long, short = 'j')]
+    pub threads: Option<usize>,
 }
 
 pub fn command(a: Args) -> ExitCode {
@@ -55,22 +86,32 @@ fn run(a: Args) -> Result<ExitCode, SweepError> {
                     "give the figures to fit with --targets FILE (e.g. scenarios/targets/torch.toml)".into(),
                 )
             })?;
+            if a.params.is_empty() {
+                if a.out.is_some() || a.plan_only || a.force {
+                    return Err(SweepError::Input(
+                        "without --params there is nothing to fit: the scenario is only compared with the targets, and --out, --force and --plan-only do not apply".into(),
+                    ));
+                }
+                let e = calibrate::evaluate(scenario, targets, a.replications)?;
+                print!("{}", e.table());
+                return Ok(ExitCode::SUCCESS);
+            }
             let params: Vec<Param> =
                 a.params.iter().map(|p| Param::parse(p)).collect::<Result<_, _>>().map_err(SweepError::Input)?;
-            if a.samples == 0 || a.replications == 0 {
+            let replications = a.replications.unwrap_or(1);
+            if a.samples == 0 || replications == 0 {
                 return Err(SweepError::Input("--samples and --replications must be at least 1".into()));
             }
             let name = scenario.file_stem().map_or("scenario".into(), |s| s.to_string_lossy().into_owned());
             let out = a.out.clone().unwrap_or_else(|| Path::new("runs").join(format!("calibrate-{name}")));
-            let settings =
-                Settings { params, samples: a.samples, replications: a.replications, accept: a.accept, seed: a.seed };
+            let settings = Settings { params, samples: a.samples, replications, accept: a.accept, seed: a.seed };
             calibrate::plan(scenario, targets, &settings, &out, a.force)?;
             if !a.quiet {
                 println!(
                     "planned a calibration of {} over {} samples x {} replication(s) in {}",
                     settings.params.iter().map(|p| p.spec.path()).collect::<Vec<_>>().join(", "),
                     a.samples,
-                    a.replications,
+                    replications,
                     out.display()
                 );
             }

@@ -12,7 +12,7 @@ use crate::scenario::{Action, Scenario};
 use super::streams::StreamKey;
 
 /// The firm module's per-tick rates under the parameters as they stand now.
-fn firm_rates(s: &Scenario, n: u32) -> Rates {
+pub(crate) fn firm_rates(s: &Scenario, n: u32) -> Rates {
     let c = &s.centre;
     let hierarchy = if c.review_interval == 0 {
         0.0
@@ -149,12 +149,7 @@ impl Replication {
         self.acts.clear();
         let events = std::mem::take(&mut self.events);
         self.apply_events(&events);
-        let tick = self.tick;
-        let changed = events.iter().any(|e| e.tick == tick && matches!(e.action, Action::Set { .. }));
         self.events = events;
-        if let (Some(f), true) = (self.firms.as_mut(), changed) {
-            f.rates = firm_rates(&self.scenario, self.n);
-        }
 
         let turbulence = self.scenario.landscape.turbulence;
         if turbulence > 0.0 {

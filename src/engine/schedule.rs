@@ -67,6 +67,12 @@ impl Replication {
                     if parameter.section == "centre" && parameter.key == "mandate_share" {
                         self.centre.set_mandate(self.scenario.centre.mandate_share);
                     }
+                    // Firm rates depend on [firms] and, through the hierarchy bias, on the
+                    // centre and zones: recomputed at once, so that later events of the tick
+                    // (a zone entering with its firms) and the tick's firm step see the change.
+                    if let Some(f) = self.firms.as_mut() {
+                        f.rates = super::replication::firm_rates(&self.scenario, self.n);
+                    }
                     self.acts.push(Act { kind: "set", zone: None, detail: format!("{} = {value}", parameter.path()) });
                 }
             }

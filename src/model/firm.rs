@@ -20,6 +20,8 @@ pub const FINANCING: [&str; 6] = ["loans", "foreign_capital", "shares", "venture
 
 /// Ages are kept in ticks in a u16 and saturate; the hazard table covers this many years.
 const HAZARD_YEARS: u32 = 100;
+/// Draws of an acquirer before a merger settles for whichever survivor it drew.
+const MERGER_TRIES: u32 = 16;
 /// No firm's productivity falls below this (a shock cannot make it negative).
 const MIN_PRODUCTIVITY: f32 = 0.01;
 /// 2^-24: a 24-bit slice of a random word as a uniform number in [0, 1).
@@ -330,11 +332,19 @@ pub fn step(block: &mut Block, rates: &Rates, zone: &ZoneView, founded: u64, rng
     block.employees.truncate(w);
     block.age.truncate(w);
     block.kind.truncate(w);
-    // A merged firm's employees join a surviving firm of the zone drawn at random (the
-    // "shadow of a big tree"); with no survivor they are lost with it.
+    // A merged firm's employees join a superior firm of the zone (seed 003: "merger of
+    // inferior firms with superior ones", "the shadow of a big tree"): a survivor drawn at
+    // random until one at or above the zone's mean productivity comes up (at most
+    // MERGER_TRIES draws, then the last one). With no survivor they are lost with it.
     if w > 0 {
         for e in merged {
-            let j = rng.below(w as u64) as usize;
+            let mut j = rng.below(w as u64) as usize;
+            for _ in 1..MERGER_TRIES {
+                if block.productivity[j] >= below {
+                    break;
+                }
+                j = rng.below(w as u64) as usize;
+            }
             block.employees[j] += e;
             stock.employees += e as f64;
             stock.output += e as f64 * block.productivity[j] as f64;

@@ -354,20 +354,30 @@ fn firm_columns(row: &mut TickRow, t: &crate::model::firm::Tally, revenue_per_em
     row.high_tech = t.high_tech;
     row.revenue = revenue(t, revenue_per_employee);
     row.employees = t.employees;
+    [
+        row.share_state,
+        row.share_private,
+        row.share_foreign,
+        row.share_loans,
+        row.share_foreign_capital,
+        row.share_shares,
+        row.share_venture_capital,
+        row.share_joint_venture,
+        row.share_other_financing,
+    ] = shares(t);
+}
+
+/// Ownership (state, private, foreign) then financing shares (Table 3's order) of live
+/// firms; 0 with no firm.
+pub fn shares(t: &crate::model::firm::Tally) -> [f64; 9] {
+    let mut out = [0.0; 9];
     if t.firms > 0 {
         let n = t.firms as f64;
-        let own = t.ownership.map(|c| c as f64 / n);
-        let fin = t.financing.map(|c| c as f64 / n);
-        [row.share_state, row.share_private, row.share_foreign] = own;
-        [
-            row.share_loans,
-            row.share_foreign_capital,
-            row.share_shares,
-            row.share_venture_capital,
-            row.share_joint_venture,
-            row.share_other_financing,
-        ] = fin;
+        for (o, &c) in out.iter_mut().zip(t.ownership.iter().chain(&t.financing)) {
+            *o = c as f64 / n;
+        }
     }
+    out
 }
 
 /// Yearly revenue in billion yuan: employees x productivity x revenue per employee

@@ -77,6 +77,15 @@ struct ZoneRow<'a> {
     high_tech: u32,
     revenue: f64,
     employees: f64,
+    share_state: f64,
+    share_private: f64,
+    share_foreign: f64,
+    share_loans: f64,
+    share_foreign_capital: f64,
+    share_shares: f64,
+    share_venture_capital: f64,
+    share_joint_venture: f64,
+    share_other_financing: f64,
 }
 
 /// One row of regions.csv: a region's zones and firms at the end of a tick.
@@ -95,6 +104,15 @@ struct RegionRow<'a> {
     high_tech: u32,
     revenue: f64,
     employees: f64,
+    share_state: f64,
+    share_private: f64,
+    share_foreign: f64,
+    share_loans: f64,
+    share_foreign_capital: f64,
+    share_shares: f64,
+    share_venture_capital: f64,
+    share_joint_venture: f64,
+    share_other_financing: f64,
 }
 
 #[derive(Default, Serialize)]
@@ -183,6 +201,7 @@ impl CsvObserver {
         let revenue_per_employee = rep.scenario.firms.revenue_per_employee;
         for z in rep.active_zones() {
             let f = rep.firms.as_ref().map(|f| f.tally[z]).unwrap_or_default();
+            let shares = metrics::shares(&f);
             w.serialize(ZoneRow {
                 replication: rep.replication,
                 tick: rep.tick,
@@ -208,6 +227,15 @@ impl CsvObserver {
                 high_tech: f.high_tech,
                 revenue: metrics::revenue(&f, revenue_per_employee),
                 employees: f.employees,
+                share_state: shares[0],
+                share_private: shares[1],
+                share_foreign: shares[2],
+                share_loans: shares[3],
+                share_foreign_capital: shares[4],
+                share_shares: shares[5],
+                share_venture_capital: shares[6],
+                share_joint_venture: shares[7],
+                share_other_financing: shares[8],
             })
             .map_err(io_err)?;
         }
@@ -236,6 +264,7 @@ impl CsvObserver {
         for (r, region) in rep.scenario.regions.iter().enumerate() {
             let m = active[r].max(1) as f64;
             let f = &firms[r];
+            let shares = metrics::shares(f);
             self.regions
                 .serialize(RegionRow {
                     replication: rep.replication,
@@ -251,6 +280,15 @@ impl CsvObserver {
                     high_tech: f.high_tech,
                     revenue: metrics::revenue(f, revenue_per_employee),
                     employees: f.employees,
+                    share_state: shares[0],
+                    share_private: shares[1],
+                    share_foreign: shares[2],
+                    share_loans: shares[3],
+                    share_foreign_capital: shares[4],
+                    share_shares: shares[5],
+                    share_venture_capital: shares[6],
+                    share_joint_venture: shares[7],
+                    share_other_financing: shares[8],
                 })
                 .map_err(io_err)?;
         }

@@ -581,7 +581,7 @@ pub const EVENT_SPECS: &[ParamSpec] = &[
         section: "events",
         key: "year",
         domain: int(0, 9999),
-        doc: "Calendar year at which it applies: tick = year - run.start_year.",
+        doc: "Calendar year at which it applies, at its first tick: tick = (year - run.start_year) x run.ticks_per_year.",
         settable: false,
     },
     ParamSpec {
