@@ -159,6 +159,12 @@ metrics!(
     focal_founded: Int,
 );
 
+/// Whether a metric is one of the firm module's columns (0 unless `[firms]` is enabled).
+pub fn is_firm_metric(name: &str) -> bool {
+    let first = METRICS.iter().position(|m| m.0 == "firms").expect("firms is a metric");
+    METRICS.iter().position(|m| m.0 == name).is_some_and(|i| i >= first)
+}
+
 /// Finds a metric by name.
 pub fn metric(name: &str) -> Option<&'static Metric> {
     METRICS.iter().find(|m| m.0 == name)

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use toml::Spanned;
 use toml::de::{DeTable, DeValue};
 
-use crate::output::metrics::{METRICS, Metric, metric};
+use crate::output::metrics::{METRICS, Metric, is_firm_metric, metric};
 use crate::scenario::error::line_col;
 use crate::scenario::{Domain, ParamSpec, Scenario, ScenarioError, Value, all_specs, spec, suggest};
 
@@ -552,7 +552,8 @@ impl Reader<'_> {
             }
         };
         let metrics = match t.and_then(|t| t.get("metrics")) {
-            None => METRICS.iter().collect(),
+            // Every column, but the firm columns only when they can be other than 0.
+            None => METRICS.iter().filter(|m| base.firms.enabled || !is_firm_metric(m.0)).collect(),
             Some(m) => {
                 let arr = m
                     .get_ref()
