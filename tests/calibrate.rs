@@ -161,6 +161,10 @@ fn planned_sharded_and_fitted_equals_one_go_and_resumes() {
     for f in ["samples.csv", "targets.csv", "parameters.csv", "calibrated.toml", "report.md"] {
         assert_eq!(fs::read(one.join(f)).unwrap(), fs::read(split.join(f)).unwrap(), "{f} differs");
     }
+    // Fitting again with another accepted share.
+    esh().arg("calibrate").arg("--fit").arg(&split).args(["--accept", "0.5", "-q"]).assert().success();
+    let accepted = csv_column(&split.join("samples.csv"), "accepted").iter().filter(|a| *a == "1").count();
+    assert_eq!(accepted, 6, "half of 12 samples");
 
     let resumed = dir.path().join("resumed");
     common(&resumed).arg("--plan-only").assert().success();
@@ -219,6 +223,42 @@ fn bad_input_is_a_located_error_and_writes_nothing() {
         &wrong,
         &["wrong.toml:4:", "outside the scenario's run (2000-2020)"],
     );
+
+    bad(&["--params", "firms.support_instruments=0.5:3"], &targets, &["integer", "whole numbers"]);
+    bad(&["--params", "firms.initial=1:2", "--samples", "0"], &targets, &["at least 1"]);
+    bad(&["--params", "firms.spinoff_births=0.1:1", "--accept", "1.5"], &targets, &["--accept"]);
+    let off = dir.path().join("off.toml");
+    fs::write(&off, TINY.replace("enabled = true", "enabled = false")).unwrap();
+    let o = esh()
+        .arg("calibrate")
+        .arg(&off)
+        .arg("--targets")
+        .arg(&targets)
+        .args(["--params", "zones.experiment_rate=0.1:0.5", "--out"])
+        .arg(&out)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("read firm columns") && stderr.contains("enabled = false"), "{stderr}");
+    assert!(!out.exists());
+    // The scenario after --params is taken by it: say so.
+    let o = esh()
+        .arg("calibrate")
+        .args(["--params", "firms.initial=1:2"])
+        .arg(&scenario)
+        .arg("--targets")
+        .arg(&targets)
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("put the SCENARIO before --params"));
+    // Options that do not apply are refused, not ignored.
+    let o =
+        esh().arg("calibrate").arg(&scenario).arg("--targets").arg(&targets).args(["--samples", "5"]).output().unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    let o = esh().arg("calibrate").arg("--fit").arg(dir.path()).args(["--seed", "3"]).output().unwrap();
+    assert_eq!(o.status.code(), Some(2));
 
     let o = esh().arg("calibrate").arg("--resume").arg(dir.path()).output().unwrap();
     assert_eq!(o.status.code(), Some(2));

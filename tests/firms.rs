@@ -152,3 +152,57 @@ fn bad_firm_settings_are_located_errors() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("did you mean `enabled`"), "{stderr}");
 }
+
+#[test]
+fn runaway_births_end_the_run_with_an_error_not_an_abort() {
+    let dir = TempDir::new().unwrap();
+    let scenario = dir.path().join("boom.toml");
+    fs::write(
+        &scenario,
+        // One zone grows without limit; 999 zones without capacity hold no firm, so the one
+        // zone's share of the limit (2^27 / 1000 firms) is reached with little memory.
+        "[run]\nticks = 40\n[landscape]\nn = 8\nk = 2\n[[regions]]\nname = \"a\"\nzones = 1\n\
+         [[regions]]\nname = \"b\"\nzones = 999\ninitial_capacity = 0.0\n[centre]\npilot_quota = 0\n\
+         [firms]\nenabled = true\ninitial = 10.0\nspinoff_births = 100.0\nhazard_young = 0.0\nhazard_old = 0.0\n",
+    )
+    .unwrap();
+    let out = dir.path().join("o");
+    let o = esh().arg("run").arg(&scenario).arg("--out").arg(&out).arg("-q").output().unwrap();
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("the firms outgrew") && stderr.contains("firms.carrying"), "{stderr}");
+    assert!(!out.exists(), "a failed run left {}", out.display());
+}
+
+#[test]
+fn set_events_that_zero_the_weights_are_refused() {
+    let dir = TempDir::new().unwrap();
+    let scenario = dir.path().join("w.toml");
+    fs::write(
+        &scenario,
+        "[[regions]]\nzones = 10\n[firms]\nenabled = true\n\
+         [[events]]\ntick = 3\naction = \"set\"\nparameter = \"firms.financing_loans\"\nvalue = 0.0\n\
+         [[events]]\nyear = 1995\naction = \"set\"\nparameter = \"firms.financing_foreign\"\nvalue = 0.0\n\
+         [[events]]\ntick = 3\naction = \"set\"\nparameter = \"firms.financing_shares\"\nvalue = 0.0\n\
+         [[events]]\ntick = 3\naction = \"set\"\nparameter = \"firms.financing_venture\"\nvalue = 0.0\n\
+         [[events]]\ntick = 3\naction = \"set\"\nparameter = \"firms.financing_joint\"\nvalue = 0.0\n\
+         [[events]]\ntick = 3\naction = \"set\"\nparameter = \"firms.financing_other\"\nvalue = 0.0\n",
+    )
+    .unwrap();
+    let o = esh().arg("check").arg(&scenario).output().unwrap();
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("tick 7 (year 1995)") && stderr.contains("financing weights"), "{stderr}");
+}
+
+#[test]
+fn a_sweep_cannot_move_the_calendar() {
+    let dir = TempDir::new().unwrap();
+    let sweep = dir.path().join("s.toml");
+    fs::write(&sweep, "[sweep]\nscenario = \"base.toml\"\n[axes]\n\"run.ticks_per_year\" = [1, 12]\n").unwrap();
+    fs::write(dir.path().join("base.toml"), "[[regions]]\nzones = 10\n").unwrap();
+    let o = esh().args(["sweep", "plan"]).arg(&sweep).arg("--out").arg(dir.path().join("p")).output().unwrap();
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("cannot be an axis"), "{stderr}");
+}

@@ -81,6 +81,9 @@ impl Param {
                 .ok_or_else(|| format!("--params \"{text}\": \"{s}\" is not a number"))
         };
         let (from, to) = (num(parts[0])?, num(parts[1])?);
+        if matches!(spec.domain, Domain::Int { .. }) && (from.fract() != 0.0 || to.fract() != 0.0) {
+            return Err(format!("--params \"{text}\": `{name}` is an integer; give whole numbers as its bounds"));
+        }
         if from >= to {
             return Err(format!("--params \"{text}\": the range is empty ({from} is not below {to})"));
         }
@@ -123,10 +126,32 @@ fn input(e: crate::scenario::ScenarioError) -> SweepError {
     SweepError::Input(e.to_string())
 }
 
+/// Refuses targets on firm columns when the scenario has no firms (they would all be 0).
+fn check_firms(base: &Scenario, scenario: &Path, targets: &[Target], targets_path: &Path) -> Result<(), Error> {
+    if base.firms.enabled {
+        return Ok(());
+    }
+    let on_firms: Vec<&str> = targets
+        .iter()
+        .filter(|t| t.metrics().iter().any(|m| crate::output::metrics::is_firm_metric(m.0)))
+        .map(|t| t.name.as_str())
+        .collect();
+    if on_firms.is_empty() {
+        return Ok(());
+    }
+    Err(SweepError::Input(format!(
+        "{}: targets {} read firm columns, but {} has [firms] enabled = false (they would all be 0)\n  help: set `enabled = true` in the scenario's [firms]",
+        targets_path.display(),
+        on_firms.join(", "),
+        scenario.display()
+    )))
+}
+
 /// Plans a calibration into a new directory: the settings, the targets and a sweep plan.
 pub fn plan(scenario: &Path, targets_path: &Path, settings: &Settings, out: &Path, force: bool) -> Result<(), Error> {
     let base = Scenario::load(scenario).map_err(input)?;
     let (targets, targets_text) = targets::load(targets_path, Calendar::of(&base)).map_err(input)?;
+    check_firms(&base, scenario, &targets, targets_path)?;
     if settings.params.is_empty() {
         return Err(SweepError::Input("no parameter to fit: give --params NAME=FROM:TO ...".into()));
     }
@@ -145,8 +170,8 @@ pub fn plan(scenario: &Path, targets_path: &Path, settings: &Settings, out: &Pat
         "# esh calibrate: approximate Bayesian computation by rejection over a Latin hypercube.\n\
          # The parameters and their prior ranges are the axes of sweep/sweep.toml.\n\n\
          [calibration]\nscenario = {:?}\ntargets = {:?}\naccept = {:?}\n",
-        scenario.display().to_string(),
-        targets_path.display().to_string(),
+        scenario_abs.display().to_string(),
+        std::fs::canonicalize(targets_path).unwrap_or_else(|_| targets_path.to_path_buf()).display().to_string(),
         settings.accept
     );
     let io = |p: &Path| {
@@ -242,6 +267,7 @@ pub fn evaluate(scenario: &Path, targets_path: &Path, replications: Option<u32>)
     }
     let calendar = Calendar::of(&s);
     let (targets, _) = targets::load(targets_path, calendar).map_err(input)?;
+    check_firms(&s, scenario, &targets, targets_path)?;
     let metrics: Vec<&'static Metric> = METRICS.iter().collect();
     let runs: Vec<Series> = (0..s.run.replications)
         .into_par_iter()
@@ -379,8 +405,19 @@ impl Fit {
 
 /// Merges the calibration's sweep and fits: every sample's distance, the accepted ones.
 pub fn fit(c: &Calibration) -> Result<Fit, Error> {
-    // merge refuses an incomplete sweep, naming what is missing or failed and how to run it.
-    merge::merge(&c.plan, &merge::Options::default())?;
+    // merge refuses an incomplete sweep, naming what is missing or failed; its help is the
+    // sweep's, so say what to do here instead.
+    merge::merge(&c.plan, &merge::Options::default()).map_err(|e| match e {
+        SweepError::Incomplete(m) => {
+            let what = m.split("\n  help:").next().unwrap_or(&m).replace("nothing was written", "nothing was fitted");
+            SweepError::Incomplete(format!(
+                "{what}\n  help: run them here with `esh calibrate --resume {0}`, or on Slurm with `esh sweep slurm {1} --missing --submit`, then `esh calibrate --fit {0}`",
+                c.dir.display(),
+                c.plan.dir.display()
+            ))
+        }
+        other => other,
+    })?;
     let samples = read_samples(c)?;
     let mut ranking: Vec<usize> = (0..samples.len()).collect();
     ranking.sort_by(|&a, &b| samples[a].distance.total_cmp(&samples[b].distance).then(a.cmp(&b)));
@@ -607,7 +644,17 @@ fn short(x: f64) -> String {
     }
     let a = x.abs();
     if (1e-3..1e6).contains(&a) {
-        let decimals = (3 - a.log10().floor() as i32).max(0) as usize;
+        // Decimals for four significant digits, by comparisons (no library logarithm).
+        let mut decimals = 3usize;
+        let mut m = a;
+        while m >= 10.0 && decimals > 0 {
+            m /= 10.0;
+            decimals -= 1;
+        }
+        while m < 1.0 {
+            m *= 10.0;
+            decimals += 1;
+        }
         format!("{x:.decimals$}")
     } else {
         format!("{x:.3e}")

@@ -125,9 +125,9 @@ impl Calendar {
         Calendar { start_year: s.run.start_year, ticks_per_year: s.run.ticks_per_year, ticks: s.run.ticks }
     }
 
-    /// The first and last year with a tick.
+    /// The first and last year the run covers whole (every tick of the year simulated).
     pub fn years(&self) -> (u32, u32) {
-        (self.start_year, self.start_year + self.ticks / self.ticks_per_year)
+        (self.start_year, self.start_year + (self.ticks + 1) / self.ticks_per_year - 1)
     }
 
     /// The ticks of a year that the run has.
@@ -248,7 +248,7 @@ impl TargetReader<'_> {
             return Err(self
                 .r
                 .err(span, &self.path(key), format!("year {y} is outside the scenario's run ({first}-{last})"))
-                .help("a target can only be compared with years the scenario simulates"));
+                .help("a target can only be compared with years the scenario simulates whole"));
         }
         Ok(Some(y))
     }
@@ -316,6 +316,18 @@ impl TargetReader<'_> {
                 }
             }
         };
+        let start = self.calendar.start_year;
+        let reads_start = match kind {
+            Kind::Level { year } | Kind::Ratio { year, .. } => year == start,
+            Kind::Growth { from, .. } => from == start,
+        };
+        if stat == Stat::Sum && reads_start {
+            let span = self.t.get("stat").expect("a sum was given").span();
+            return Err(self
+                .r
+                .err(span, &self.path("stat"), format!("a sum over {start}, the start year, misses its first tick"))
+                .help("tick 0 is the initial state, with no flows (with yearly ticks the start year has no flows at all): compare a later year"));
+        }
         let value = self.number("value")?.ok_or_else(|| self.missing("value", "the figure the model should reach"))?;
         let weight = self.number("weight")?.unwrap_or(1.0);
         if weight < 0.0 {
@@ -348,6 +360,10 @@ mod tests {
 
     #[test]
     fn years_map_to_their_ticks() {
+        let partial = Calendar { ticks: 14, ..CAL };
+        assert_eq!(partial.years(), (1988, 1988), "1989 is simulated in part only");
+        let yearly = Calendar { start_year: 2000, ticks_per_year: 1, ticks: 20 };
+        assert_eq!(yearly.years(), (2000, 2020));
         let series: Vec<f64> = (0..360).map(|t| t as f64).collect();
         assert_eq!(CAL.read(&series, 1988, Stat::End), Some(11.0));
         assert_eq!(CAL.read(&series, 2017, Stat::End), Some(359.0));
@@ -379,6 +395,9 @@ mod tests {
         )
         .unwrap_err();
         assert!(e.to_string().contains("needs `source`"), "{e}");
+        let e = parse("[[target]]\nname = \"a\"\nmetric = \"firm_births\"\nyear = 1988\nstat = \"sum\"\nvalue = 1\nunit = \"x\"\nsource = \"s\"\n", "t.toml", CAL)
+            .unwrap_err();
+        assert!(e.to_string().contains("misses its first tick"), "{e}");
         let e = parse("[[target]]\nnme = \"a\"\n", "t.toml", CAL).unwrap_err();
         assert!(e.to_string().contains("did you mean `name`"), "{e}");
     }

@@ -22,16 +22,17 @@ pub struct Args {
     /// Without any, the scenario as it stands is compared with the targets.
     #[arg(long, num_args = 1..)]
     pub params: Vec<String>,
-    /// Latin hypercube samples of the parameters.
-    #[arg(long, default_value_t = 200)]
-    pub samples: u32,
+    /// Latin hypercube samples of the parameters [default: 200].
+    #[arg(long)]
+    pub samples: Option<u32>,
     /// Replications per sample (the model value of a target is their mean) [default: 1;
     /// without --params: the scenario's].
     #[arg(long)]
     pub replications: Option<u32>,
-    /// Share of the samples accepted: the closest to the targets.
-    #[arg(long, default_value_t = 0.1)]
-    pub accept: f64,
+    /// Share of the samples accepted, the closest to the targets [default: 0.1; with --fit or
+    /// --resume: the planned share, or this one to fit again with another].
+    #[arg(long)]
+    pub accept: Option<f64>,
     /// Master seed of the design and the runs [default: the scenario's].
     #[arg(long)]
     pub seed: Option<u64>,
@@ -70,10 +71,25 @@ fn run(a: Args) -> Result<ExitCode, SweepError> {
     if a.resume.is_some() && a.fit.is_some() {
         return Err(SweepError::Input("give --resume DIR or --fit DIR, not both".into()));
     }
-    if continuing && (a.scenario.is_some() || a.targets.is_some() || !a.params.is_empty() || a.plan_only) {
+    if continuing
+        && (a.scenario.is_some()
+            || a.targets.is_some()
+            || !a.params.is_empty()
+            || a.plan_only
+            || a.samples.is_some()
+            || a.replications.is_some()
+            || a.seed.is_some()
+            || a.out.is_some()
+            || a.force)
+    {
         return Err(SweepError::Input(
-            "--resume and --fit continue a planned calibration: its scenario, targets and parameters are in its directory; give no SCENARIO, --targets, --params or --plan-only".into(),
+            "--resume and --fit continue a planned calibration: its scenario, targets, parameters, samples, replications and seed are in its directory; of the other options only --accept, -j and -q apply".into(),
         ));
+    }
+    if let Some(misplaced) = a.params.iter().find(|p| !p.contains('=') && p.ends_with(".toml")) {
+        return Err(SweepError::Input(format!(
+            "--params takes every value after it, so it took the file '{misplaced}'\n  help: put the SCENARIO before --params (esh calibrate SCENARIO --targets FILE --params ...)"
+        )));
     }
     let dir = match (&a.resume, &a.fit) {
         (Some(d), _) | (_, Some(d)) => d.clone(),
@@ -87,9 +103,15 @@ fn run(a: Args) -> Result<ExitCode, SweepError> {
                 )
             })?;
             if a.params.is_empty() {
-                if a.out.is_some() || a.plan_only || a.force {
+                if a.out.is_some()
+                    || a.plan_only
+                    || a.force
+                    || a.samples.is_some()
+                    || a.accept.is_some()
+                    || a.seed.is_some()
+                {
                     return Err(SweepError::Input(
-                        "without --params there is nothing to fit: the scenario is only compared with the targets, and --out, --force and --plan-only do not apply".into(),
+                        "without --params there is nothing to fit: the scenario is only compared with the targets (with its own seed; --replications applies), and --out, --force, --plan-only, --samples, --accept and --seed do not apply".into(),
                     ));
                 }
                 let e = calibrate::evaluate(scenario, targets, a.replications)?;
@@ -99,18 +121,19 @@ fn run(a: Args) -> Result<ExitCode, SweepError> {
             let params: Vec<Param> =
                 a.params.iter().map(|p| Param::parse(p)).collect::<Result<_, _>>().map_err(SweepError::Input)?;
             let replications = a.replications.unwrap_or(1);
-            if a.samples == 0 || replications == 0 {
+            let samples = a.samples.unwrap_or(200);
+            if samples == 0 || replications == 0 {
                 return Err(SweepError::Input("--samples and --replications must be at least 1".into()));
             }
             let name = scenario.file_stem().map_or("scenario".into(), |s| s.to_string_lossy().into_owned());
             let out = a.out.clone().unwrap_or_else(|| Path::new("runs").join(format!("calibrate-{name}")));
-            let settings = Settings { params, samples: a.samples, replications, accept: a.accept, seed: a.seed };
+            let settings = Settings { params, samples, replications, accept: a.accept.unwrap_or(0.1), seed: a.seed };
             calibrate::plan(scenario, targets, &settings, &out, a.force)?;
             if !a.quiet {
                 println!(
                     "planned a calibration of {} over {} samples x {} replication(s) in {}",
                     settings.params.iter().map(|p| p.spec.path()).collect::<Vec<_>>().join(", "),
-                    a.samples,
+                    samples,
                     replications,
                     out.display()
                 );
@@ -127,7 +150,13 @@ fn run(a: Args) -> Result<ExitCode, SweepError> {
             out
         }
     };
-    let c = Calibration::open(&dir)?;
+    let mut c = Calibration::open(&dir)?;
+    if let (true, Some(accept)) = (continuing, a.accept) {
+        if !(accept > 0.0 && accept <= 1.0) {
+            return Err(SweepError::Input(format!("--accept {accept}: expected a share in (0, 1]")));
+        }
+        c.accept = accept;
+    }
     if a.fit.is_none() {
         let r = execute::run_shard(
             &c.plan,

@@ -24,7 +24,8 @@ pub trait Observer {
 /// Why a replication could not run.
 #[derive(Debug)]
 pub enum RunError {
-    /// The scenario cannot be built (e.g. no connected small world).
+    /// The scenario cannot be built (e.g. no connected small world), or its model cannot go
+    /// on (firms outgrowing what a replication may hold).
     Model(String),
     Io(std::io::Error),
 }
@@ -55,10 +56,16 @@ pub fn run_replication(
     progress: &(dyn Fn() + Sync),
 ) -> Result<(), RunError> {
     let mut rep = Replication::new(scenario, replication).map_err(RunError::Model)?;
+    if let Some(m) = rep.failure.take() {
+        return Err(RunError::Model(m));
+    }
     observer.acts(&rep, &rep.acts)?;
     observer.tick(&rep, &rep.counts)?;
     while rep.tick < scenario.run.ticks {
         rep.step();
+        if let Some(m) = rep.failure.take() {
+            return Err(RunError::Model(m));
+        }
         observer.acts(&rep, &rep.acts)?;
         observer.tick(&rep, &rep.counts)?;
         progress();

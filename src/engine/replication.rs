@@ -13,13 +13,16 @@ use super::streams::StreamKey;
 
 /// The firm module's per-tick rates under the parameters as they stand now.
 pub(crate) fn firm_rates(s: &Scenario, n: u32) -> Rates {
+    let zones = s.total_zones().max(1);
     let c = &s.centre;
     let hierarchy = if c.review_interval == 0 {
         0.0
     } else {
         firm::hierarchy(c.mandate_share, effective_detection(c.detection, s.zones.supervisors), c.tolerance)
     };
-    Rates::new(&s.firms, s.run.ticks_per_year, n, hierarchy)
+    let mut rates = Rates::new(&s.firms, s.run.ticks_per_year, n, hierarchy);
+    rates.zone_cap = (firm::MAX_FIRMS / zones) as usize;
+    rates
 }
 
 /// Flows of one tick (what happened during it), reported in ticks.csv.
@@ -69,6 +72,8 @@ pub struct Replication {
     /// Observed performance of the last `observation_lag + 1` ticks (ring buffer).
     history: Vec<Vec<f64>>,
     pub(crate) next_entrant: usize,
+    /// Why the run cannot go on (firms outgrew `firm::MAX_FIRMS`); the run loop stops on it.
+    pub failure: Option<String>,
 }
 
 impl Replication {
@@ -127,6 +132,7 @@ impl Replication {
             events: s.events.clone(),
             history: Vec::new(),
             next_entrant: initial,
+            failure: None,
         };
         for z in 0..initial {
             rep.enter(z);
@@ -139,6 +145,7 @@ impl Replication {
         if let Some(f) = rep.firms.as_mut() {
             f.settle();
         }
+        rep.check_firms();
         Ok(rep)
     }
 
@@ -215,6 +222,23 @@ impl Replication {
         let streams = self.key.prefix(super::streams::Purpose::Firms, self.tick as u64);
         super::step::step_firms(f, &self.zones, streams);
         f.settle();
+        self.check_firms();
+    }
+
+    /// Records a failure when a zone's firms reached its share of `firm::MAX_FIRMS`.
+    fn check_firms(&mut self) {
+        let Some(f) = &self.firms else { return };
+        if f.total.capped && self.failure.is_none() {
+            self.failure = Some(format!(
+                "the firms outgrew what one replication may hold ({} in all, {} a zone) at tick {} (year {}): \
+                 births outrun deaths without limit; set firms.carrying (firms per unit of capacity at which \
+                 births stop) or lower firms.spinoff_births / firms.seed_births / firms.initial",
+                firm::MAX_FIRMS,
+                f.rates.zone_cap,
+                self.tick,
+                self.scenario.year(self.tick)
+            ));
+        }
     }
 
     /// Gives new innovations their ids (in zone order, so ids never depend on threads) and

@@ -22,6 +22,13 @@ pub const FINANCING: [&str; 6] = ["loans", "foreign_capital", "shares", "venture
 const HAZARD_YEARS: u32 = 100;
 /// Draws of an acquirer before a merger settles for whichever survivor it drew.
 const MERGER_TRIES: u32 = 16;
+/// The most firms one replication may hold, in all its zones (about 1.5 GiB of firms): each
+/// zone may hold this divided by the scenario's zones. Births that would pass a zone's share
+/// are not drawn, and the engine ends the run with an error naming the cause, rather than
+/// let a runaway birth rate exhaust memory.
+pub const MAX_FIRMS: u64 = 1 << 27;
+/// No firm's productivity rises above this (f32 sums stay finite).
+const MAX_PRODUCTIVITY: f32 = 1e6;
 /// No firm's productivity falls below this (a shock cannot make it negative).
 const MIN_PRODUCTIVITY: f32 = 0.01;
 /// 2^-24: a 24-bit slice of a random word as a uniform number in [0, 1).
@@ -79,6 +86,8 @@ pub struct Tally {
     pub founded: u64,
     /// Sum of productivity (for the zone's mean).
     pub productivity: f64,
+    /// Births were cut at the zone's share of `MAX_FIRMS` this tick.
+    pub capped: bool,
 }
 
 impl Tally {
@@ -99,6 +108,7 @@ impl Tally {
         self.employees += o.employees;
         self.founded += o.founded;
         self.productivity += o.productivity;
+        self.capped |= o.capped;
     }
 }
 
@@ -132,6 +142,8 @@ pub struct Rates {
     ownership_cdf: [f64; 3],
     financing_cdf: [f64; 6],
     per_year: f64,
+    /// Most firms one zone may hold (`MAX_FIRMS` / zones).
+    pub zone_cap: usize,
 }
 
 /// Per-tick probability of an event of yearly probability `p`: 1 - (1 - p)^(1 / ticks).
@@ -206,6 +218,7 @@ impl Rates {
                 p.financing_other,
             ]),
             per_year: tpy,
+            zone_cap: usize::MAX,
         }
     }
 
@@ -247,7 +260,8 @@ pub struct ZoneView {
 /// A zone's initial firms, entering with it: `initial x capacity` firms (rounded), ages
 /// uniform in [0, initial_age) years.
 pub fn populate(block: &mut Block, p: &FirmParams, rates: &Rates, capacity: f64, rng: &mut Fast) -> Tally {
-    let count = (p.initial * capacity.max(0.0) + 0.5).floor() as u64;
+    let wanted = (p.initial * capacity.max(0.0) + 0.5).floor();
+    let count = wanted.min(rates.zone_cap as f64) as u64;
     let max_age = (p.initial_age * rates.per_year).min(u16::MAX as f64);
     block.productivity.reserve(count as usize);
     for _ in 0..count {
@@ -257,6 +271,7 @@ pub fn populate(block: &mut Block, p: &FirmParams, rates: &Rates, capacity: f64,
     }
     let mut t = summarise(block);
     t.founded = count;
+    t.capped = (count as f64) < wanted;
     block.mean_productivity = if t.firms > 0 { (t.productivity / t.firms as f64) as f32 } else { 0.0 };
     t
 }
@@ -308,7 +323,7 @@ pub fn step(block: &mut Block, rates: &Rates, zone: &ZoneView, founded: u64, rng
             merged.push(e);
             continue;
         }
-        let q = (p * (growth_at_zero + shock_step * u_shock)).max(MIN_PRODUCTIVITY);
+        let q = (p * (growth_at_zero + shock_step * u_shock)).clamp(MIN_PRODUCTIVITY, MAX_PRODUCTIVITY);
         let ht = if q >= rates.high_tech { HIGH_TECH } else { 0 };
         let k = (kind & !HIGH_TECH) | ht;
         prod[w] = q;
@@ -350,7 +365,9 @@ pub fn step(block: &mut Block, rates: &Rates, zone: &ZoneView, founded: u64, rng
             stock.output += e as f64 * block.productivity[j] as f64;
         }
     }
-    let births = rng.poisson(rates.expected_births(zone, w));
+    let drawn = rng.poisson(rates.expected_births(zone, w));
+    let births = drawn.min(rates.zone_cap.saturating_sub(w) as u64);
+    t.capped = births < drawn;
     block.productivity.reserve(births as usize);
     for _ in 0..births {
         let (prod, kind) = rates.newborn(rng);
@@ -572,6 +589,39 @@ mod tests {
         assert!(t.mergers > 100 && t.deaths == 0, "{t:?}");
         assert_eq!(t.firms, 1000 - t.mergers);
         assert!((t.employees - t0.employees).abs() < 1e-6);
+    }
+
+    #[test]
+    fn productivity_stays_finite_under_extreme_growth() {
+        let p = FirmParams {
+            growth: 1.0,
+            growth_performance: 10.0,
+            seed_births: 0.0,
+            spinoff_births: 0.0,
+            hazard_young: 0.0,
+            hazard_old: 0.0,
+            initial: 100.0,
+            ..params()
+        };
+        let rates = Rates::new(&p, 1, 20, 0.0);
+        let key = StreamKey::new(5, 0);
+        let mut b = Block::default();
+        let mut t = populate(&mut b, &p, &rates, 1.0, &mut key.tick(Purpose::FirmEntry, 0, 0));
+        for tick in 1..60 {
+            t = step(&mut b, &rates, &view(1.0), t.founded, &mut key.tick(Purpose::Firms, tick, 0));
+        }
+        assert!(b.productivity.iter().all(|&q| q <= MAX_PRODUCTIVITY), "productivity capped");
+        assert!(t.output.is_finite() && t.productivity.is_finite());
+    }
+
+    #[test]
+    fn births_stop_at_the_zone_cap() {
+        let p = FirmParams { seed_births: 1e6, initial: 0.0, ..params() };
+        let mut rates = Rates::new(&p, 1, 20, 0.0);
+        rates.zone_cap = 500;
+        let mut b = Block::default();
+        let t = step(&mut b, &rates, &view(1.0), 0, &mut StreamKey::new(1, 0).tick(Purpose::Firms, 1, 0));
+        assert_eq!((t.firms, t.capped), (500, true));
     }
 
     #[test]

@@ -660,23 +660,50 @@ impl<'a> Parser<'a> {
                 )
                 .help("zones are numbered from 0, region by region, then in order of entry"));
         }
-        if f.ownership_state + f.ownership_private + f.ownership_foreign <= 0.0 {
+        let zero = |f: &FirmParams| -> Option<(&'static str, &'static str)> {
+            let financing = [
+                f.financing_loans,
+                f.financing_foreign,
+                f.financing_shares,
+                f.financing_venture,
+                f.financing_joint,
+                f.financing_other,
+            ];
+            if f.ownership_state + f.ownership_private + f.ownership_foreign <= 0.0 {
+                Some(("firms.ownership_private", "ownership"))
+            } else if financing.iter().sum::<f64>() <= 0.0 {
+                Some(("firms.financing_loans", "financing"))
+            } else {
+                None
+            }
+        };
+        if let Some((key, what)) = zero(f) {
             return Err(self
-                .err_at("firms.ownership_private", "the ownership weights are all 0")
-                .help("give at least one ownership a positive weight"));
+                .err_at(key, format!("the {what} weights are all 0"))
+                .help(format!("give at least one {what} category a positive weight")));
         }
-        let financing = [
-            f.financing_loans,
-            f.financing_foreign,
-            f.financing_shares,
-            f.financing_venture,
-            f.financing_joint,
-            f.financing_other,
-        ];
-        if financing.iter().sum::<f64>() <= 0.0 {
-            return Err(self
-                .err_at("firms.financing_loans", "the financing weights are all 0")
-                .help("give at least one financing choice a positive weight"));
+        // `set` events may change the weights during the run: replay them in the order they
+        // apply and check the weights after each tick's events.
+        let mut now = f.clone();
+        for (i, e) in s.events.iter().enumerate() {
+            if let Action::Set { parameter, value } = &e.action
+                && parameter.section == "firms"
+            {
+                now.set(parameter.key, value).expect("checked when the event was read");
+            }
+            let tick_done = s.events.get(i + 1).is_none_or(|next| next.tick != e.tick);
+            if let (true, Some((_, what))) = (tick_done, zero(&now)) {
+                return Err(ScenarioError::new(
+                    self.file,
+                    format!(
+                        "after the `set` events of tick {} (year {}), the {what} weights of [firms] are all 0",
+                        e.tick,
+                        s.year(e.tick)
+                    ),
+                )
+                .key("events")
+                .help(format!("keep at least one {what} category's weight positive: newborn firms draw from them")));
+            }
         }
         Ok(())
     }

@@ -110,6 +110,9 @@ const RANGE_KEYS: &[&str] = &["from", "to", "steps", "scale"];
 const SLURM_KEYS: &[&str] = &["tasks", "time", "partition", "memory", "cpus", "account", "throttle", "extra"];
 /// Parameters a sweep sets itself, so no axis may vary them.
 const RESERVED: &[&str] = &["run.seed", "run.replications"];
+/// Parameters that fix the calendar: events given by year were turned into ticks with them
+/// when the base scenario was read, so an axis cannot change them.
+const CALENDAR: &[&str] = &["run.start_year", "run.ticks_per_year"];
 /// The most runs one plan may hold.
 pub const MAX_RUNS: u64 = 100_000_000;
 
@@ -345,8 +348,13 @@ impl Reader<'_> {
                     .help("add `samples = <design points>` to [sweep]"));
             }
         };
-        let (keep, metrics) = self.keep(root, &base)?;
+        let (keep, mut metrics) = self.keep(root, &base)?;
         let axes = self.axes(root, &base, design)?;
+        let listed = root.get("keep").and_then(|k| k.get_ref().as_table()).is_some_and(|t| t.contains_key("metrics"));
+        if !listed && axes.iter().any(|a| a.spec.path() == "firms.enabled") {
+            // An axis may turn firms on: keep their columns too.
+            metrics = METRICS.iter().collect();
+        }
         let slurm = self.slurm(root)?;
         let s = SweepFile { base, replications, seed, seeds, design, samples, keep, metrics, axes, slurm };
         let runs = s.points().saturating_mul(s.replications as u64);
@@ -605,6 +613,11 @@ impl Reader<'_> {
                 return Err(self
                     .err(span, &path, format!("`{name}` is set by the sweep itself"))
                     .help("use `replications` and `seed` (with `seeds`) in [sweep]"));
+            }
+            if CALENDAR.contains(&name.as_str()) {
+                return Err(self
+                    .err(span, &path, format!("`{name}` cannot be an axis: it places the base scenario's events in time"))
+                    .help("events given by year were turned into ticks when the base scenario was read; write one base scenario per calendar instead"));
             }
             let values = self.axis_values(val, spec, &path, base, design)?;
             axes.push(Axis { spec, values });
