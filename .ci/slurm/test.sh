@@ -4,7 +4,9 @@
 #     results byte-identical to the same sweep run locally in one shard;
 #  2. with one array task cancelled mid-run (scancel), the merge job reports the missing
 #     runs; resubmitting the missing shard (`esh sweep slurm --missing --submit`) completes
-#     the sweep, and the merged results are again byte-identical: nothing lost, nothing twice.
+#     the sweep, and the merged results are again byte-identical: nothing lost, nothing twice;
+#  3. a calibration planned with `esh calibrate --plan-only`, run as a job array and fitted
+#     with `esh calibrate --fit` gives the same fit, byte for byte, as one run in one go here.
 #
 #   .ci/slurm/test.sh            # from the repository root; needs root (it installs Slurm)
 set -euo pipefail
@@ -123,5 +125,45 @@ runs=$(tail -n +2 "$work/cancel/results.csv" | cut -d, -f1 | sort -n | uniq | wc
 rows=$(tail -n +2 "$work/cancel/results.csv" | wc -l)
 [[ $runs -eq 96 && $rows -eq 96 ]] || die "expected 96 runs once each, found $runs distinct in $rows rows"
 log "   after the resubmission: 96 runs, each once, byte-identical to the local run"
+
+log "3. a calibration on the cluster"
+cat > "$work/cal.toml" <<EOF
+[run]
+ticks = 20
+start_year = 2000
+[landscape]
+n = 10
+k = 2
+[[regions]]
+name = "A"
+zones = 10
+[firms]
+enabled = true
+initial = 300.0
+spinoff_births = 0.2
+seed_births = 0.0
+EOF
+cat > "$work/targets.toml" <<EOF
+[[target]]
+name = "firms_2020"
+metric = "firms"
+year = 2020
+value = 5000
+unit = "firms"
+source = "a figure for the test"
+EOF
+cal() { "$esh" calibrate "$work/cal.toml" --targets "$work/targets.toml" \
+    --params firms.spinoff_births=0.05:0.5 firms.hazard_old=0.01:0.3 --samples 24 --replications 2 -q "$@"; }
+cal --out "$work/cal-local" >/dev/null
+cal --out "$work/cal-array" --plan-only >/dev/null
+"$esh" sweep slurm "$work/cal-array/sweep" --tasks 4 --partition short --time 00:10:00 --submit >"$work/submit4.txt"
+array=$(job_id 1 "$work/submit4.txt")
+merge=$(job_id 2 "$work/submit4.txt")
+wait_jobs "$array,$merge"
+"$esh" calibrate --fit "$work/cal-array" -q >/dev/null
+for f in samples.csv targets.csv parameters.csv calibrated.toml report.md; do
+    cmp "$work/cal-local/$f" "$work/cal-array/$f" || die "calibration $f differs from the local one"
+done
+log "   the fit after the job array is byte-identical to the local calibration"
 log "passed"
 passed=1
