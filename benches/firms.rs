@@ -28,7 +28,7 @@ fn firm_tick(c: &mut Criterion) {
         let rates = Rates::new(&p, 12, 20, 0.1);
         let key = StreamKey::new(1, 0);
         let mut block = Block::default();
-        firm::populate(&mut block, &p, &rates, 1.0, &mut key.tick(Purpose::FirmEntry, 0, 0));
+        let entered = firm::populate(&mut block, &p, &rates, 1.0, &mut key.tick(Purpose::FirmEntry, 0, 0));
         let zone = ZoneView { capacity: 1.0, performance: 0.6, level: Level::National, policy_bits: 0, policy_mask: 0 };
         g.throughput(Throughput::Elements(firms));
         // Each iteration steps a fresh copy of the same block (the copy is not timed), so
@@ -50,7 +50,7 @@ fn firm_tick(c: &mut Criterion) {
                 |block| {
                     tick += 1;
                     let mut rng = key.tick(Purpose::Firms, tick, 0);
-                    black_box(firm::step(block, &rates, &zone, 0, &mut rng))
+                    black_box(firm::step(block, &rates, &zone, &entered, &mut rng))
                 },
                 BatchSize::LargeInput,
             )

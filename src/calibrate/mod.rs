@@ -64,7 +64,9 @@ impl Param {
             Domain::Int { min, max } => (min as f64, max as f64),
             _ => return Err(format!("--params: `{name}` is {}, not a number: it cannot be fitted", spec.domain)),
         };
-        if ["run.seed", "run.replications", "run.ticks", "run.start_year", "run.ticks_per_year"].contains(&name) {
+        // What a sweep may not vary, and the run's length: none of them is part of the model.
+        use crate::sweep::file::{CALENDAR, RESERVED};
+        if RESERVED.contains(&name) || CALENDAR.contains(&name) || name == "run.ticks" {
             return Err(format!("--params: `{name}` describes the run, not the model; it cannot be fitted"));
         }
         let parts: Vec<&str> = range.split(':').collect();
@@ -211,9 +213,7 @@ pub fn plan(scenario: &Path, targets_path: &Path, settings: &Settings, out: &Pat
 /// The sweep a calibration runs: a Latin hypercube over the parameters, every tick of the
 /// metrics the targets read.
 fn sweep_file(scenario: &Path, targets: &[Target], s: &Settings, scenario_seed: u64) -> String {
-    let used: Vec<&'static Metric> = targets.iter().flat_map(Target::metrics).collect();
-    let metrics: Vec<String> =
-        METRICS.iter().filter(|m| used.iter().any(|u| u.0 == m.0)).map(|m| format!("{:?}", m.0)).collect();
+    let metrics: Vec<String> = target_metrics(targets).iter().map(|m| format!("{:?}", m.0)).collect();
     let mut o = String::new();
     writeln!(o, "[sweep]\nscenario = {:?}", scenario.display().to_string()).unwrap();
     writeln!(o, "replications = {}\nseed = {}\nseeds = \"common\"", s.replications, s.seed.unwrap_or(scenario_seed))
@@ -226,17 +226,31 @@ fn sweep_file(scenario: &Path, targets: &[Target], s: &Settings, scenario_seed: 
     o
 }
 
-/// Keeps the metrics the targets read, by tick (the whole of one replication's series).
+/// The metrics the targets read, each once, in ticks.csv order.
+fn target_metrics(targets: &[Target]) -> Vec<&'static Metric> {
+    let used: Vec<&'static Metric> = targets.iter().flat_map(Target::metrics).collect();
+    METRICS.iter().filter(|m| used.iter().any(|u| u.0 == m.0)).collect()
+}
+
+/// A run's series of the metrics the targets read, by name, indexed by tick.
+type RunSeries = BTreeMap<&'static str, Vec<f64>>;
+
+/// The series of one metric in a run (empty if it was not kept: the target is undefined).
+fn series_of<'s>(run: &'s RunSeries) -> impl Fn(&Metric) -> &'s [f64] {
+    move |m: &Metric| run.get(m.0).map_or(&[][..], Vec::as_slice)
+}
+
+/// Keeps the target metrics of one replication, tick by tick.
 struct Series {
-    metrics: Vec<&'static Metric>,
-    values: Vec<Vec<f64>>,
+    kept: Vec<&'static Metric>,
+    series: RunSeries,
 }
 
 impl crate::engine::Observer for Series {
     fn tick(&mut self, rep: &crate::engine::Replication, counts: &crate::engine::TickCounts) -> std::io::Result<()> {
         let row = crate::output::metrics::tick_row(rep, counts);
-        for (m, v) in self.metrics.iter().zip(&mut self.values) {
-            v.push((m.1)(&row).as_f64());
+        for m in &self.kept {
+            self.series.entry(m.0).or_default().push((m.1)(&row).as_f64());
         }
         Ok(())
     }
@@ -268,11 +282,11 @@ pub fn evaluate(scenario: &Path, targets_path: &Path, replications: Option<u32>)
     let calendar = Calendar::of(&s);
     let (targets, _) = targets::load(targets_path, calendar).map_err(input)?;
     check_firms(&s, scenario, &targets, targets_path)?;
-    let metrics: Vec<&'static Metric> = METRICS.iter().collect();
+    let kept = target_metrics(&targets);
     let runs: Vec<Series> = (0..s.run.replications)
         .into_par_iter()
         .map(|r| {
-            let mut obs = Series { metrics: metrics.clone(), values: vec![Vec::new(); metrics.len()] };
+            let mut obs = Series { kept: kept.clone(), series: RunSeries::new() };
             crate::engine::run_replication(&s, r, &mut obs, &|| {}).map(|()| obs)
         })
         .collect::<Result<_, _>>()
@@ -282,17 +296,7 @@ pub fn evaluate(scenario: &Path, targets_path: &Path, replications: Option<u32>)
         })?;
     let values = targets
         .iter()
-        .map(|t| {
-            runs.iter()
-                .map(|run| {
-                    let get = |m: &Metric| {
-                        let i = run.metrics.iter().position(|x| x.0 == m.0).expect("every metric is kept");
-                        run.values[i].clone()
-                    };
-                    t.model_value(&calendar, &get)
-                })
-                .collect()
-        })
+        .map(|t| runs.iter().map(|run| t.model_value(&calendar, &series_of(&run.series))).collect())
         .collect();
     Ok(Evaluation { targets, values })
 }
@@ -301,34 +305,14 @@ impl Evaluation {
     /// The table the command prints: per target, the mean over replications, its relative
     /// error and the replications' range; then the distance of the mean.
     pub fn table(&self) -> String {
-        let mut o = format!(
-            "{:<28} {:>9} {:>14} {:>14} {:>8}  {:>29}\n",
-            "target", "year", "value", "model", "error", "replications' range"
-        );
+        let mut o = table_header("model", "replications' range");
         let mut means = Vec::new();
         for (t, vs) in self.targets.iter().zip(&self.values) {
             let defined: Vec<f64> = vs.iter().flatten().copied().collect();
             let mean = (defined.len() == vs.len() && !vs.is_empty())
                 .then(|| defined.iter().sum::<f64>() / defined.len() as f64);
             means.push(mean);
-            let show = |x: Option<f64>| x.map(short).unwrap_or_else(|| "-".into());
-            let range = format!(
-                "{} .. {}",
-                show(defined.iter().copied().reduce(f64::min)),
-                show(defined.iter().copied().reduce(f64::max))
-            );
-            let mark = if t.weight == 0.0 { " (not fitted)" } else { "" };
-            writeln!(
-                o,
-                "{:<28} {:>9} {:>14} {:>14} {:>7}%  {:>29}{mark}",
-                t.name,
-                t.when(),
-                short(t.value),
-                show(mean),
-                mean.map(|m| format!("{:+.1}", 100.0 * t.error(m))).unwrap_or_else(|| "-".into()),
-                range
-            )
-            .unwrap();
+            table_row(&mut o, t, mean, &defined);
         }
         let d = distance(&self.targets, &means);
         if d.is_finite() {
@@ -437,9 +421,6 @@ pub fn fit(c: &Calibration) -> Result<Fit, Error> {
     Ok(Fit { samples, ranking, accepted, params })
 }
 
-/// One run of results.csv: its design point, axis values and series (metric -> by tick).
-type RunSeries = (u64, Vec<String>, BTreeMap<&'static str, Vec<f64>>);
-
 /// Reads results.csv into one sample per design point.
 fn read_samples(c: &Calibration) -> Result<Vec<Sample>, Error> {
     let path = c.plan.dir.join("results.csv");
@@ -454,7 +435,8 @@ fn read_samples(c: &Calibration) -> Result<Vec<Sample>, Error> {
         c.plan.sweep.metrics.iter().map(|m| col(m.0).map(|i| (m.0, i))).collect::<Result<_, _>>()?;
     let ticks = c.calendar.ticks as usize + 1;
     // Per run: its point, axis values and series (metric -> value by tick).
-    let mut runs: Vec<RunSeries> = Vec::new();
+    // Per run: its design point, axis values and series.
+    let mut runs: Vec<(u64, Vec<String>, RunSeries)> = Vec::new();
     let mut current: Option<u64> = None;
     for rec in rd.records() {
         let rec = rec.map_err(|e| bad(e.to_string()))?;
@@ -487,9 +469,8 @@ fn read_samples(c: &Calibration) -> Result<Vec<Sample>, Error> {
             sums.push(vec![(0.0, 0, false); c.targets.len()]);
         }
         let acc = sums.last_mut().expect("pushed");
-        let get = |m: &Metric| series.get(m.0).cloned().unwrap_or_default();
         for (t, a) in c.targets.iter().zip(acc.iter_mut()) {
-            match t.model_value(&c.calendar, &get) {
+            match t.model_value(&c.calendar, &series_of(series)) {
                 Some(v) => {
                     a.0 += v;
                     a.1 += 1;
@@ -588,16 +569,12 @@ fn targets_table(c: &Calibration, f: &Fit) -> (String, String) {
     let mut csv = String::from(
         "target,kind,metric,when,stat,unit,weight,value,best,best_error,accepted_mean,accepted_min,accepted_max,source\n",
     );
-    let mut table = format!(
-        "{:<28} {:>9} {:>14} {:>14} {:>8}  {:>29}\n",
-        "target", "year", "value", "best", "error", "accepted range"
-    );
+    let mut table = table_header("best", "accepted range");
     let best = f.best();
     for (k, t) in c.targets.iter().enumerate() {
         let acc: Vec<f64> = f.samples.iter().filter(|s| s.accepted).filter_map(|s| s.model[k]).collect();
         let mean = (!acc.is_empty()).then(|| acc.iter().sum::<f64>() / acc.len() as f64);
-        let min = acc.iter().copied().reduce(f64::min);
-        let max = acc.iter().copied().reduce(f64::max);
+        let (min, max) = (acc.iter().copied().reduce(f64::min), acc.iter().copied().reduce(f64::max));
         let b = best.model[k];
         let err = b.map(|b| t.error(b));
         writeln!(
@@ -619,22 +596,39 @@ fn targets_table(c: &Calibration, f: &Fit) -> (String, String) {
             t.source
         )
         .unwrap();
-        let show = |x: Option<f64>| x.map(short).unwrap_or_else(|| "-".into());
-        let range = format!("{} .. {}", show(min), show(max));
-        let mark = if t.weight == 0.0 { " (not fitted)" } else { "" };
-        writeln!(
-            table,
-            "{:<28} {:>9} {:>14} {:>14} {:>7}%  {:>29}{mark}",
-            t.name,
-            t.when(),
-            short(t.value),
-            show(b),
-            err.map(|e| format!("{:+.1}", 100.0 * e)).unwrap_or_else(|| "-".into()),
-            range
-        )
-        .unwrap();
+        table_row(&mut table, t, b, &acc);
     }
     (csv, table)
+}
+
+/// The header of the targets table the command prints; `model` and `range` name what the
+/// model value and the range are.
+fn table_header(model: &str, range: &str) -> String {
+    format!("{:<28} {:>9} {:>14} {:>14} {:>8}  {:>29}\n", "target", "year", "value", model, "error", range)
+}
+
+/// One target's line: its value, a model value with its relative error, and the range of
+/// `spread` (the accepted samples' or the replications' values).
+fn table_row(o: &mut String, t: &Target, model: Option<f64>, spread: &[f64]) {
+    let show = |x: Option<f64>| x.map(short).unwrap_or_else(|| "-".into());
+    let range = format!(
+        "{} .. {}",
+        show(spread.iter().copied().reduce(f64::min)),
+        show(spread.iter().copied().reduce(f64::max))
+    );
+    let error = model.map(|m| format!("{:+.1}", 100.0 * t.error(m))).unwrap_or_else(|| "-".into());
+    let mark = if t.weight == 0.0 { " (not fitted)" } else { "" };
+    writeln!(
+        o,
+        "{:<28} {:>9} {:>14} {:>14} {:>7}%  {:>29}{mark}",
+        t.name,
+        t.when(),
+        short(t.value),
+        show(model),
+        error,
+        range
+    )
+    .unwrap();
 }
 
 /// A number for the terminal: 4 significant digits.

@@ -84,8 +84,8 @@ impl Target {
 
     /// Its model value in one run; `series(m)` is metric m by tick, `calendar` maps years to
     /// ticks. None when the value is undefined (a ratio over 0, growth from 0).
-    pub fn model_value(&self, calendar: &Calendar, series: &dyn Fn(&Metric) -> Vec<f64>) -> Option<f64> {
-        let at = |m: &Metric, year: u32| calendar.read(&series(m), year, self.stat);
+    pub fn model_value<'s>(&self, calendar: &Calendar, series: &dyn Fn(&Metric) -> &'s [f64]) -> Option<f64> {
+        let at = |m: &Metric, year: u32| calendar.read(series(m), year, self.stat);
         let v = match self.kind {
             Kind::Level { year } => at(self.metric, year)?,
             Kind::Ratio { year, over } => {
@@ -419,7 +419,7 @@ mod tests {
             })
             .collect();
         let founded = vec![2250.0; 360];
-        let series = |m: &Metric| if m.0 == "firms" { firms.clone() } else { founded.clone() };
+        let series = |m: &Metric| if m.0 == "firms" { &firms[..] } else { &founded[..] };
         let g = ts[0].model_value(&CAL, &series).unwrap();
         assert!((g - 0.5).abs() < 1e-12, "{g}");
         assert!((ts[1].model_value(&CAL, &series).unwrap() - 0.1).abs() < 1e-12);

@@ -96,6 +96,6 @@ pub fn step_firms(f: &mut Population, zones: &Zones, streams: StreamPrefix) {
             policy_bits: cur.policy[z].bits,
             policy_mask: cur.policy[z].mask,
         };
-        *tally = firm::step(block, rates, &view, tally.founded, &mut streams.stream(z as u64));
+        *tally = firm::step(block, rates, &view, tally, &mut streams.stream(z as u64));
     });
 }

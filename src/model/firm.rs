@@ -13,11 +13,6 @@ use rand::Rng;
 use crate::engine::streams::{Draw, Fast, det_exp, det_ln};
 use crate::scenario::{FirmParams, Level};
 
-/// Ownership categories, in the order of the `ownership` byte and of ticks.csv.
-pub const OWNERSHIP: [&str; 3] = ["state", "private", "foreign"];
-/// Financing categories (seed 003, Table 3), in the order of the `financing` byte.
-pub const FINANCING: [&str; 6] = ["loans", "foreign_capital", "shares", "venture_capital", "joint_venture", "other"];
-
 /// Ages are kept in ticks in a u16 and saturate; the hazard table covers this many years.
 const HAZARD_YEARS: u32 = 100;
 /// Draws of an acquirer before a merger settles for whichever survivor it drew.
@@ -44,10 +39,9 @@ pub struct Block {
     pub employees: Vec<f32>,
     /// Age in ticks (saturating).
     pub age: Vec<u16>,
-    /// Ownership (low 2 bits), financing (bits 2-4), high-tech designation (bit 7).
+    /// Ownership (low 2 bits: state, private, foreign), financing (bits 2-4: Table 3's
+    /// order, as `FirmParams::financing_weights`), high-tech designation (bit 7).
     pub kind: Vec<u8>,
-    /// Mean productivity after the last tick: firms below it may be merged.
-    pub mean_productivity: f32,
 }
 
 const HIGH_TECH: u8 = 0x80;
@@ -91,6 +85,12 @@ pub struct Tally {
 }
 
 impl Tally {
+    /// Mean productivity of the live firms (0 with none): after a tick, the merger threshold
+    /// of the next.
+    pub fn mean_productivity(&self) -> f32 {
+        if self.firms > 0 { (self.productivity / self.firms as f64) as f32 } else { 0.0 }
+    }
+
     /// Adds another zone's tally (the engine sums zones in zone order).
     pub fn add(&mut self, o: &Tally) {
         self.firms += o.firms;
@@ -208,15 +208,8 @@ impl Rates {
             birth_spread: p.birth_spread,
             high_tech: p.high_tech_threshold as f32,
             birth_employees: p.birth_employees as f32,
-            ownership_cdf: cdf([p.ownership_state, p.ownership_private, p.ownership_foreign]),
-            financing_cdf: cdf([
-                p.financing_loans,
-                p.financing_foreign,
-                p.financing_shares,
-                p.financing_venture,
-                p.financing_joint,
-                p.financing_other,
-            ]),
+            ownership_cdf: cdf(p.ownership_weights()),
+            financing_cdf: cdf(p.financing_weights()),
             per_year: tpy,
             zone_cap: usize::MAX,
         }
@@ -272,17 +265,16 @@ pub fn populate(block: &mut Block, p: &FirmParams, rates: &Rates, capacity: f64,
     let mut t = summarise(block);
     t.founded = count;
     t.capped = (count as f64) < wanted;
-    block.mean_productivity = if t.firms > 0 { (t.productivity / t.firms as f64) as f32 } else { 0.0 };
     t
 }
 
 /// One tick of a zone's firms: deaths, mergers, productivity growth and designation,
-/// ageing, then births. `founded` carries the zone's count of firms ever present.
-pub fn step(block: &mut Block, rates: &Rates, zone: &ZoneView, founded: u64, rng: &mut Fast) -> Tally {
+/// ageing, then births. `prev` is the zone's tally after the last tick (its mean
+/// productivity is the merger threshold; its count of firms ever present carries on).
+pub fn step(block: &mut Block, rates: &Rates, zone: &ZoneView, prev: &Tally, rng: &mut Fast) -> Tally {
     let growth = 1.0 + rates.growth + rates.growth_performance * zone.performance as f32;
-    let below = block.mean_productivity;
-    let mut t = Tally { founded, ..Tally::default() };
-    let mut stock = Stock::new();
+    let below = prev.mean_productivity();
+    let mut t = Tally { founded: prev.founded, ..Tally::default() };
     let mut merged: Vec<f32> = Vec::new();
     let n = block.len();
     let mut w = 0;
@@ -337,12 +329,12 @@ pub fn step(block: &mut Block, rates: &Rates, zone: &ZoneView, founded: u64, rng
         out_sum += e * q;
         prod_sum += q;
     }
+    let mut stock = Stock { kinds: [0; 256], employees: emp_sum, output: out_sum, productivity: prod_sum };
     for h in &hist {
-        stock.add_histogram(h);
+        for (a, b) in stock.kinds.iter_mut().zip(h) {
+            *a += b;
+        }
     }
-    stock.employees += emp_sum;
-    stock.output += out_sum;
-    stock.productivity += prod_sum;
     block.productivity.truncate(w);
     block.employees.truncate(w);
     block.age.truncate(w);
@@ -378,7 +370,6 @@ pub fn step(block: &mut Block, rates: &Rates, zone: &ZoneView, founded: u64, rng
     t.births = births as u32;
     t.firms = block.len() as u32;
     t.founded += births;
-    block.mean_productivity = if t.firms > 0 { (t.productivity / t.firms as f64) as f32 } else { 0.0 };
     t
 }
 
@@ -414,12 +405,6 @@ impl Stock {
         self.employees += e;
         self.output += e * productivity as f64;
         self.productivity += productivity as f64;
-    }
-
-    fn add_histogram(&mut self, h: &[u32; 256]) {
-        for (a, b) in self.kinds.iter_mut().zip(h) {
-            *a += b;
-        }
     }
 
     fn into(self, t: &mut Tally) {
@@ -515,10 +500,10 @@ mod tests {
         let mut b = Block::default();
         let t0 = populate(&mut b, &p, &rates, 1.0, &mut key.tick(Purpose::FirmEntry, 0, 0));
         assert_eq!(t0.firms, 100_000);
-        let mut founded = t0.founded;
+        let mut prev = t0;
         for tick in 1..=5 {
-            let t = step(&mut b, &rates, &view(0.5), founded, &mut key.tick(Purpose::Firms, tick, 0));
-            founded = t.founded;
+            let t = step(&mut b, &rates, &view(0.5), &prev, &mut key.tick(Purpose::Firms, tick, 0));
+            prev = t;
             assert_eq!(t.births, 0);
             assert_eq!(t.firms as usize, b.len());
         }
@@ -526,7 +511,7 @@ mod tests {
         let sd = (100_000.0 * 0.8f64.powi(5) * (1.0 - 0.8f64.powi(5))).sqrt();
         let got = b.len() as f64;
         assert!((got - expected).abs() < 4.0 * sd, "{got} vs {expected} (sd {sd})");
-        assert_eq!(founded, 100_000);
+        assert_eq!(prev.founded, 100_000);
     }
 
     /// Ownership and financing at birth follow the configured weights within sampling error.
@@ -584,8 +569,9 @@ mod tests {
         let key = StreamKey::new(3, 0);
         let mut b = Block::default();
         let t0 = populate(&mut b, &p, &rates, 1.0, &mut key.tick(Purpose::FirmEntry, 0, 0));
-        b.mean_productivity = 1.0;
-        let t = step(&mut b, &rates, &view(0.0), t0.founded, &mut key.tick(Purpose::Firms, 1, 0));
+        // A merger threshold of 1, the mean of the birth productivities.
+        let prev = Tally { productivity: t0.firms as f64, ..t0 };
+        let t = step(&mut b, &rates, &view(0.0), &prev, &mut key.tick(Purpose::Firms, 1, 0));
         assert!(t.mergers > 100 && t.deaths == 0, "{t:?}");
         assert_eq!(t.firms, 1000 - t.mergers);
         assert!((t.employees - t0.employees).abs() < 1e-6);
@@ -608,7 +594,7 @@ mod tests {
         let mut b = Block::default();
         let mut t = populate(&mut b, &p, &rates, 1.0, &mut key.tick(Purpose::FirmEntry, 0, 0));
         for tick in 1..60 {
-            t = step(&mut b, &rates, &view(1.0), t.founded, &mut key.tick(Purpose::Firms, tick, 0));
+            t = step(&mut b, &rates, &view(1.0), &t, &mut key.tick(Purpose::Firms, tick, 0));
         }
         assert!(b.productivity.iter().all(|&q| q <= MAX_PRODUCTIVITY), "productivity capped");
         assert!(t.output.is_finite() && t.productivity.is_finite());
@@ -620,7 +606,8 @@ mod tests {
         let mut rates = Rates::new(&p, 1, 20, 0.0);
         rates.zone_cap = 500;
         let mut b = Block::default();
-        let t = step(&mut b, &rates, &view(1.0), 0, &mut StreamKey::new(1, 0).tick(Purpose::Firms, 1, 0));
+        let t =
+            step(&mut b, &rates, &view(1.0), &Tally::default(), &mut StreamKey::new(1, 0).tick(Purpose::Firms, 1, 0));
         assert_eq!((t.firms, t.capped), (500, true));
     }
 
@@ -633,7 +620,7 @@ mod tests {
             let mut b = Block::default();
             let mut t = populate(&mut b, &p, &rates, 2.0, &mut key.tick(Purpose::FirmEntry, 0, 4));
             for tick in 1..40 {
-                t = step(&mut b, &rates, &view(0.6), t.founded, &mut key.tick(Purpose::Firms, tick, 4));
+                t = step(&mut b, &rates, &view(0.6), &t, &mut key.tick(Purpose::Firms, tick, 4));
             }
             (b, t)
         };

@@ -51,68 +51,92 @@ struct EventRow<'a> {
     detail: &'a str,
 }
 
-#[derive(Default, Serialize)]
-struct ZoneRow<'a> {
-    replication: u32,
-    tick: u32,
-    year: u32,
-    zone: u32,
-    region: &'a str,
-    level: &'a str,
-    pilot: u8,
-    policy: String,
-    fitness: f64,
-    performance: f64,
-    observed: f64,
-    capacity: f64,
-    experiments_tried: u32,
-    experiments_succeeded: u32,
-    deviations: u32,
-    sanctioned: u32,
-    imitated: u32,
-    complied: u32,
-    firms: u32,
-    firm_births: u32,
-    firm_deaths: u32,
-    high_tech: u32,
-    revenue: f64,
-    employees: f64,
-    share_state: f64,
-    share_private: f64,
-    share_foreign: f64,
-    share_loans: f64,
-    share_foreign_capital: f64,
-    share_shares: f64,
-    share_venture_capital: f64,
-    share_joint_venture: f64,
-    share_other_financing: f64,
+/// Declares a row type whose last columns are the firms of a zone or a region (shared by
+/// zones.csv and regions.csv: the csv crate writes no header for a nested struct), and
+/// `with_firms`, which fills them from a firm tally.
+macro_rules! firm_row {
+    ($(#[$m:meta])* struct $name:ident<$lt:lifetime> { $($field:ident: $ty:ty,)* }) => {
+        $(#[$m])*
+        #[derive(Default, Serialize)]
+        struct $name<$lt> {
+            $($field: $ty,)*
+            firms: u32,
+            firm_births: u32,
+            firm_deaths: u32,
+            high_tech: u32,
+            revenue: f64,
+            employees: f64,
+            share_state: f64,
+            share_private: f64,
+            share_foreign: f64,
+            share_loans: f64,
+            share_foreign_capital: f64,
+            share_shares: f64,
+            share_venture_capital: f64,
+            share_joint_venture: f64,
+            share_other_financing: f64,
+        }
+
+        impl $name<'_> {
+            fn with_firms(mut self, t: &crate::model::firm::Tally, revenue_per_employee: f64) -> Self {
+                self.firms = t.firms;
+                self.firm_births = t.births;
+                self.firm_deaths = t.deaths;
+                self.high_tech = t.high_tech;
+                self.revenue = metrics::revenue(t, revenue_per_employee);
+                self.employees = t.employees;
+                [
+                    self.share_state,
+                    self.share_private,
+                    self.share_foreign,
+                    self.share_loans,
+                    self.share_foreign_capital,
+                    self.share_shares,
+                    self.share_venture_capital,
+                    self.share_joint_venture,
+                    self.share_other_financing,
+                ] = metrics::shares(t);
+                self
+            }
+        }
+    };
 }
 
-/// One row of regions.csv: a region's zones and firms at the end of a tick.
-#[derive(Default, Serialize)]
-struct RegionRow<'a> {
-    replication: u32,
-    tick: u32,
-    year: u32,
-    region: &'a str,
-    active_zones: u32,
-    mean_performance: f64,
-    mean_capacity: f64,
-    firms: u32,
-    firm_births: u32,
-    firm_deaths: u32,
-    high_tech: u32,
-    revenue: f64,
-    employees: f64,
-    share_state: f64,
-    share_private: f64,
-    share_foreign: f64,
-    share_loans: f64,
-    share_foreign_capital: f64,
-    share_shares: f64,
-    share_venture_capital: f64,
-    share_joint_venture: f64,
-    share_other_financing: f64,
+firm_row! {
+    /// One row of zones.csv: a zone at a panel tick.
+    struct ZoneRow<'a> {
+        replication: u32,
+        tick: u32,
+        year: u32,
+        zone: u32,
+        region: &'a str,
+        level: &'a str,
+        pilot: u8,
+        policy: String,
+        fitness: f64,
+        performance: f64,
+        observed: f64,
+        capacity: f64,
+        experiments_tried: u32,
+        experiments_succeeded: u32,
+        deviations: u32,
+        sanctioned: u32,
+        imitated: u32,
+        complied: u32,
+    }
+}
+
+firm_row! {
+    /// One row of regions.csv: a region's zones and firms at the end of a tick.
+    struct RegionRow<'a> {
+        replication: u32,
+        tick: u32,
+        year: u32,
+        region: &'a str,
+        active_zones: u32,
+        mean_performance: f64,
+        mean_capacity: f64,
+    }
 }
 
 #[derive(Default, Serialize)]
@@ -201,42 +225,30 @@ impl CsvObserver {
         let revenue_per_employee = rep.scenario.firms.revenue_per_employee;
         for z in rep.active_zones() {
             let f = rep.firms.as_ref().map(|f| f.tally[z]).unwrap_or_default();
-            let shares = metrics::shares(&f);
-            w.serialize(ZoneRow {
-                replication: rep.replication,
-                tick: rep.tick,
-                year: rep.scenario.year(rep.tick),
-                zone: z as u32,
-                region: &rep.scenario.regions[rep.zones.region[z] as usize].name,
-                level: rep.zones.level[z].name(),
-                pilot: rep.zones.pilot[z] as u8,
-                policy: cur.policy[z].render(rep.n),
-                fitness: cur.fitness[z],
-                performance: cur.performance[z],
-                observed: cur.observed[z],
-                capacity: cur.capacity[z],
-                experiments_tried: cur.counters[z].tried,
-                experiments_succeeded: cur.counters[z].succeeded,
-                deviations: cur.counters[z].deviations,
-                sanctioned: cur.counters[z].sanctioned,
-                imitated: cur.counters[z].imitated,
-                complied: cur.counters[z].complied,
-                firms: f.firms,
-                firm_births: f.births,
-                firm_deaths: f.deaths,
-                high_tech: f.high_tech,
-                revenue: metrics::revenue(&f, revenue_per_employee),
-                employees: f.employees,
-                share_state: shares[0],
-                share_private: shares[1],
-                share_foreign: shares[2],
-                share_loans: shares[3],
-                share_foreign_capital: shares[4],
-                share_shares: shares[5],
-                share_venture_capital: shares[6],
-                share_joint_venture: shares[7],
-                share_other_financing: shares[8],
-            })
+            w.serialize(
+                ZoneRow {
+                    replication: rep.replication,
+                    tick: rep.tick,
+                    year: rep.scenario.year(rep.tick),
+                    zone: z as u32,
+                    region: &rep.scenario.regions[rep.zones.region[z] as usize].name,
+                    level: rep.zones.level[z].name(),
+                    pilot: rep.zones.pilot[z] as u8,
+                    policy: cur.policy[z].render(rep.n),
+                    fitness: cur.fitness[z],
+                    performance: cur.performance[z],
+                    observed: cur.observed[z],
+                    capacity: cur.capacity[z],
+                    experiments_tried: cur.counters[z].tried,
+                    experiments_succeeded: cur.counters[z].succeeded,
+                    deviations: cur.counters[z].deviations,
+                    sanctioned: cur.counters[z].sanctioned,
+                    imitated: cur.counters[z].imitated,
+                    complied: cur.counters[z].complied,
+                    ..ZoneRow::default()
+                }
+                .with_firms(&f, revenue_per_employee),
+            )
             .map_err(io_err)?;
         }
         Ok(())
@@ -264,32 +276,20 @@ impl CsvObserver {
         for (r, region) in rep.scenario.regions.iter().enumerate() {
             let m = active[r].max(1) as f64;
             let f = &firms[r];
-            let shares = metrics::shares(f);
             self.regions
-                .serialize(RegionRow {
-                    replication: rep.replication,
-                    tick: rep.tick,
-                    year: rep.scenario.year(rep.tick),
-                    region: &region.name,
-                    active_zones: active[r],
-                    mean_performance: perf[r] / m,
-                    mean_capacity: cap[r] / m,
-                    firms: f.firms,
-                    firm_births: f.births,
-                    firm_deaths: f.deaths,
-                    high_tech: f.high_tech,
-                    revenue: metrics::revenue(f, revenue_per_employee),
-                    employees: f.employees,
-                    share_state: shares[0],
-                    share_private: shares[1],
-                    share_foreign: shares[2],
-                    share_loans: shares[3],
-                    share_foreign_capital: shares[4],
-                    share_shares: shares[5],
-                    share_venture_capital: shares[6],
-                    share_joint_venture: shares[7],
-                    share_other_financing: shares[8],
-                })
+                .serialize(
+                    RegionRow {
+                        replication: rep.replication,
+                        tick: rep.tick,
+                        year: rep.scenario.year(rep.tick),
+                        region: &region.name,
+                        active_zones: active[r],
+                        mean_performance: perf[r] / m,
+                        mean_capacity: cap[r] / m,
+                        ..RegionRow::default()
+                    }
+                    .with_firms(f, revenue_per_employee),
+                )
                 .map_err(io_err)?;
         }
         Ok(())

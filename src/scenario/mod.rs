@@ -640,7 +640,6 @@ impl<'a> Parser<'a> {
         s.network.p_between * between > s.network.p_within * within
     }
 
-    /// " (the default)" when the user did not write the key.
     /// The firm module's combinations: a focal zone that exists, weights that can be drawn.
     fn validate_firms(&self, s: &Scenario) -> Result<(), ScenarioError> {
         let f = &s.firms;
@@ -661,17 +660,9 @@ impl<'a> Parser<'a> {
                 .help("zones are numbered from 0, region by region, then in order of entry"));
         }
         let zero = |f: &FirmParams| -> Option<(&'static str, &'static str)> {
-            let financing = [
-                f.financing_loans,
-                f.financing_foreign,
-                f.financing_shares,
-                f.financing_venture,
-                f.financing_joint,
-                f.financing_other,
-            ];
-            if f.ownership_state + f.ownership_private + f.ownership_foreign <= 0.0 {
+            if f.ownership_weights().iter().sum::<f64>() <= 0.0 {
                 Some(("firms.ownership_private", "ownership"))
-            } else if financing.iter().sum::<f64>() <= 0.0 {
+            } else if f.financing_weights().iter().sum::<f64>() <= 0.0 {
                 Some(("firms.financing_loans", "financing"))
             } else {
                 None
@@ -708,6 +699,7 @@ impl<'a> Parser<'a> {
         Ok(())
     }
 
+    /// " (the default)" when the user did not write the key.
     fn default_note(&self, key: &str) -> &'static str {
         if self.text.is_empty() || self.spans.contains_key(key) { "" } else { " (the default)" }
     }

@@ -529,6 +529,25 @@ section!(
     }
 );
 
+impl FirmParams {
+    /// Ownership weights at birth: state, private, foreign (the order of a firm's kind bits).
+    pub fn ownership_weights(&self) -> [f64; 3] {
+        [self.ownership_state, self.ownership_private, self.ownership_foreign]
+    }
+
+    /// Financing weights at birth, in Table 3's order (seed 003).
+    pub fn financing_weights(&self) -> [f64; 6] {
+        [
+            self.financing_loans,
+            self.financing_foreign,
+            self.financing_shares,
+            self.financing_venture,
+            self.financing_joint,
+            self.financing_other,
+        ]
+    }
+}
+
 /// Keys of a `[[regions]]` entry (parsed by hand: `context` defaults to the region's index).
 pub const REGION_SPECS: &[ParamSpec] = &[
     ParamSpec {

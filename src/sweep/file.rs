@@ -109,10 +109,10 @@ const KEEP_KEYS: &[&str] = &["ticks", "every", "window", "metrics"];
 const RANGE_KEYS: &[&str] = &["from", "to", "steps", "scale"];
 const SLURM_KEYS: &[&str] = &["tasks", "time", "partition", "memory", "cpus", "account", "throttle", "extra"];
 /// Parameters a sweep sets itself, so no axis may vary them.
-const RESERVED: &[&str] = &["run.seed", "run.replications"];
+pub(crate) const RESERVED: &[&str] = &["run.seed", "run.replications"];
 /// Parameters that fix the calendar: events given by year were turned into ticks with them
 /// when the base scenario was read, so an axis cannot change them.
-const CALENDAR: &[&str] = &["run.start_year", "run.ticks_per_year"];
+pub(crate) const CALENDAR: &[&str] = &["run.start_year", "run.ticks_per_year"];
 /// The most runs one plan may hold.
 pub const MAX_RUNS: u64 = 100_000_000;
 
