@@ -9,8 +9,8 @@ use std::path::Path;
 use toml::Spanned;
 use toml::de::{DeTable, DeValue};
 
-use crate::scenario::error::line_col;
-use crate::scenario::{ParamSpec, Scenario, ScenarioError, Value, suggest};
+use crate::scenario::error::toml_error;
+use crate::scenario::{ParamSpec, Scenario, ScenarioError, Value, short, suggest};
 use crate::sweep::design::grid_values;
 use crate::sweep::file::{Axis, DesignKind, Reader, Span, Table, param_entries};
 
@@ -215,12 +215,9 @@ impl Experiment {
 
     /// Parses experiment text; `find` resolves the scenario paths it names.
     pub fn parse(text: &str, file: &str, find: &ScenarioSource<'_>) -> Result<Experiment, ScenarioError> {
-        let root = DeTable::parse(text).map_err(|e| {
-            let at = e.span().map(|s| line_col(text, s.start));
-            ScenarioError::new(file, format!("invalid TOML: {}", e.message().trim())).at(at)
-        })?;
+        let root = DeTable::parse(text).map_err(|e| toml_error(file, text, &e))?;
         let r = Reader { text, file, dir: Path::new("") };
-        ExperimentParser { r, find }.experiment(root.get_ref(), text)
+        ExperimentParser { r, find }.experiment(root.get_ref(), text).map_err(|e| place_missing(e, text))
     }
 
     /// Every condition (regime x grid point of its axes), in order.
@@ -247,6 +244,38 @@ impl Experiment {
             })
             .expect("sides are validated against the regime's axes")
     }
+}
+
+/// An error about a key that is missing (so has no place of its own) is placed at the
+/// header of the table that lacks it: `test[2].threshold` at the third `[[test]]`,
+/// `experiment.id` at `[experiment]`; failing that, at the top of the file.
+fn place_missing(mut e: ScenarioError, text: &str) -> ScenarioError {
+    if e.at.is_some() {
+        return e;
+    }
+    let key = e.key.clone().unwrap_or_default();
+    let name_end = key.find(['.', '[']).unwrap_or(key.len());
+    let name = &key[..name_end];
+    let index: Option<usize> =
+        key[name_end..].strip_prefix('[').and_then(|rest| rest.split(']').next()).and_then(|i| i.parse().ok());
+    let mut seen = 0;
+    let mut at = (1, 1);
+    for (n, line) in text.split('\n').enumerate() {
+        let bare: String = line.chars().filter(|c| !c.is_whitespace()).collect();
+        let header = match index {
+            Some(_) => bare.starts_with(&format!("[[{name}]]")),
+            None => bare.starts_with(&format!("[{name}]")) || bare.starts_with(&format!("[[{name}]]")),
+        };
+        if !name.is_empty() && header {
+            if index.is_none_or(|i| i == seen) {
+                at = (n + 1, 1);
+                break;
+            }
+            seen += 1;
+        }
+    }
+    e.at = Some(at);
+    e
 }
 
 /// One regime at one point of its axes.
@@ -351,12 +380,17 @@ impl ExperimentParser<'_, '_> {
                 return Err(self.r.err(span, &format!("{section}.{key}"), format!("expected a number, found {other}")));
             }
         };
+        let path = format!("{section}.{key}");
+        if !x.is_finite() {
+            return Err(self.r.err(span, &path, format!("{x} is not allowed: expected a finite number")));
+        }
         if !(x >= min && x <= max) {
-            return Err(self.r.err(
-                span,
-                &format!("{section}.{key}"),
-                format!("{x}: expected a number in [{min}, {max}]"),
-            ));
+            let allowed = if min == f64::MIN && max == f64::MAX {
+                "a finite number".to_string()
+            } else {
+                format!("a number in [{}, {}]", short(min), short(max))
+            };
+            return Err(self.r.err(span, &path, format!("{}: expected {allowed}", short(x))));
         }
         Ok(Some(x))
     }
@@ -943,5 +977,61 @@ impl ExperimentParser<'_, '_> {
             }
         }
         Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn h3() -> String {
+        std::fs::read_to_string("experiments/H3_feedback.toml").unwrap()
+    }
+
+    fn parse(text: &str) -> Result<Experiment, ScenarioError> {
+        let find = |rel: &str| {
+            let full = Path::new("experiments").join(rel);
+            std::fs::read_to_string(&full).ok().map(|t| (t, full.display().to_string()))
+        };
+        Experiment::parse(text, "H3.toml", &find)
+    }
+
+    #[test]
+    fn a_nan_threshold_is_refused_in_a_few_words() {
+        for bad in ["nan", "inf", "-inf"] {
+            let text = h3().replacen("threshold = 0.5", &format!("threshold = {bad}"), 1);
+            let e = parse(&text).unwrap_err();
+            assert_eq!(e.key.as_deref(), Some("test[0].threshold"), "{e}");
+            assert_eq!(e.at, Some((50, 13)), "{e}");
+            assert!(e.message.contains("finite"), "{e}");
+            assert!(e.to_string().len() < 120, "{e}");
+        }
+    }
+
+    #[test]
+    fn bounds_are_printed_short() {
+        let text: String = h3()
+            .lines()
+            .map(|l| if l.starts_with("half_width") { "half_width = 1e300\n".to_string() } else { format!("{l}\n") })
+            .collect();
+        let e = parse(&text).unwrap_err();
+        assert!(e.message.contains("[1e-9, 1e9]"), "{e}");
+        assert!(e.to_string().len() < 120, "{e}");
+    }
+
+    #[test]
+    fn a_missing_key_is_placed_at_its_table() {
+        let text = h3().replacen("threshold = 0.5\n", "", 1);
+        let e = parse(&text).unwrap_err();
+        assert_eq!(e.key.as_deref(), Some("test[0].threshold"), "{e}");
+        assert_eq!(e.at, Some((44, 1)), "{e}");
+    }
+
+    #[test]
+    fn syntax_errors_have_a_place() {
+        let e = parse(&format!("{}\n[{}b]\n", h3(), "a.".repeat(300))).unwrap_err();
+        assert!(e.at.is_some_and(|(line, _)| line > 80), "{e}");
+        let e = parse(&h3().replacen("kind = \"level\"", "kind = \"level\"\nkind = \"share\"", 1)).unwrap_err();
+        assert!(e.message.contains("duplicate key `kind`"), "{e}");
     }
 }

@@ -98,19 +98,19 @@ impl Scenario {
 
     /// Parses and validates scenario text; `file` names it in errors.
     pub fn parse(text: &str, file: &str) -> Result<Scenario, ScenarioError> {
-        Parser { text, file, spans: HashMap::new(), added_zones: 0 }.scenario()
+        Parser::new(text, file).scenario()
     }
 
     /// Reads a scenario from a table inside another TOML document (a sweep file's inline
     /// `[scenario]`); `text` is that whole document, so errors point into it.
     pub fn from_table(table: &DeTable<'_>, text: &str, file: &str) -> Result<Scenario, ScenarioError> {
-        Parser { text, file, spans: HashMap::new(), added_zones: 0 }.read_root(table)
+        Parser::new(text, file).read_root(table)
     }
 
     /// Checks a scenario built in code (a sweep's design point) against every rule a
     /// scenario file must satisfy; `file` names it in errors.
     pub fn validate(&self, file: &str) -> Result<(), ScenarioError> {
-        Parser { text: "", file, spans: HashMap::new(), added_zones: 0 }.validate(self)
+        Parser::new("", file).validate(self)
     }
 
     /// Zones that ever exist: those of the regions plus those added by events.
@@ -134,6 +134,61 @@ impl Scenario {
     /// Landscape contexts in use (the largest region context + 1).
     pub fn contexts(&self) -> usize {
         self.regions.iter().map(|r| r.context as usize + 1).max().unwrap_or(1)
+    }
+
+    /// For each landscape context below `contexts()`, whether a region (and so a zone) is in it.
+    pub fn used_contexts(&self) -> Vec<bool> {
+        let mut used = vec![false; self.contexts()];
+        for r in &self.regions {
+            used[r.context as usize] = true;
+        }
+        used
+    }
+
+    /// Expected edges of the network (for the size estimate).
+    fn network_edges(&self) -> f64 {
+        let zones = self.total_zones() as f64;
+        let pairs = |m: f64| m * (m - 1.0).max(0.0) / 2.0;
+        let net = &self.network;
+        match net.kind {
+            NetworkKind::Full | NetworkKind::None => 0.0,
+            NetworkKind::Linear => zones,
+            NetworkKind::Ring | NetworkKind::SmallWorld => zones * (net.degree / 2) as f64,
+            NetworkKind::Random => net.density * pairs(zones),
+            NetworkKind::Regional => {
+                let mut sizes = vec![0f64; self.regions.len()];
+                for (r, reg) in self.regions.iter().enumerate() {
+                    sizes[r] += reg.zones as f64;
+                }
+                for e in &self.events {
+                    if let Action::AddZones { region, count, .. } = e.action {
+                        sizes[region] += count as f64;
+                    }
+                }
+                let within: f64 = sizes.iter().map(|&m| pairs(m)).sum();
+                net.p_within * within + net.p_between * (pairs(zones) - within)
+            }
+        }
+    }
+
+    /// An estimate, in bytes, of the memory one replication holds at once: the zones'
+    /// state (current and next policy, lineage, counters, the observation history), the
+    /// network's edge list and the NK tables. A run holds about this much per replication
+    /// running at the same time (one per worker thread), besides its outputs. Validation
+    /// refuses a scenario whose estimate is above [`REPLICATION_BUDGET`]. Saturates at
+    /// `u64::MAX` rather than wrapping.
+    pub fn estimated_bytes_per_replication(&self) -> u64 {
+        let zones = self.total_zones() as f64;
+        let n = self.landscape.n as f64;
+        let per_zone = 2.0 * (120.0 + 4.0 * n) + 48.0 + 8.0 * (self.centre.observation_lag as f64 + 1.0);
+        let nk = if self.landscape.kind == LandscapeKind::Nk {
+            self.contexts() as f64 * n * 4.0 * 2f64.powi(self.landscape.k as i32 + 1)
+        } else {
+            0.0
+        };
+        let bytes = zones * per_zone + 24.0 * self.network_edges() + nk;
+        // `as` saturates: an estimate beyond u64 reads as u64::MAX.
+        bytes.ceil() as u64
     }
 
     /// The current value of a plain parameter.
@@ -165,6 +220,10 @@ impl Scenario {
     }
 }
 
+/// The most memory one replication may need (its estimate,
+/// [`Scenario::estimated_bytes_per_replication`]): 32 GiB. A scenario above it is refused.
+pub const REPLICATION_BUDGET: u64 = 32 << 30;
+
 const SECTIONS: &[&str] = &["run", "landscape", "centre", "zones", "network", "firms", "output", "regions", "events"];
 
 struct Parser<'a> {
@@ -174,25 +233,58 @@ struct Parser<'a> {
     spans: HashMap<String, (usize, usize)>,
     /// Zones brought in by add_zones events (for checking zone ids in other events).
     added_zones: u64,
+    /// Where each line of `text` starts, for turning byte offsets into line and column.
+    lines: error::LineIndex,
+    /// For each event in tick order, its index in the file (`events[i]`), so that errors
+    /// found after the events are sorted name the event as written.
+    event_order: Vec<usize>,
 }
 
 type Table<'i> = DeTable<'i>;
 
 impl<'a> Parser<'a> {
-    fn err(&self, span: std::ops::Range<usize>, key: &str, message: impl Into<String>) -> ScenarioError {
-        ScenarioError::new(self.file, message).at(Some(error::line_col(self.text, span.start))).key(key)
+    fn new(text: &'a str, file: &'a str) -> Parser<'a> {
+        Parser {
+            text,
+            file,
+            spans: HashMap::new(),
+            added_zones: 0,
+            lines: error::LineIndex::new(text),
+            event_order: Vec::new(),
+        }
     }
 
+    fn err(&self, span: std::ops::Range<usize>, key: &str, message: impl Into<String>) -> ScenarioError {
+        ScenarioError::new(self.file, message).at(Some(self.lines.line_col(span.start))).key(key)
+    }
+
+    /// An error about a key, placed where the key was written; for a key left at its
+    /// default, where its table (`regions[2]`, then `regions`) or section was written, else
+    /// at the regions (most combinations a default breaks are with the zones), else at the
+    /// top of the file.
     fn err_at(&self, key: &str, message: impl Into<String>) -> ScenarioError {
-        let at = self.spans.get(key).copied();
-        ScenarioError::new(self.file, message).at(at).key(key)
+        ScenarioError::new(self.file, message).at(self.place(key)).key(key)
+    }
+
+    fn place(&self, key: &str) -> Option<(usize, usize)> {
+        let mut k = key;
+        loop {
+            if let Some(&at) = self.spans.get(k) {
+                return Some(at);
+            }
+            match k.rfind(['.', '[']) {
+                Some(cut) => k = &k[..cut],
+                None => break,
+            }
+        }
+        if self.text.is_empty() {
+            return None;
+        }
+        Some(self.spans.get("regions").copied().unwrap_or((1, 1)))
     }
 
     fn scenario(self) -> Result<Scenario, ScenarioError> {
-        let root = DeTable::parse(self.text).map_err(|e| {
-            let at = e.span().map(|s| error::line_col(self.text, s.start));
-            ScenarioError::new(self.file, format!("invalid TOML: {}", e.message().trim())).at(at)
-        })?;
+        let root = DeTable::parse(self.text).map_err(|e| error::toml_error(self.file, self.text, &e))?;
         self.read_root(root.get_ref())
     }
 
@@ -202,6 +294,7 @@ impl<'a> Parser<'a> {
         let mut event_entries = None;
         for (k, v) in root.iter() {
             let key = k.get_ref().as_ref();
+            self.spans.insert(key.to_string(), self.lines.line_col(k.span().start));
             match key {
                 "run" => self.section(&mut s.run, v)?,
                 "landscape" => self.section(&mut s.landscape, v)?,
@@ -255,7 +348,7 @@ impl<'a> Parser<'a> {
             };
             let value = self.value(val, &path)?;
             target.set(spec.key, &value).map_err(|m| self.err(val.span(), &path, m))?;
-            self.spans.insert(path, error::line_col(self.text, k.span().start));
+            self.spans.insert(path, self.lines.line_col(k.span().start));
         }
         Ok(())
     }
@@ -346,7 +439,7 @@ impl<'a> Parser<'a> {
             }
             return Err(e);
         }
-        self.spans.insert(path.to_string(), error::line_col(self.text, k.span().start));
+        self.spans.insert(path.to_string(), self.lines.line_col(k.span().start));
         Ok(Some(value))
     }
 
@@ -374,7 +467,7 @@ impl<'a> Parser<'a> {
         for (i, (t, span)) in entries.into_iter().enumerate() {
             self.check_keys(t, "regions", i, REGION_SPECS)?;
             let p = |k: &str| format!("regions[{i}].{k}");
-            self.spans.insert(format!("regions[{i}]"), error::line_col(self.text, span.start));
+            self.spans.insert(format!("regions[{i}]"), self.lines.line_col(span.start));
             let mut r = default_region(i);
             if let Some(Value::Str(s)) = self.entry_value(t, "name", &p("name"), REGION_SPECS)? {
                 r.name = s;
@@ -421,7 +514,7 @@ impl<'a> Parser<'a> {
         for (i, (t, span)) in entries.into_iter().enumerate() {
             self.check_keys(t, "events", i, EVENT_SPECS)?;
             let here = format!("events[{i}]");
-            self.spans.insert(here.clone(), error::line_col(self.text, span.start));
+            self.spans.insert(here.clone(), self.lines.line_col(span.start));
             let p = |k: &str| format!("events[{i}].{k}");
             let tick = self.event_tick(t, i, s)?;
             let action = match self.entry_value(t, "action", &p("action"), EVENT_SPECS)? {
@@ -485,8 +578,12 @@ impl<'a> Parser<'a> {
             };
             events.push(Event { tick, action });
         }
-        // Stable order by tick: events of one tick apply in file order.
-        events.sort_by_key(|e| e.tick);
+        // Stable order by tick: events of one tick apply in file order. Each event's index
+        // in the file is kept, for errors found later.
+        let mut order: Vec<usize> = (0..events.len()).collect();
+        order.sort_by_key(|&i| events[i].tick);
+        let events = order.iter().map(|&i| events[i].clone()).collect();
+        self.event_order = order;
         Ok(events)
     }
 
@@ -518,7 +615,7 @@ impl<'a> Parser<'a> {
                         .err(v.span(), &p("year"), format!("year {year} is before the start year {start} (tick 0)"))
                         .help("events must fall at tick 0 or later"));
                 }
-                self.spans.insert(p("year"), error::line_col(self.text, v.span().start));
+                self.spans.insert(p("year"), self.lines.line_col(v.span().start));
                 (year - start) * s.run.ticks_per_year as i64
             }
         };
@@ -567,11 +664,10 @@ impl<'a> Parser<'a> {
             }
             (None, Some((k, v))) => {
                 let path = p("zones");
-                self.spans.insert(path.clone(), error::line_col(self.text, k.span().start));
-                let arr = v
-                    .get_ref()
-                    .as_array()
-                    .ok_or_else(|| self.err(v.span(), &path, "expected a list of zone ids, e.g. [0, 4, 17]"))?;
+                self.spans.insert(path.clone(), self.lines.line_col(k.span().start));
+                let arr = v.get_ref().as_array().ok_or_else(|| {
+                    self.err(v.span(), &path, format!("expected {}, found {}", Domain::ZoneIds, v.get_ref().type_str()))
+                })?;
                 let total = s.total_zones() + self.added_zones;
                 let mut ids = Vec::new();
                 for item in arr.iter() {
@@ -607,7 +703,7 @@ impl<'a> Parser<'a> {
                 ));
             }
         };
-        self.spans.insert(p("parameter"), error::line_col(self.text, pk.span().start));
+        self.spans.insert(p("parameter"), self.lines.line_col(pk.span().start));
         let Some(spec) = spec(&path) else {
             let paths: Vec<String> = all_specs().filter(|s| s.settable).map(|s| s.path()).collect();
             let mut e = self.err(pv.span(), &p("parameter"), format!("no parameter \"{path}\""));
@@ -625,11 +721,77 @@ impl<'a> Parser<'a> {
         let Some(v) = t.get("value") else {
             return Err(self.err_at(&here, "a \"set\" event needs `value`"));
         };
-        let value = self.value(v, &p("value"))?;
+        let value = self.value(v, &p("value")).map_err(|e| e.help(format!("`value` is {}", Domain::ParameterValue)))?;
+        self.spans.insert(p("value"), self.lines.line_col(v.span().start));
         // Check the value by applying it to a scratch scenario.
         let mut scratch = Scenario::default();
         scratch.set(spec, &value).map_err(|m| self.err(v.span(), &p("value"), format!("{path}: {m}")))?;
         Ok(Action::Set { parameter: spec, value })
+    }
+
+    /// The index in the file (`events[i]`) of the event at position `j` in tick order.
+    fn file_index(&self, j: usize) -> usize {
+        self.event_order.get(j).copied().unwrap_or(j)
+    }
+
+    /// A set_level or set_pilot event names zones by id: each must have entered by then
+    /// (the zones of the regions enter at tick 0, those of an add_zones event at its tick,
+    /// and within a tick events apply in file order).
+    fn check_entered(&self, s: &Scenario) -> Result<(), ScenarioError> {
+        let initial: u64 = s.regions.iter().map(|r| r.zones as u64).sum();
+        // (first id, end id, position of the add_zones event in tick order)
+        let mut added = Vec::new();
+        let mut next = initial;
+        for (j, e) in s.events.iter().enumerate() {
+            if let Action::AddZones { count, .. } = e.action {
+                added.push((next, next + count as u64, j));
+                next += count as u64;
+            }
+        }
+        for (j, e) in s.events.iter().enumerate() {
+            let (kind, ids) = match &e.action {
+                Action::SetLevel { target: Target::Zones(ids), .. } => ("set_level", ids),
+                Action::SetPilot { target: Target::Zones(ids), .. } => ("set_pilot", ids),
+                _ => continue,
+            };
+            for &id in ids {
+                let id64 = id as u64;
+                if id64 < initial {
+                    continue;
+                }
+                let i = self.file_index(j);
+                let at = format!("tick {} (year {})", e.tick, s.year(e.tick));
+                let entry = added.iter().find(|&&(first, end, _)| id64 >= first && id64 < end);
+                let Some(&(_, _, k)) = entry else {
+                    return Err(self.err_at(
+                        &format!("events[{i}].zones"),
+                        format!("the {kind} event at {at} names zone {id}, which does not exist ({next} zones in all)"),
+                    ));
+                };
+                if k < j {
+                    continue;
+                }
+                let add = &s.events[k];
+                let when = if add.tick == e.tick {
+                    format!("at the same tick but later in the file, with events[{}]", self.file_index(k))
+                } else {
+                    format!("at tick {} (year {}), with events[{}]", add.tick, s.year(add.tick), self.file_index(k))
+                };
+                let region = match add.action {
+                    Action::AddZones { region, .. } => s.regions[region].name.as_str(),
+                    _ => unreachable!("entries come from add_zones events"),
+                };
+                return Err(self
+                    .err_at(
+                        &format!("events[{i}].zones"),
+                        format!(
+                            "the {kind} event at {at} names zone {id}, which has not entered yet: it enters {when} (add_zones to region \"{region}\")"
+                        ),
+                    )
+                    .help(format!("move the {kind} event to tick {} or later, after the add_zones event", add.tick)));
+            }
+        }
+        Ok(())
     }
 
     /// Whether the between-region edges outnumber the within-region ones.
@@ -676,24 +838,28 @@ impl<'a> Parser<'a> {
         // `set` events may change the weights during the run: replay them in the order they
         // apply and check the weights after each tick's events.
         let mut now = f.clone();
-        for (i, e) in s.events.iter().enumerate() {
+        let mut last_set = None;
+        for (j, e) in s.events.iter().enumerate() {
             if let Action::Set { parameter, value } = &e.action
                 && parameter.section == "firms"
             {
                 now.set(parameter.key, value).expect("checked when the event was read");
+                last_set = Some(self.file_index(j));
             }
-            let tick_done = s.events.get(i + 1).is_none_or(|next| next.tick != e.tick);
-            if let (true, Some((_, what))) = (tick_done, zero(&now)) {
-                return Err(ScenarioError::new(
-                    self.file,
-                    format!(
-                        "after the `set` events of tick {} (year {}), the {what} weights of [firms] are all 0",
-                        e.tick,
-                        s.year(e.tick)
-                    ),
-                )
-                .key("events")
-                .help(format!("keep at least one {what} category's weight positive: newborn firms draw from them")));
+            let tick_done = s.events.get(j + 1).is_none_or(|next| next.tick != e.tick);
+            if let (true, Some((_, what)), Some(i)) = (tick_done, zero(&now), last_set) {
+                return Err(self
+                    .err_at(
+                        &format!("events[{i}].value"),
+                        format!(
+                            "after the `set` events of tick {} (year {}), the {what} weights of [firms] are all 0",
+                            e.tick,
+                            s.year(e.tick)
+                        ),
+                    )
+                    .help(format!(
+                        "keep at least one {what} category's weight positive: newborn firms draw from them"
+                    )));
             }
         }
         Ok(())
@@ -709,27 +875,8 @@ impl<'a> Parser<'a> {
     /// mistake (a dense default network over very many zones).
     fn check_size(&self, s: &Scenario) -> Result<(), ScenarioError> {
         let zones = s.total_zones() as f64;
-        let pairs = |m: f64| m * (m - 1.0).max(0.0) / 2.0;
         let net = &s.network;
-        let edges = match net.kind {
-            NetworkKind::Full | NetworkKind::None => 0.0,
-            NetworkKind::Linear => zones,
-            NetworkKind::Ring | NetworkKind::SmallWorld => zones * (net.degree / 2) as f64,
-            NetworkKind::Random => net.density * pairs(zones),
-            NetworkKind::Regional => {
-                let mut sizes = vec![0f64; s.regions.len()];
-                for (r, reg) in s.regions.iter().enumerate() {
-                    sizes[r] += reg.zones as f64;
-                }
-                for e in &s.events {
-                    if let Action::AddZones { region, count, .. } = e.action {
-                        sizes[region] += count as f64;
-                    }
-                }
-                let within: f64 = sizes.iter().map(|&m| pairs(m)).sum();
-                net.p_within * within + net.p_between * (pairs(zones) - within)
-            }
-        };
+        let edges = s.network_edges();
         let key = match net.kind {
             NetworkKind::Random => "network.density",
             NetworkKind::Regional if self.regional_between_dominates(s) => "network.p_between",
@@ -741,16 +888,8 @@ impl<'a> Parser<'a> {
                 .err_at(key, format!("the network would have about {:.2e} edges over {zones} zones; at most about 1e9 are supported", edges))
                 .help("lower the edge probability or degree, or use network.kind = \"full\" (kept implicit, no edge list)"));
         }
-        let n = s.landscape.n as f64;
-        let per_zone = 2.0 * (120.0 + 4.0 * n) + 48.0 + 8.0 * (s.centre.observation_lag as f64 + 1.0);
-        let nk = if s.landscape.kind == LandscapeKind::Nk {
-            s.contexts() as f64 * n * 4.0 * (1u64 << (s.landscape.k + 1)) as f64
-        } else {
-            0.0
-        };
-        let bytes = zones * per_zone + 24.0 * edges + nk;
-        const BUDGET: f64 = 32.0 * (1u64 << 30) as f64;
-        if bytes > BUDGET {
+        let bytes = s.estimated_bytes_per_replication() as f64;
+        if bytes > REPLICATION_BUDGET as f64 {
             return Err(self
                 .err_at("regions", format!("one replication would need about {:.0} GiB of memory ({zones} zones, {:.2e} edges)", bytes / (1u64 << 30) as f64, edges))
                 .help("the limit is 32 GiB per replication: use fewer zones, a sparser network, or a shorter centre.observation_lag"));
@@ -869,19 +1008,20 @@ impl<'a> Parser<'a> {
                 .help("give regions a shared `context` (regions with the same context share a landscape)"));
         }
         self.check_size(s)?;
-        for e in &s.events {
+        for (j, e) in s.events.iter().enumerate() {
             if let Action::Set { parameter, value } = &e.action
                 && parameter.key == "experiment_radius"
                 && let Value::Int(r) = value
                 && *r as u32 > l.n
             {
-                let i = s.events.iter().position(|x| std::ptr::eq(x, e)).unwrap_or(0);
+                let i = self.file_index(j);
                 return Err(self.err_at(
-                    &format!("events[{i}].parameter"),
+                    &format!("events[{i}].value"),
                     format!("the event sets zones.experiment_radius = {r}, more than N = {}", l.n),
                 ));
             }
         }
+        self.check_entered(s)?;
         Ok(())
     }
 }
@@ -966,6 +1106,110 @@ mod tests {
     fn misspelt_choice_value_is_suggested() {
         let e = parse("[network]\nkind = \"smallworld\"\n").unwrap_err();
         assert!(e.message.contains("small_world"), "{e}");
+    }
+
+    #[test]
+    fn an_event_found_wrong_after_sorting_is_named_as_written() {
+        // events[1] is at an earlier tick, so it is first once sorted: the error must still
+        // name events[1] and its line.
+        let text = "[run]\nticks = 10\n[[events]]\ntick = 5\naction = \"set\"\nparameter = \"zones.pilot_boost\"\nvalue = 1.0\n\
+                    [[events]]\ntick = 2\naction = \"set\"\nparameter = \"zones.experiment_radius\"\nvalue = 30\n";
+        let e = parse(text).unwrap_err();
+        assert_eq!(e.key.as_deref(), Some("events[1].value"), "{e}");
+        assert_eq!(e.at, Some((12, 9)), "{e}");
+    }
+
+    #[test]
+    fn set_level_on_a_zone_not_yet_entered_is_refused() {
+        let head = "[run]\nticks = 20\n[centre]\npilot_quota = 0\nshowcase_top = 0\n[[regions]]\nname = \"A\"\nzones = 3\n\
+                    [[events]]\ntick = 10\naction = \"add_zones\"\nregion = \"A\"\ncount = 2\n";
+        let event = |tick: u32, zone: u32| {
+            format!("[[events]]\ntick = {tick}\naction = \"set_level\"\nzones = [{zone}]\nlevel = \"demonstration\"\n")
+        };
+        // Zone 4 enters at tick 10.
+        let e = parse(&format!("{head}{}", event(5, 4))).unwrap_err();
+        assert_eq!(e.key.as_deref(), Some("events[1].zones"), "{e}");
+        assert!(
+            e.message.contains("zone 4") && e.message.contains("tick 10") && e.message.contains("events[0]"),
+            "{e}"
+        );
+        assert_eq!(e.at.map(|a| a.0), Some(17), "{e}");
+        // At its tick, after the add_zones event, or any zone of the regions at any tick: fine.
+        assert!(parse(&format!("{head}{}", event(10, 4))).is_ok());
+        assert!(parse(&format!("{head}{}", event(0, 2))).is_ok());
+        // At its tick but before the add_zones event in the file: not yet.
+        let first = format!(
+            "[run]\nticks = 20\n[centre]\npilot_quota = 0\nshowcase_top = 0\n[[regions]]\nname = \"A\"\nzones = 3\n{}\
+                             [[events]]\ntick = 10\naction = \"add_zones\"\nregion = \"A\"\ncount = 2\n",
+            event(10, 3)
+        );
+        let e = parse(&first).unwrap_err();
+        assert!(e.message.contains("later in the file"), "{e}");
+        // set_pilot the same.
+        let pilot = format!("{head}[[events]]\ntick = 9\naction = \"set_pilot\"\nzones = [3]\npilot = true\n");
+        assert!(parse(&pilot).unwrap_err().message.contains("has not entered yet"));
+    }
+
+    #[test]
+    fn duplicate_keys_are_named() {
+        let e = parse("[centre]\ntolerance = 0.5\ntolerance = 0.6\n").unwrap_err();
+        assert!(e.message.contains("`tolerance`"), "{e}");
+        assert_eq!(e.at, Some((3, 1)));
+    }
+
+    #[test]
+    fn a_deep_header_has_a_place() {
+        let e = parse(&format!("[run]\nticks = 3\n[{}x]\n", "a.".repeat(500))).unwrap_err();
+        assert_eq!(e.at, Some((3, 1)), "{e}");
+    }
+
+    #[test]
+    fn an_error_about_a_default_has_a_place() {
+        let e = parse("[run]\nticks = 3\n\n[[regions]]\nzones = 2\n").unwrap_err();
+        assert_eq!(e.key.as_deref(), Some("centre.pilot_quota"), "{e}");
+        assert!(e.message.contains("(the default)"), "{e}");
+        assert_eq!(e.at, Some((4, 3)), "{e}");
+    }
+
+    #[test]
+    fn event_zones_and_value_errors_use_the_documented_types() {
+        let e = parse("[[events]]\ntick = 1\naction = \"set_pilot\"\nzones = \"3\"\npilot = true\n").unwrap_err();
+        assert!(e.message.contains(&Domain::ZoneIds.to_string()), "{e}");
+        let e = parse("[[events]]\ntick = 1\naction = \"set\"\nparameter = \"centre.tolerance\"\nvalue = [1]\n")
+            .unwrap_err();
+        assert!(e.help.unwrap().contains(&Domain::ParameterValue.to_string()));
+    }
+
+    #[test]
+    fn the_size_estimate_is_public_and_counts_zones_and_edges() {
+        let small = parse("[[regions]]\nzones = 100\n").unwrap();
+        let big = parse("[[regions]]\nzones = 1000\n").unwrap();
+        let (a, b) = (small.estimated_bytes_per_replication(), big.estimated_bytes_per_replication());
+        assert!(a > 100 * 200 && b > 10 * a / 2, "{a} {b}");
+        let e = parse(
+            "[landscape]\nn = 64\n[centre]\nobservation_lag = 100\n[[regions]]\nzones = 10000000\n\
+             [network]\nkind = \"ring\"\ndegree = 160\n",
+        )
+        .unwrap_err();
+        assert!(e.message.contains("GiB"), "{e}");
+    }
+
+    #[test]
+    fn many_keys_parse_in_one_pass() {
+        // 20,000 set events: the line index is built once (this took over 20 s when every
+        // key rescanned the file).
+        let mut text = String::from("[run]\nticks = 100\n");
+        for i in 0..20_000 {
+            text.push_str(&format!(
+                "[[events]]\ntick = {}\naction = \"set\"\nparameter = \"centre.tolerance\"\nvalue = 0.5\n",
+                i % 100
+            ));
+        }
+        let s = parse(&text).unwrap();
+        assert_eq!(s.events.len(), 20_000);
+        text.push_str("[[events]]\ntick = 1\naction = \"set\"\nparameter = \"centre.tolerance\"\nvalue = 5\n");
+        let e = parse(&text).unwrap_err();
+        assert_eq!(e.at, Some((2 + 20_000 * 5 + 5, 9)), "{e}");
     }
 
     #[test]

@@ -58,25 +58,43 @@ impl Value {
 /// What values a parameter allows.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Domain {
-    Int { min: i64, max: i64 },
-    Float { min: f64, max: f64 },
+    Int {
+        min: i64,
+        max: i64,
+    },
+    Float {
+        min: f64,
+        max: f64,
+    },
     Bool,
     Choice(&'static [&'static str]),
     Text,
+    /// A list of zone ids (an event's `zones`).
+    ZoneIds,
+    /// A value of the type and in the range of the parameter an event sets (its `value`).
+    ParameterValue,
+}
+
+/// A bound or value in a short form: exact up to six digits, else in exponent form
+/// (`1e12`, not thirteen digits; `1.7976931348623157e308`, not 309).
+pub fn short(x: f64) -> String {
+    if x != 0.0 && x.is_finite() && !(1e-4..1e6).contains(&x.abs()) { format!("{x:e}") } else { format!("{x}") }
 }
 
 impl fmt::Display for Domain {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Domain::Int { min, max } => write!(f, "an integer in [{min}, {max}]"),
-            Domain::Float { min, max } if max.is_infinite() => write!(f, "a number >= {min}"),
-            Domain::Float { min, max } => write!(f, "a number in [{min}, {max}]"),
+            Domain::Float { min, max } if max.is_infinite() => write!(f, "a number >= {}", short(*min)),
+            Domain::Float { min, max } => write!(f, "a number in [{}, {}]", short(*min), short(*max)),
             Domain::Bool => write!(f, "true or false"),
             Domain::Choice(names) => {
                 let quoted: Vec<String> = names.iter().map(|n| format!("\"{n}\"")).collect();
                 write!(f, "one of {}", quoted.join(", "))
             }
             Domain::Text => write!(f, "a string"),
+            Domain::ZoneIds => write!(f, "a list of zone ids, e.g. [0, 4, 17]"),
+            Domain::ParameterValue => write!(f, "a value of the parameter's type, in its range"),
         }
     }
 }
@@ -634,7 +652,7 @@ pub const EVENT_SPECS: &[ParamSpec] = &[
     ParamSpec {
         section: "events",
         key: "zones",
-        domain: Domain::Text,
+        domain: Domain::ZoneIds,
         doc: "set_level / set_pilot: a list of zone ids (zones are numbered region by region, then in order of entry).",
         settable: false,
     },
@@ -662,7 +680,7 @@ pub const EVENT_SPECS: &[ParamSpec] = &[
     ParamSpec {
         section: "events",
         key: "value",
-        domain: Domain::Text,
+        domain: Domain::ParameterValue,
         doc: "set: its new value (checked against the parameter's range).",
         settable: false,
     },

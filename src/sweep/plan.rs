@@ -286,7 +286,9 @@ impl Plan {
                     Domain::Int { .. } => Value::Int(raw.parse().map_err(|_| bad())?),
                     Domain::Float { .. } => Value::Float(raw.parse().map_err(|_| bad())?),
                     Domain::Bool => Value::Bool(raw.parse().map_err(|_| bad())?),
-                    Domain::Choice(_) | Domain::Text => Value::Str(raw.clone()),
+                    Domain::Choice(_) | Domain::Text | Domain::ZoneIds | Domain::ParameterValue => {
+                        Value::Str(raw.clone())
+                    }
                 })
             })
             .collect()
