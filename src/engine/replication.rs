@@ -81,7 +81,7 @@ impl Replication {
     pub fn new(s: &Scenario, replication: u32) -> Result<Replication, String> {
         let key = StreamKey::new(s.run.seed, replication as u64);
         let n = s.landscape.n;
-        let landscape = Landscape::build(&s.landscape, s.contexts(), &key);
+        let landscape = Landscape::build_for(&s.landscape, &s.used_contexts(), &key);
         // Zone layout: regions in order, then add_zones events in order.
         let mut region = Vec::new();
         let mut level = Vec::new();

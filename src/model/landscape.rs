@@ -70,8 +70,17 @@ fn gather(x: u64, mut mask: u64) -> usize {
 const UNIT: f64 = (1u64 << 24) as f64;
 
 impl Landscape {
-    /// Draws the landscape of one replication.
+    /// Draws the landscape of one replication, every context in use.
     pub fn build(p: &LandscapeParams, contexts: usize, key: &StreamKey) -> Landscape {
+        Landscape::build_for(p, &vec![true; contexts], key)
+    }
+
+    /// Draws the landscape of one replication with `used.len()` contexts. With
+    /// normalisation, the maximum is searched (2^N policies each) only for the contexts in
+    /// use; the others keep 1.0, and no zone reads them. A used context's maximum does not
+    /// depend on which others are used.
+    pub fn build_for(p: &LandscapeParams, used: &[bool], key: &StreamKey) -> Landscape {
+        let contexts = used.len();
         let n = p.n;
         let kind = match p.kind {
             LandscapeKind::Nk => Kind::Nk(Nk::build(p, contexts, key)),
@@ -96,7 +105,7 @@ impl Landscape {
         };
         let mut l = Landscape { n, kind, max: vec![1.0; contexts] };
         if p.normalise {
-            l.max = (0..contexts).map(|c| l.maximum(c)).collect();
+            l.max = (0..contexts).map(|c| if used[c] { l.maximum(c) } else { 1.0 }).collect();
         }
         l
     }
@@ -365,6 +374,29 @@ mod tests {
                 (0..n).all(|i| l.fitness(0, Policy::set(b ^ (1 << i), n)) <= f)
             })
             .count()
+    }
+
+    #[test]
+    fn normalisation_searches_only_the_contexts_in_use() {
+        let p = LandscapeParams { n: 12, k: 3, normalise: true, context_similarity: 0.3, ..LandscapeParams::default() };
+        let key = StreamKey::new(3, 0);
+        let all = Landscape::build(&p, 6, &key);
+        let used = [false, true, false, false, true, false];
+        let some = Landscape::build_for(&p, &used, &key);
+        for c in 0..6 {
+            if used[c] {
+                assert_eq!(some.max[c].to_bits(), all.max[c].to_bits(), "context {c}");
+                assert!(some.max[c] < 1.0);
+            } else {
+                // Not searched: no zone is in it.
+                assert_eq!(some.max[c], 1.0);
+            }
+        }
+        // One small region at the last context: a single search, not 4096.
+        let mut last = vec![false; 4096];
+        last[4095] = true;
+        let l = Landscape::build_for(&LandscapeParams { n: 8, k: 2, ..p }, &last, &key);
+        assert!(l.max[4095] < 1.0 && l.max[..4095].iter().all(|&m| m == 1.0));
     }
 
     #[test]
