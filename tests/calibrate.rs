@@ -18,6 +18,7 @@ const TINY: &str = r#"
 ticks = 20
 start_year = 2000
 seed = 3
+replications = 1
 
 [landscape]
 n = 10

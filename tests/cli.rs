@@ -328,7 +328,8 @@ fn equilibrium_stops_a_quiet_run() {
     let scenario = dir.path().join("still.toml");
     fs::write(
         &scenario,
-        "[run]\nticks = 20\nstop_at_equilibrium = true\n[centre]\nreview_interval = 0\npilot_quota = 0\nshowcase_top = 0\n\
+        "[run]\nticks = 20\nreplications = 1\nstop_at_equilibrium = true\n[landscape]\nturbulence = 0.0\n\
+         [centre]\nreview_interval = 0\npilot_quota = 0\nshowcase_top = 0\n\
          [zones]\ninitial_policy = \"programme\"\nperturbation = 0.0\nexperiment_rate = 0.0\n[[regions]]\nzones = 10\n",
     )
     .unwrap();

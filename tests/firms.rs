@@ -111,7 +111,7 @@ fn monthly_ticks_place_events_by_year_and_report_years() {
     let scenario = dir.path().join("m.toml");
     fs::write(
         &scenario,
-        "[run]\nticks = 35\nstart_year = 2000\nticks_per_year = 12\n[landscape]\nn = 8\nk = 2\n\
+        "[run]\nticks = 35\nstart_year = 2000\nticks_per_year = 12\n[landscape]\nn = 8\nk = 2\n[centre]\npilot_quota = 5\n\
          [[regions]]\nname = \"a\"\nzones = 5\n[firms]\nenabled = true\ninitial = 10.0\n\
          [[events]]\nyear = 2001\naction = \"add_zones\"\nregion = \"a\"\ncount = 3\n",
     )

@@ -77,12 +77,23 @@ impl Default for Scenario {
             network: NetworkParams::default(),
             firms: FirmParams::default(),
             output: OutputParams::default(),
-            regions: vec![default_region(0)],
+            regions: baseline_regions(),
             events: Vec::new(),
         }
     }
 }
 
+/// The regions of a scenario that gives none: the baseline's four Torch regions (seed
+/// 001), so that every default, regions included, is the baseline ESH scenario's.
+pub fn baseline_regions() -> Vec<Region> {
+    [("Eastern", 90), ("Central", 50), ("Western", 40), ("Northeastern", 20)]
+        .iter()
+        .enumerate()
+        .map(|(i, &(name, zones))| Region { name: name.to_string(), zones, ..default_region(i) })
+        .collect()
+}
+
+/// A `[[regions]]` entry's defaults (entry i).
 fn default_region(i: usize) -> Region {
     Region { name: format!("region-{i}"), zones: 100, initial_capacity: 1.0, context: i as u32, level: Level::National }
 }
@@ -311,7 +322,7 @@ impl<'a> Parser<'a> {
         if let Some(v) = region_entries {
             s.regions = self.regions(v)?;
         } else {
-            s.regions = vec![default_region(0)];
+            s.regions = baseline_regions();
         }
         if let Some(v) = event_entries {
             s.events = self.events(v, &s)?;
@@ -616,7 +627,8 @@ impl<'a> Parser<'a> {
                         .help("events must fall at tick 0 or later"));
                 }
                 self.spans.insert(p("year"), self.lines.line_col(v.span().start));
-                (year - start) * s.run.ticks_per_year as i64
+                // Saturating: a huge year falls after the last tick (refused below).
+                (year - start).saturating_mul(s.run.ticks_per_year as i64)
             }
         };
         if tick > s.run.ticks as i64 {
@@ -935,10 +947,16 @@ impl<'a> Parser<'a> {
                     .iter()
                     .any(|e| matches!(&e.action, Action::Set { parameter, .. } if parameter.key == "turbulence"))
             {
-                return Err(self.err_at(
-                    "landscape.normalise",
-                    "normalising is not possible on a turbulent NK landscape (its maximum moves every tick)",
-                ));
+                return Err(self
+                    .err_at(
+                        "landscape.normalise",
+                        format!(
+                            "normalising is not possible on a turbulent NK landscape (its maximum moves every tick); turbulence = {}{}",
+                            l.turbulence,
+                            self.default_note("landscape.turbulence")
+                        ),
+                    )
+                    .help("set [landscape] turbulence = 0.0 (and no `set` event on it), or normalise = false"));
             }
         }
         if s.zones.experiment_radius > l.n {
@@ -1069,9 +1087,9 @@ mod tests {
 
     #[test]
     fn events_resolve_years_and_reject_the_past() {
-        let s = parse("[run]\nstart_year = 1988\nticks = 30\n[[regions]]\nname = \"East\"\nzones = 3\n[[events]]\nyear = 1991\naction = \"add_zones\"\nregion = \"East\"\ncount = 2\n").unwrap();
+        let s = parse("[run]\nstart_year = 1988\nticks = 30\n[[regions]]\nname = \"East\"\nzones = 30\n[[events]]\nyear = 1991\naction = \"add_zones\"\nregion = \"East\"\ncount = 2\n").unwrap();
         assert_eq!(s.events[0].tick, 3);
-        assert_eq!(s.total_zones(), 5);
+        assert_eq!(s.total_zones(), 32);
         let e = parse("[[events]]\nyear = 1980\naction = \"set\"\nparameter = \"centre.tolerance\"\nvalue = 0.1\n")
             .unwrap_err();
         assert!(e.message.contains("before the start year"), "{e}");
@@ -1097,7 +1115,7 @@ mod tests {
 
     #[test]
     fn pilot_quota_above_zones_is_an_error() {
-        let e = parse("[centre]\npilot_quota = 101\n").unwrap_err();
+        let e = parse("[centre]\npilot_quota = 201\n").unwrap_err();
         assert_eq!(e.key.as_deref(), Some("centre.pilot_quota"));
         assert_eq!(e.at, Some((2, 1)));
     }
@@ -1210,6 +1228,14 @@ mod tests {
         text.push_str("[[events]]\ntick = 1\naction = \"set\"\nparameter = \"centre.tolerance\"\nvalue = 5\n");
         let e = parse(&text).unwrap_err();
         assert_eq!(e.at, Some((2 + 20_000 * 5 + 5, 9)), "{e}");
+    }
+
+    #[test]
+    fn a_huge_event_year_is_refused_not_overflowed() {
+        // Found by tests/fuzz_inputs.rs: (year - start) x ticks_per_year overflowed.
+        let e = parse("[run]\nticks_per_year = 12\n[[events]]\nyear = 9223372036854775807\naction = \"set\"\nparameter = \"centre.tolerance\"\nvalue = 0.1\n").unwrap_err();
+        assert!(e.message.contains("after the last tick"), "{e}");
+        assert_eq!(e.at.map(|a| a.0), Some(4));
     }
 
     #[test]

@@ -21,7 +21,7 @@ impl fmt::Display for Value {
             Value::Int(i) => write!(f, "{i}"),
             Value::Float(x) => write!(f, "{x:?}"),
             Value::Bool(b) => write!(f, "{b}"),
-            Value::Str(s) => write!(f, "{s:?}"),
+            Value::Str(s) => write!(f, "{}", super::resolve::quote(s)),
         }
     }
 }
@@ -339,7 +339,7 @@ section!(
         /// Master seed of every random stream of the run.
         seed: u64 = 1, int(0, i64::MAX), false;
         /// Independent replications, each with its own landscape, network and draws.
-        replications: u32 = 1, int(1, 100_000), false;
+        replications: u32 = 4, int(1, 100_000), false;
         /// Stop a replication early once nothing can change any more (every zone holds the programme exactly, and experiments, turnover, turbulence and central search are off).
         stop_at_equilibrium: bool = false, BOOL, false;
     }
@@ -357,9 +357,9 @@ section!(
         /// How the K interacting instruments are chosen: "adjacent", "random" (distinct), or "random_with_replacement" (Lazer & Friedman 2007).
         neighbourhood: Neighbourhood = Neighbourhood::Random, choice::<Neighbourhood>(), false;
         /// Correlation between two regions' landscapes (entry by entry): 1 one size fits all, 0 independent.
-        context_similarity: f64 = 0.8, UNIT, false;
+        context_similarity: f64 = 0.5, UNIT, false;
         /// Per tick, probability that each NK entry is redrawn / each target dimension flips.
-        turbulence: f64 = 0.0, UNIT, true;
+        turbulence: f64 = 0.01, UNIT, true;
         /// Report scores relative to each context's maximum (found by exhaustive search; N <= 24).
         normalise: bool = false, BOOL, false;
         /// Reported score is the mean of (fitness / maximum)^score_exponent (Lazer & Friedman use 8).
@@ -387,7 +387,7 @@ section!(
         /// Feedback counts the superior zones' held settings ("beliefs"; March 1991's text) or the actions they were judged on, unset instruments filled by coin flips ("actions"; later reconstructions of March's model).
         feedback_from: FeedbackFrom = FeedbackFrom::Beliefs, choice::<FeedbackFrom>(), true;
         /// Zones designated pilots at each review (never sanctioned, experiment more).
-        pilot_quota: u32 = 5, int(0, MAX_ZONES), true;
+        pilot_quota: u32 = 10, int(0, MAX_ZONES), true;
         /// How pilots are chosen: "random", "top" performers, most "innovative" (successful experiments in the last cycle), or "laggards".
         pilot_selection: PilotSelection = PilotSelection::Innovative, choice::<PilotSelection>(), true;
         /// The k best zones published at each review; every zone may imitate them as if neighbours.
@@ -407,21 +407,21 @@ section!(
         /// With initial_policy = "programme": share of instruments flipped away from the programme.
         perturbation: f64 = 0.2, UNIT, true;
         /// A zone imitates its best neighbour only if that neighbour's observed performance exceeds its own by more than this.
-        imitation_threshold: f64 = 0.0, UNIT, true;
+        imitation_threshold: f64 = 0.01, UNIT, true;
         /// Probability that each differing instrument is copied when imitating (1 - Lazer & Friedman's error).
         imitation_fidelity: f64 = 0.9, UNIT, true;
         /// Undo an imitation that lowers the zone's own fitness (Lazer & Friedman 2007).
-        imitation_revert: bool = false, BOOL, true;
+        imitation_revert: bool = true, BOOL, true;
         /// Probability that a zone adapts (imitates or experiments) at all in a tick (Lazer & Friedman's velocity).
         velocity: f64 = 1.0, UNIT, true;
         /// Probability per tick that a zone that does not imitate runs an experiment.
-        experiment_rate: f64 = 0.3, UNIT, true;
+        experiment_rate: f64 = 0.5, UNIT, true;
         /// Instruments changed by one experiment.
         experiment_radius: u32 = 1, int(1, 64), true;
         /// Pilots experiment at experiment_rate times this (capped at 1).
         pilot_boost: f64 = 2.0, float(0.0, 100.0), true;
         /// March's p1: probability per tick and differing mandated instrument that a zone takes the programme's setting.
-        compliance_rate: f64 = 0.2, UNIT, true;
+        compliance_rate: f64 = 0.1, UNIT, true;
         /// "direct": take the programme's setting; "one_step": a differing setting becomes unset, an unset one takes the programme's (March 1991).
         compliance_mode: ComplianceMode = ComplianceMode::Direct, choice::<ComplianceMode>(), true;
         /// When performance is measured: "after_adapt" (this tick's new policy) or "before_adapt" (the action taken before adapting; March 1991).
@@ -451,7 +451,7 @@ section!(
         /// Regional block model: edge probability between two zones of the same region.
         p_within: f64 = 0.1, UNIT, false;
         /// Regional block model: edge probability between zones of different regions.
-        p_between: f64 = 0.01, UNIT, false;
+        p_between: f64 = 0.002, UNIT, false;
     }
 );
 
@@ -537,9 +537,9 @@ section!(
     /// `[output]`: what is written besides ticks.csv, events.csv and the provenance.
     OutputParams = "output" {
         /// Write zones.csv (a per-zone panel) every this many ticks; 0: not written.
-        zones_every: u32 = 0, int(0, 1_000_000), false;
+        zones_every: u32 = 10, int(0, 1_000_000), false;
         /// Write diffusion.csv (holders of every live innovation) every this many ticks; 0: not written.
-        diffusion_every: u32 = 0, int(0, 1_000_000), false;
+        diffusion_every: u32 = 1, int(0, 1_000_000), false;
         /// Write innovations.csv (the lineage of every innovation).
         innovations: bool = true, BOOL, false;
         /// Log every centre action (sanction, toleration, feedback, pilot, showcase) in events.csv.

@@ -6,6 +6,12 @@ use std::fmt::Write;
 use super::params::*;
 use super::{Action, Scenario, Target};
 
+/// A string as a TOML basic string (the toml crate's quoting: Rust's `{:?}` writes escapes
+/// such as `\u{301}` that TOML does not read).
+pub fn quote(s: &str) -> String {
+    toml::Value::String(s.to_string()).to_string()
+}
+
 fn section<S: Section>(out: &mut String, s: &S) {
     writeln!(out, "[{}]", S::NAME).unwrap();
     for spec in S::SPECS {
@@ -30,17 +36,17 @@ pub fn to_toml(s: &Scenario) -> String {
     section(&mut out, &s.output);
     for r in &s.regions {
         writeln!(out, "[[regions]]").unwrap();
-        writeln!(out, "name = {:?}", r.name).unwrap();
+        writeln!(out, "name = {}", quote(&r.name)).unwrap();
         writeln!(out, "zones = {}", r.zones).unwrap();
         writeln!(out, "initial_capacity = {:?}", r.initial_capacity).unwrap();
         writeln!(out, "context = {}", r.context).unwrap();
-        writeln!(out, "level = {:?}\n", r.level.name()).unwrap();
+        writeln!(out, "level = {}\n", quote(r.level.name())).unwrap();
     }
     for e in &s.events {
         writeln!(out, "[[events]]").unwrap();
         writeln!(out, "tick = {}  # year {}", e.tick, s.year(e.tick)).unwrap();
         let target = |out: &mut String, t: &Target| match t {
-            Target::Region(r) => writeln!(out, "region = {:?}", s.regions[*r].name).unwrap(),
+            Target::Region(r) => writeln!(out, "region = {}", quote(&s.regions[*r].name)).unwrap(),
             Target::Zones(ids) => {
                 let ids: Vec<String> = ids.iter().map(|i| i.to_string()).collect();
                 writeln!(out, "zones = [{}]", ids.join(", ")).unwrap()
@@ -48,10 +54,10 @@ pub fn to_toml(s: &Scenario) -> String {
         };
         match &e.action {
             Action::AddZones { region, count, level, capacity } => {
-                writeln!(out, "action = \"add_zones\"\nregion = {:?}\ncount = {count}", s.regions[*region].name)
+                writeln!(out, "action = \"add_zones\"\nregion = {}\ncount = {count}", quote(&s.regions[*region].name))
                     .unwrap();
                 if let Some(l) = level {
-                    writeln!(out, "level = {:?}", l.name()).unwrap();
+                    writeln!(out, "level = {}", quote(l.name())).unwrap();
                 }
                 if let Some(c) = capacity {
                     writeln!(out, "capacity = {c:?}").unwrap();
@@ -60,7 +66,7 @@ pub fn to_toml(s: &Scenario) -> String {
             Action::SetLevel { target: t, level } => {
                 writeln!(out, "action = \"set_level\"").unwrap();
                 target(&mut out, t);
-                writeln!(out, "level = {:?}", level.name()).unwrap();
+                writeln!(out, "level = {}", quote(level.name())).unwrap();
             }
             Action::SetPilot { target: t, pilot } => {
                 writeln!(out, "action = \"set_pilot\"").unwrap();
@@ -68,7 +74,7 @@ pub fn to_toml(s: &Scenario) -> String {
                 writeln!(out, "pilot = {pilot}").unwrap();
             }
             Action::Set { parameter, value } => {
-                writeln!(out, "action = \"set\"\nparameter = {:?}\nvalue = {value}", parameter.path()).unwrap();
+                writeln!(out, "action = \"set\"\nparameter = {}\nvalue = {value}", quote(&parameter.path())).unwrap();
             }
         }
         out.push('\n');
@@ -125,7 +131,12 @@ pub fn reference_markdown() -> String {
          # Scenario parameters\n\n\
          Every key of a scenario file, with its default, the values allowed and its meaning.\n\
          Unknown keys, out-of-range values and impossible combinations are errors (exit code 2).\n\
-         Keys marked event-settable may be changed mid-run by a `set` event.\n\n",
+         Keys marked event-settable may be changed mid-run by a `set` event.\n\n\
+         Every default is the baseline ESH scenario's value (`scenarios/baseline.toml`, printed by\n\
+         `esh params --baseline`), the regions included: an empty file is the baseline, and a file\n\
+         holding only some keys is the baseline with those keys changed (a test checks this). A\n\
+         scenario that means something else, a published model such as Lazer & Friedman's or\n\
+         March's, writes every key it depends on.\n\n",
     );
     let sections: [(&str, &[ParamSpec]); 7] = [
         ("run", RunParams::SPECS),
@@ -140,9 +151,15 @@ pub fn reference_markdown() -> String {
         writeln!(out, "## [{name}]\n").unwrap();
         table(&mut out, specs, true);
     }
-    out.push_str(
-        "## [[regions]]\n\nOne entry per region. Without any, the scenario has one region `region-0` of 100 zones.\n\n",
-    );
+    let regions: Vec<String> =
+        super::baseline_regions().iter().map(|r| format!("`{}` ({} zones)", r.name, r.zones)).collect();
+    writeln!(
+        out,
+        "## [[regions]]\n\nOne entry per region. Without any, the scenario has the baseline's {} regions: {}.\n",
+        regions.len(),
+        regions.join(", ")
+    )
+    .unwrap();
     table(&mut out, REGION_SPECS, false);
     out.push_str(
         "## [[events]]\n\nApplied at the start of their tick, before zones act, in file order within a tick. \
@@ -155,6 +172,22 @@ pub fn reference_markdown() -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_defaults_are_the_baseline() {
+        let baseline = Scenario::parse(crate::scenario::BASELINE, "baseline.toml").unwrap();
+        assert_eq!(Scenario::default(), baseline);
+        assert_eq!(Scenario::parse("", "empty.toml").unwrap(), baseline);
+        // Key by key, for a message that names the one that differs.
+        let d = Scenario::default();
+        for spec in all_specs() {
+            assert_eq!(d.get(spec), baseline.get(spec), "the default of {} is not the baseline's", spec.path());
+        }
+        // A file holding one change is the baseline with that change.
+        let mut changed = baseline.clone();
+        changed.centre.tolerance = 0.0;
+        assert_eq!(Scenario::parse("[centre]\ntolerance = 0.0\n", "t.toml").unwrap(), changed);
+    }
 
     #[test]
     fn resolved_default_round_trips() {
