@@ -383,8 +383,8 @@ mod tests {
         let all = Landscape::build(&p, 6, &key);
         let used = [false, true, false, false, true, false];
         let some = Landscape::build_for(&p, &used, &key);
-        for c in 0..6 {
-            if used[c] {
+        for (c, &in_use) in used.iter().enumerate() {
+            if in_use {
                 assert_eq!(some.max[c].to_bits(), all.max[c].to_bits(), "context {c}");
                 assert!(some.max[c] < 1.0);
             } else {

@@ -124,6 +124,45 @@ impl Scenario {
         Parser::new("", file).validate(self)
     }
 
+    /// Sets one plain parameter from text, as a command-line `--set key=value` gives it,
+    /// with the checks of a scenario file: the key must exist (the nearest is suggested), the
+    /// value is read as TOML (`0.5`, `true`, `"ring"`; a bare word is taken as a string for a
+    /// parameter that takes one, `ring`) and must be in the parameter's range, and the
+    /// scenario with the change must still be valid. `source` names the change in errors
+    /// (e.g. "--set"). On error the scenario is left unchanged.
+    pub fn set_from_str(&mut self, source: &str, key: &str, text: &str) -> Result<(), ScenarioError> {
+        let Some(spec) = spec(key) else {
+            let mut e = ScenarioError::new(source, format!("no parameter `{key}`")).key(key);
+            let paths: Vec<String> = all_specs().map(|s| s.path()).collect();
+            e = match suggest::nearest(key, paths.iter().map(|p| p.as_str())) {
+                Some(n) => e.help(format!("did you mean `{n}`? `esh params` lists them")),
+                None => e.help("`esh params` lists the parameters (section.key, e.g. centre.tolerance)"),
+            };
+            return Err(e);
+        };
+        let line = format!("v = {text}");
+        let value = match DeTable::parse(&line) {
+            Ok(t) => match t.get_ref().get("v") {
+                Some(v) => Parser::new(&line, source).value(v, key).map_err(|mut e| {
+                    e.at = None;
+                    e
+                })?,
+                None => return Err(ScenarioError::new(source, "expected key=value").key(key)),
+            },
+            Err(_) if matches!(spec.domain, Domain::Choice(_) | Domain::Text) => Value::Str(text.to_string()),
+            Err(_) => {
+                return Err(
+                    ScenarioError::new(source, format!("`{text}` is not a value: expected {}", spec.domain)).key(key)
+                );
+            }
+        };
+        let mut changed = self.clone();
+        changed.set(spec, &value).map_err(|m| ScenarioError::new(source, m).key(key))?;
+        changed.validate(source)?;
+        *self = changed;
+        Ok(())
+    }
+
     /// Zones that ever exist: those of the regions plus those added by events.
     pub fn total_zones(&self) -> u64 {
         let added: u64 = self
@@ -1236,6 +1275,31 @@ mod tests {
         let e = parse("[run]\nticks_per_year = 12\n[[events]]\nyear = 9223372036854775807\naction = \"set\"\nparameter = \"centre.tolerance\"\nvalue = 0.1\n").unwrap_err();
         assert!(e.message.contains("after the last tick"), "{e}");
         assert_eq!(e.at.map(|a| a.0), Some(4));
+    }
+
+    #[test]
+    fn set_from_str_checks_like_a_file() {
+        let mut s = Scenario::default();
+        s.set_from_str("--set", "centre.tolerance", "0.25").unwrap();
+        assert_eq!(s.centre.tolerance, 0.25);
+        s.set_from_str("--set", "network.kind", "ring").unwrap();
+        s.set_from_str("--set", "network.kind", "\"full\"").unwrap();
+        assert_eq!(s.network.kind, NetworkKind::Full);
+        s.set_from_str("--set", "run.replications", "7").unwrap();
+        assert_eq!(s.run.replications, 7);
+        let before = s.clone();
+        let e = s.set_from_str("--set", "centre.tolerence", "0.5").unwrap_err();
+        assert!(e.help.unwrap().contains("centre.tolerance"));
+        let e = s.set_from_str("--set", "centre.tolerance", "1.5").unwrap_err();
+        assert!(e.message.contains("[0, 1]") && e.key.as_deref() == Some("centre.tolerance"), "{e}");
+        let e = s.set_from_str("--set", "centre.tolerance", "nan").unwrap_err();
+        assert_eq!(e.key.as_deref(), Some("centre.tolerance"), "{e}");
+        let e = s.set_from_str("--set", "network.kind", "smallworld").unwrap_err();
+        assert!(e.message.contains("small_world"), "{e}");
+        // Valid alone, impossible with the rest: K >= N.
+        let e = s.set_from_str("--set", "landscape.k", "20").unwrap_err();
+        assert_eq!(e.key.as_deref(), Some("landscape.k"), "{e}");
+        assert_eq!(s, before);
     }
 
     #[test]

@@ -190,6 +190,25 @@ mod tests {
     }
 
     #[test]
+    fn the_reference_shows_the_types_the_parser_reads() {
+        // Each row's "allowed" column is the Display of the domain the parser checks against;
+        // an event's zones are a list of ids and its value the parameter's type.
+        let doc = reference_markdown();
+        for spec in all_specs().chain(REGION_SPECS).chain(EVENT_SPECS) {
+            let allowed = spec.domain.to_string().replace('|', "\\|");
+            assert!(
+                doc.lines().any(|l| l.starts_with(&format!("| `{}` |", spec.key)) && l.contains(&allowed)),
+                "{}",
+                spec.path()
+            );
+        }
+        let row = |key: &str| doc.lines().rev().find(|l| l.starts_with(&format!("| `{key}` |"))).unwrap().to_string();
+        assert!(row("zones").contains("a list of zone ids"), "{}", row("zones"));
+        assert!(row("value").contains("the parameter's type"), "{}", row("value"));
+        assert!(!row("capacity").contains("1000000000000"), "{}", row("capacity"));
+    }
+
+    #[test]
     fn resolved_default_round_trips() {
         let s = Scenario::default();
         let text = to_toml(&s);
