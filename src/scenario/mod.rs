@@ -136,6 +136,51 @@ impl Scenario {
         self.regions.iter().map(|r| r.context as usize + 1).max().unwrap_or(1)
     }
 
+    /// About how many edges the network's edge list holds.
+    fn network_edges(&self) -> f64 {
+        let zones = self.total_zones() as f64;
+        let pairs = |m: f64| m * (m - 1.0).max(0.0) / 2.0;
+        let net = &self.network;
+        match net.kind {
+            NetworkKind::Full | NetworkKind::None => 0.0,
+            NetworkKind::Linear => zones,
+            NetworkKind::Ring | NetworkKind::SmallWorld => zones * (net.degree / 2) as f64,
+            NetworkKind::Random => net.density * pairs(zones),
+            NetworkKind::Regional => {
+                let mut sizes = vec![0f64; self.regions.len()];
+                for (r, reg) in self.regions.iter().enumerate() {
+                    sizes[r] += reg.zones as f64;
+                }
+                for e in &self.events {
+                    if let Action::AddZones { region, count, .. } = e.action {
+                        sizes[region] += count as f64;
+                    }
+                }
+                let within: f64 = sizes.iter().map(|&m| pairs(m)).sum();
+                net.p_within * within + net.p_between * (pairs(zones) - within)
+            }
+        }
+    }
+
+    /// About how many bytes one replication holds: its zones, its network's edge list and
+    /// its NK tables (the estimate that validation limits to 32 GiB, and that `esh run`
+    /// multiplies by the replications running at once).
+    pub fn memory_estimate(&self) -> f64 {
+        self.replication_bytes(self.network_edges())
+    }
+
+    fn replication_bytes(&self, edges: f64) -> f64 {
+        let zones = self.total_zones() as f64;
+        let n = self.landscape.n as f64;
+        let per_zone = 2.0 * (120.0 + 4.0 * n) + 48.0 + 8.0 * (self.centre.observation_lag as f64 + 1.0);
+        let nk = if self.landscape.kind == LandscapeKind::Nk {
+            self.contexts() as f64 * n * 4.0 * (1u64 << (self.landscape.k + 1)) as f64
+        } else {
+            0.0
+        };
+        zones * per_zone + 24.0 * edges + nk
+    }
+
     /// The current value of a plain parameter.
     pub fn get(&self, spec: &ParamSpec) -> Option<Value> {
         match spec.section {
@@ -709,27 +754,8 @@ impl<'a> Parser<'a> {
     /// mistake (a dense default network over very many zones).
     fn check_size(&self, s: &Scenario) -> Result<(), ScenarioError> {
         let zones = s.total_zones() as f64;
-        let pairs = |m: f64| m * (m - 1.0).max(0.0) / 2.0;
         let net = &s.network;
-        let edges = match net.kind {
-            NetworkKind::Full | NetworkKind::None => 0.0,
-            NetworkKind::Linear => zones,
-            NetworkKind::Ring | NetworkKind::SmallWorld => zones * (net.degree / 2) as f64,
-            NetworkKind::Random => net.density * pairs(zones),
-            NetworkKind::Regional => {
-                let mut sizes = vec![0f64; s.regions.len()];
-                for (r, reg) in s.regions.iter().enumerate() {
-                    sizes[r] += reg.zones as f64;
-                }
-                for e in &s.events {
-                    if let Action::AddZones { region, count, .. } = e.action {
-                        sizes[region] += count as f64;
-                    }
-                }
-                let within: f64 = sizes.iter().map(|&m| pairs(m)).sum();
-                net.p_within * within + net.p_between * (pairs(zones) - within)
-            }
-        };
+        let edges = s.network_edges();
         let key = match net.kind {
             NetworkKind::Random => "network.density",
             NetworkKind::Regional if self.regional_between_dominates(s) => "network.p_between",
@@ -741,14 +767,7 @@ impl<'a> Parser<'a> {
                 .err_at(key, format!("the network would have about {:.2e} edges over {zones} zones; at most about 1e9 are supported", edges))
                 .help("lower the edge probability or degree, or use network.kind = \"full\" (kept implicit, no edge list)"));
         }
-        let n = s.landscape.n as f64;
-        let per_zone = 2.0 * (120.0 + 4.0 * n) + 48.0 + 8.0 * (s.centre.observation_lag as f64 + 1.0);
-        let nk = if s.landscape.kind == LandscapeKind::Nk {
-            s.contexts() as f64 * n * 4.0 * (1u64 << (s.landscape.k + 1)) as f64
-        } else {
-            0.0
-        };
-        let bytes = zones * per_zone + 24.0 * edges + nk;
+        let bytes = s.replication_bytes(edges);
         const BUDGET: f64 = 32.0 * (1u64 << 30) as f64;
         if bytes > BUDGET {
             return Err(self
