@@ -372,3 +372,37 @@ fn quiet_check_and_plot_force() {
     assert!(stderr_of(&out).contains("mean_performance.svg") && stderr_of(&out).contains("--force"));
     esh().current_dir(dir.path()).args(plot).arg("--force").assert().success();
 }
+
+/// `--force` replaces a run without a moment when the output directory is missing (Linux
+/// swaps the two directories in one step): a watcher sees it at every look.
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+#[test]
+fn force_never_leaves_the_output_missing() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+    let dir = TempDir::new().unwrap();
+    fs::write(dir.path().join("s.toml"), "[run]\nticks = 2\n[[regions]]\nzones = 10\n").unwrap();
+    esh().current_dir(dir.path()).args(["run", "s.toml", "--out", "out", "-q"]).assert().success();
+    let stop = Arc::new(AtomicBool::new(false));
+    let (missing, looks) = (Arc::new(AtomicU64::new(0)), Arc::new(AtomicU64::new(0)));
+    let watcher = {
+        let (stop, missing, looks) = (stop.clone(), missing.clone(), looks.clone());
+        let ticks = dir.path().join("out/ticks.csv");
+        std::thread::spawn(move || {
+            while !stop.load(Ordering::Relaxed) {
+                if !ticks.exists() {
+                    missing.fetch_add(1, Ordering::Relaxed);
+                }
+                looks.fetch_add(1, Ordering::Relaxed);
+            }
+        })
+    };
+    for _ in 0..5 {
+        esh().current_dir(dir.path()).args(["run", "s.toml", "--out", "out", "--force", "-q"]).assert().success();
+    }
+    stop.store(true, Ordering::Relaxed);
+    watcher.join().unwrap();
+    assert!(looks.load(Ordering::Relaxed) > 100);
+    assert_eq!(missing.load(Ordering::Relaxed), 0, "the output was missing at some look");
+    assert_eq!(entries(dir.path()), ["out", "s.toml"]);
+}
