@@ -371,6 +371,10 @@ fn quiet_check_and_plot_force() {
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr_of(&out).contains("mean_performance.svg") && stderr_of(&out).contains("--force"));
     esh().current_dir(dir.path()).args(plot).arg("--force").assert().success();
+    // A firm column of a run without firms is empty: said so, not "not a number".
+    let out = esh().current_dir(dir.path()).args(["plot", "runs/s", "-m", "firms", "--force"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr_of(&out).contains("`firms` has no values"), "{}", stderr_of(&out));
 }
 
 /// `--force` replaces a run without a moment when the output directory is missing (Linux
