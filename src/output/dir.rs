@@ -92,6 +92,35 @@ fn alive(pid: u32) -> bool {
     }
 }
 
+/// The file inside a run's partial directory naming the host that builds it, so that a
+/// run on another machine sharing the file system (a cluster's) is never taken for a dead
+/// process of this one. Removed before the directory is published.
+pub(crate) const OWNER: &str = ".esh-host";
+
+/// This machine's name ("" where it cannot be asked).
+fn host() -> String {
+    #[cfg(unix)]
+    {
+        let mut buf = [0u8; 256];
+        // SAFETY: gethostname writes at most buf.len() bytes into buf.
+        if unsafe { libc::gethostname(buf.as_mut_ptr().cast(), buf.len()) } == 0 {
+            let end = buf.iter().position(|&b| b == 0).unwrap_or(buf.len());
+            return String::from_utf8_lossy(&buf[..end]).into_owned();
+        }
+    }
+    std::env::var("COMPUTERNAME").unwrap_or_default()
+}
+
+/// Marks a partial directory as built on this host (see [`OWNER`]).
+pub(crate) fn mark_owner(tmp: &Path) -> io::Result<()> {
+    fs::write(tmp.join(OWNER), host() + "\n")
+}
+
+/// Whether a partial directory was marked by another host.
+fn other_host(dir: &Path) -> bool {
+    fs::read_to_string(dir.join(OWNER)).is_ok_and(|h| h.trim_end() != host())
+}
+
 /// Clears what killed runs of `out` left beside it: a partial directory whose process is
 /// gone is removed; an old directory (a `--force` killed in the middle of replacing it) is
 /// put back in place when `out` is missing, and removed when `out` is there. Each thing
@@ -107,6 +136,7 @@ pub(crate) fn clear_stale(out: &Path, note: &mut dyn FnMut(String)) -> io::Resul
         for (prefix, is_old) in [(&partial, false), (&old, true)] {
             if let Some(pid) = name.strip_prefix(prefix.as_str()).and_then(|r| r.parse::<u32>().ok())
                 && !alive(pid)
+                && !other_host(&dir.join(&name))
             {
                 stale.push((is_old, pid, dir.join(&name)));
             }
@@ -304,13 +334,16 @@ mod tests {
         let old = hidden(&out, "old", dead);
         fs::create_dir(&old).unwrap();
         fs::write(old.join("ticks.csv"), "old").unwrap();
-        // A live process's directory (this test's parent, pid 1) is left alone.
+        // A live process's directory (pid 1) is left alone, and so is one of another host.
         let live = hidden(&out, "partial", 1);
         fs::create_dir(&live).unwrap();
+        let elsewhere = hidden(&out, "partial", dead - 1);
+        fs::create_dir(&elsewhere).unwrap();
+        fs::write(elsewhere.join(OWNER), "another-machine\n").unwrap();
         let mut notes = Vec::new();
         clear_stale(&out, &mut |m| notes.push(m)).unwrap();
         assert_eq!(fs::read_to_string(out.join("ticks.csv")).unwrap(), "old");
-        assert!(live.exists());
+        assert!(live.exists() && elsewhere.exists());
         assert_eq!(notes.len(), 2, "{notes:?}");
         assert!(notes[0].contains("restored") && notes[1].contains("removed the partial"), "{notes:?}");
         // With the output in place, an old copy is only removed.

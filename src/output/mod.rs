@@ -774,6 +774,7 @@ pub fn run_to_dir(
     }
     fs::create_dir_all(&tmp).map_err(ioe(&tmp))?;
     let result = (|| {
+        dir::mark_owner(&tmp).map_err(ioe(&tmp))?;
         monitor.start(s.run.ticks as u64 * s.run.replications as u64);
         let assembler = Assembler::new(&tmp, s).map_err(ioe(&tmp))?;
         let (finished, files) = run_batches(s, &tmp, opts, monitor, assembler, threads)?;
@@ -800,6 +801,7 @@ pub fn run_to_dir(
         let json = serde_json::to_string_pretty(&prov).expect("provenance serialises") + "\n";
         fs::write(tmp.join("provenance.json"), &json).map_err(ioe(&tmp))?;
         files.push(("provenance.json".to_string(), json.len() as u64));
+        fs::remove_file(tmp.join(dir::OWNER)).map_err(ioe(&tmp))?;
         Ok(RunReport {
             out: out.to_path_buf(),
             finals: finished.iter().map(|o| o.last.clone()).collect(),
