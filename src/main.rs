@@ -419,6 +419,7 @@ fn flag_value(text: &str) -> Value {
 /// The signal that stopped the run (0 while none has).
 static SIGNAL: AtomicI32 = AtomicI32::new(0);
 
+#[cfg(unix)]
 extern "C" fn on_signal(sig: libc::c_int) {
     // A second signal stops at once; the next run of the output clears what is left.
     if SIGNAL.swap(sig, Ordering::SeqCst) != 0 {

@@ -31,9 +31,11 @@ fn stderr_of(out: &std::process::Output) -> String {
 }
 
 /// A run that takes many seconds: one replication of a million ticks.
+#[cfg(unix)]
 const LONG: &str = "[run]\nticks = 1000000\n[[regions]]\nzones = 20\n";
 
 /// Starts `esh run` on LONG into `dir/out` and waits until its partial directory exists.
+#[cfg(unix)]
 fn start_long(dir: &Path) -> Child {
     let scenario = dir.join("long.toml");
     fs::write(&scenario, LONG).unwrap();
@@ -54,6 +56,7 @@ fn start_long(dir: &Path) -> Child {
     child
 }
 
+#[cfg(unix)]
 fn signal(child: &Child, sig: i32) {
     // SAFETY: sends a signal to a child this test started.
     assert_eq!(unsafe { libc::kill(child.id() as i32, sig) }, 0);
