@@ -2,7 +2,9 @@
 //! 2 bad input, nothing written (a scenario error, bad arguments, an output directory that
 //! exists without --force, an unusable --out path, a model that cannot be built such as a
 //! small world that cannot be connected); 1 a failure while running (I/O, or a finished
-//! run that could not be moved into place: the message names where its outputs are).
+//! run that could not be moved into place: the message names where its outputs are);
+//! 128 + the signal's number when SIGINT or SIGTERM stopped a run (its partial outputs
+//! removed).
 
 #[path = "cli/calibrate.rs"]
 mod calibrate;
@@ -11,13 +13,17 @@ mod reproduce;
 #[path = "cli/sweep.rs"]
 mod sweep;
 
+use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicI32, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
 
 use clap::{Parser, Subcommand};
 
-use esh::output::{OutputError, RunOptions};
-use esh::scenario::{BASELINE, Scenario};
+use esh::output::{MemoryCheck, Monitor, OutputError, RunOptions};
+use esh::scenario::{BASELINE, Scenario, ScenarioError, Value};
 
 #[derive(Parser)]
 #[command(
@@ -45,14 +51,31 @@ enum Command {
         /// Print nothing but errors.
         #[arg(long, short)]
         quiet: bool,
-        /// Worker threads [default: all cores]. Outputs do not depend on it.
+        /// Worker threads [default: all cores; at most 4 x the cores]. Outputs do not depend on it.
         #[arg(long, short = 'j')]
         threads: Option<usize>,
+        /// Master seed, replacing the scenario's run.seed.
+        #[arg(long, allow_hyphen_values = true)]
+        seed: Option<String>,
+        /// Replications, replacing the scenario's run.replications.
+        #[arg(long, allow_hyphen_values = true)]
+        replications: Option<String>,
+        /// Set a parameter, e.g. --set centre.tolerance=0.2 (repeatable; checked as in a
+        /// scenario file; recorded in scenario.resolved.toml and provenance.json).
+        #[arg(long = "set", value_name = "KEY=VALUE")]
+        sets: Vec<String>,
+        /// Memory the run may use, e.g. 64G, or `none` to skip the check [default: the
+        /// memory available now]. A run needing more is refused before it starts.
+        #[arg(long, value_name = "SIZE|none")]
+        memory_limit: Option<String>,
     },
     /// Validate a scenario file without running it.
     Check {
         /// Scenario TOML file.
         scenario: PathBuf,
+        /// Print nothing but errors (the exit code says whether it is valid).
+        #[arg(long, short)]
+        quiet: bool,
     },
     /// Print the parameter reference (Markdown), or the baseline scenario.
     Params {
@@ -108,6 +131,9 @@ enum Command {
         /// Directory for the SVG files [default: <run>/plots].
         #[arg(long, short)]
         out: Option<PathBuf>,
+        /// Replace SVG files that exist already.
+        #[arg(long)]
+        force: bool,
         /// Print nothing but errors.
         #[arg(long, short)]
         quiet: bool,
@@ -207,8 +233,12 @@ enum SweepCommand {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
-        Command::Run { scenario, out, force, quiet, threads } => run(scenario.as_deref(), out, force, quiet, threads),
-        Command::Check { scenario } => match Scenario::load(&scenario) {
+        Command::Run { scenario, out, force, quiet, threads, seed, replications, sets, memory_limit } => {
+            let args = RunArgs { out, force, quiet, threads, seed, replications, sets, memory_limit };
+            run(scenario.as_deref(), args)
+        }
+        Command::Check { scenario, quiet } => match Scenario::load(&scenario) {
+            Ok(_) if quiet => ExitCode::SUCCESS,
             Ok(s) => {
                 println!(
                     "ok: {} ({} zones, {} ticks, {} replication(s), {} region(s), {} event(s))",
@@ -236,7 +266,7 @@ fn main() -> ExitCode {
             }
             calibrate::command(args)
         }
-        Command::Plot { run, metrics, out, quiet } => reproduce::plot(&run, metrics, out, quiet),
+        Command::Plot { run, metrics, out, force, quiet } => reproduce::plot(&run, metrics, out, force, quiet),
         Command::Params { baseline } => {
             if baseline {
                 print!("{BASELINE}");
@@ -253,10 +283,22 @@ fn fail(code: u8, message: &str) -> ExitCode {
     ExitCode::from(code)
 }
 
-fn run(path: Option<&Path>, out: Option<PathBuf>, force: bool, quiet: bool, threads: Option<usize>) -> ExitCode {
-    let (scenario, name) = match path {
+/// The options of `esh run`.
+struct RunArgs {
+    out: Option<PathBuf>,
+    force: bool,
+    quiet: bool,
+    threads: Option<usize>,
+    seed: Option<String>,
+    replications: Option<String>,
+    sets: Vec<String>,
+    memory_limit: Option<String>,
+}
+
+fn run(path: Option<&Path>, a: RunArgs) -> ExitCode {
+    let (mut scenario, name) = match path {
         Some(p) => match Scenario::load(p) {
-            Ok(s) => (s, p.file_stem().map_or("scenario".into(), |s| s.to_string_lossy().into_owned())),
+            Ok(s) => (s, p.file_stem().map_or(String::new(), |s| s.to_string_lossy().into_owned())),
             Err(e) => return fail(2, &e.to_string()),
         },
         None => match Scenario::parse(BASELINE, "<embedded baseline>") {
@@ -264,35 +306,234 @@ fn run(path: Option<&Path>, out: Option<PathBuf>, force: bool, quiet: bool, thre
             Err(e) => return fail(1, &format!("the embedded baseline is invalid (a bug): {e}")),
         },
     };
-    if let Err((code, m)) = set_threads(threads) {
+    let file = path.map_or("<embedded baseline>".into(), |p| p.display().to_string());
+    let overrides = match apply_overrides(&mut scenario, &file, &a) {
+        Ok(o) => o,
+        Err(e) => return fail(2, &e.to_string()),
+    };
+    let memory = match a.memory_limit.as_deref().map(MemoryCheck::parse).transpose() {
+        Ok(m) => m.unwrap_or_default(),
+        Err(m) => return fail(2, &format!("--memory-limit: {m}")),
+    };
+    let out = match a.out {
+        Some(o) => o,
+        None if name.is_empty() || name == "." || name == ".." => {
+            return fail(
+                2,
+                &format!(
+                    "cannot name the output directory after '{file}' (its name without the extension is `{name}`); nothing was written\n  help: choose one with --out"
+                ),
+            );
+        }
+        None => Path::new("runs").join(&name),
+    };
+    if let Err((code, m)) = set_threads(a.threads) {
         return fail(code, &m);
     }
-    let out = out.unwrap_or_else(|| Path::new("runs").join(&name));
     let opts = RunOptions {
-        force,
-        quiet,
-        scenario_name: path.map_or("<embedded baseline>".into(), |p| p.display().to_string()),
+        force: a.force,
+        scenario_name: file,
         command_line: std::env::args().collect(),
+        overrides,
+        cancel: Some(catch_signals()),
+        memory,
     };
-    match esh::output::run_to_dir(&scenario, &out, &opts) {
+    let monitor = CliMonitor::new(a.quiet);
+    let result = esh::output::run_to_dir(&scenario, &out, &opts, &monitor);
+    monitor.finish();
+    match result {
         Ok(report) => {
-            if !quiet {
+            if !a.quiet {
                 print!("{}", esh::output::summary::render(&report, &name));
             }
             ExitCode::SUCCESS
         }
-        Err(e @ (OutputError::Exists(_) | OutputError::BadPath(..))) => fail(2, &e.to_string()),
+        Err(e @ OutputError::Interrupted(sig)) => {
+            eprintln!("error: {e}");
+            ExitCode::from(128u8.saturating_add(sig.clamp(0, 127) as u8))
+        }
+        Err(e @ (OutputError::Exists(_) | OutputError::BadPath(..) | OutputError::Memory { .. })) => {
+            fail(2, &e.to_string())
+        }
         Err(e @ OutputError::Run(esh::engine::RunError::Model(_))) => fail(2, &e.to_string()),
         Err(e) => fail(1, &e.to_string()),
     }
 }
 
+/// Applies `--seed`, `--replications` and each `--set KEY=VALUE`, in that order, with the
+/// checks of a scenario file (the parameter's domain, then the whole scenario's rules); an
+/// error names the flag. Returns them as `key = value` for provenance.
+fn apply_overrides(s: &mut Scenario, file: &str, a: &RunArgs) -> Result<Vec<String>, ScenarioError> {
+    let mut sets: Vec<(String, String, String)> = Vec::new();
+    if let Some(v) = &a.seed {
+        sets.push(("--seed".into(), "run.seed".into(), v.clone()));
+    }
+    if let Some(v) = &a.replications {
+        sets.push(("--replications".into(), "run.replications".into(), v.clone()));
+    }
+    for kv in &a.sets {
+        let Some((k, v)) = kv.split_once('=') else {
+            return Err(ScenarioError::new(&format!("--set {kv}"), "expected KEY=VALUE")
+                .help("e.g. --set centre.tolerance=0.2; `esh params` lists the keys"));
+        };
+        sets.push((format!("--set {kv}"), k.trim().to_string(), v.trim().to_string()));
+    }
+    let mut done = Vec::new();
+    for (flag, key, text) in &sets {
+        let Some(spec) = esh::scenario::spec(key) else {
+            let all: Vec<String> = esh::scenario::all_specs().map(|s| s.path()).collect();
+            let e = ScenarioError::new(flag, format!("unknown parameter `{key}`"));
+            return Err(match esh::scenario::suggest::nearest(key, all.iter().map(String::as_str)) {
+                Some(n) => e.help(format!("did you mean `{n}`?")),
+                None => {
+                    e.help("a parameter is named by its dotted path, e.g. centre.tolerance; `esh params` lists them")
+                }
+            });
+        };
+        let mut value = flag_value(text);
+        if let (esh::scenario::Domain::Float { .. }, Value::Int(i)) = (&spec.domain, &value) {
+            value = Value::Float(*i as f64);
+        }
+        s.set(spec, &value).map_err(|m| ScenarioError::new(flag, m).key(spec.path()))?;
+        done.push(format!("{} = {value}", spec.path()));
+    }
+    if !done.is_empty() {
+        let flags: Vec<&str> = sets.iter().map(|(f, _, _)| f.as_str()).collect();
+        s.validate(&format!("{file} with {}", flags.join(" ")))?;
+    }
+    Ok(done)
+}
+
+/// A flag's value as a scenario file would read it (`0.2`, `7`, `true`, `"top"`); a bare
+/// word that is not TOML (`top`) is a string.
+fn flag_value(text: &str) -> Value {
+    match format!("v = {text}").parse::<toml::Table>().ok().and_then(|mut t| t.remove("v")) {
+        Some(toml::Value::Integer(i)) => Value::Int(i),
+        Some(toml::Value::Float(x)) => Value::Float(x),
+        Some(toml::Value::Boolean(b)) => Value::Bool(b),
+        Some(toml::Value::String(s)) => Value::Str(s),
+        _ => Value::Str(text.to_string()),
+    }
+}
+
+/// The signal that stopped the run (0 while none has).
+static SIGNAL: AtomicI32 = AtomicI32::new(0);
+
+#[cfg(unix)]
+extern "C" fn on_signal(sig: libc::c_int) {
+    // A second signal stops at once; the next run of the output clears what is left.
+    if SIGNAL.swap(sig, Ordering::SeqCst) != 0 {
+        // SAFETY: _exit is async-signal-safe.
+        unsafe { libc::_exit(128 + sig) };
+    }
+}
+
+/// Catches SIGINT and SIGTERM: the run stops at its next tick and removes its partial
+/// directory. Returns the flag the handler sets.
+fn catch_signals() -> &'static AtomicI32 {
+    #[cfg(unix)]
+    // SAFETY: the handler only touches an atomic and calls _exit.
+    unsafe {
+        let handler = on_signal as extern "C" fn(libc::c_int) as libc::sighandler_t;
+        libc::signal(libc::SIGINT, handler);
+        libc::signal(libc::SIGTERM, handler);
+    }
+    &SIGNAL
+}
+
+/// Progress of `esh run` on stderr: a bar on a terminal once a run takes a moment, a line
+/// every ESH_PROGRESS_SECONDS seconds (10 by default) otherwise (a log, a cluster job).
+struct CliMonitor {
+    quiet: bool,
+    terminal: bool,
+    bar: indicatif::ProgressBar,
+    shown: std::sync::atomic::AtomicBool,
+    total: AtomicU64,
+    done: AtomicU64,
+    started: Instant,
+    every: Duration,
+    last_line: Mutex<Instant>,
+}
+
+impl CliMonitor {
+    fn new(quiet: bool) -> CliMonitor {
+        let bar = indicatif::ProgressBar::with_draw_target(None, indicatif::ProgressDrawTarget::hidden());
+        if let Ok(style) =
+            indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} ticks  {elapsed} elapsed, ETA {eta}")
+        {
+            bar.set_style(style);
+        }
+        let every = std::env::var("ESH_PROGRESS_SECONDS").ok().and_then(|v| v.parse::<f64>().ok());
+        CliMonitor {
+            quiet,
+            terminal: std::io::stderr().is_terminal(),
+            bar,
+            shown: false.into(),
+            total: AtomicU64::new(0),
+            done: AtomicU64::new(0),
+            started: Instant::now(),
+            every: Duration::from_secs_f64(every.filter(|s| s.is_finite() && *s > 0.0).unwrap_or(10.0)),
+            last_line: Mutex::new(Instant::now()),
+        }
+    }
+}
+
+impl Monitor for CliMonitor {
+    fn start(&self, ticks: u64) {
+        self.total.store(ticks, Ordering::Relaxed);
+        self.bar.set_length(ticks);
+    }
+
+    fn tick(&self) {
+        let n = self.done.fetch_add(1, Ordering::Relaxed) + 1;
+        if self.quiet {
+            return;
+        }
+        if self.terminal {
+            self.bar.inc(1);
+            if !self.shown.load(Ordering::Relaxed) && self.started.elapsed().as_millis() > 500 {
+                self.shown.store(true, Ordering::Relaxed);
+                self.bar.set_draw_target(indicatif::ProgressDrawTarget::stderr());
+            }
+            return;
+        }
+        let Ok(mut last) = self.last_line.try_lock() else { return };
+        if last.elapsed() >= self.every {
+            *last = Instant::now();
+            let total = self.total.load(Ordering::Relaxed);
+            let secs = self.started.elapsed().as_secs_f64();
+            let rate = n as f64 / secs.max(1e-9);
+            let eta = total.saturating_sub(n) as f64 / rate.max(1e-9);
+            eprintln!("run: {n}/{total} ticks, {} ticks/s, ETA {} s", esh::output::summary::number(rate), eta.round());
+        }
+    }
+
+    fn finish(&self) {
+        self.bar.finish_and_clear();
+    }
+
+    fn note(&self, message: &str) {
+        if !self.quiet {
+            eprintln!("note: {message}");
+        }
+    }
+}
+
 /// Sets the global thread pool's size, when given; on failure the exit code and message.
+/// More than 4 threads per core only adds overhead: such a request is capped, with a warning.
 fn set_threads(threads: Option<usize>) -> Result<(), (u8, String)> {
     if let Some(t) = threads {
         if t == 0 {
             return Err((2, "--threads must be at least 1".into()));
         }
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let cap = 4 * cores;
+        let t = if t > cap {
+            eprintln!("warning: --threads {t} is more than 4 x the {cores} core(s); using {cap}");
+            cap
+        } else {
+            t
+        };
         rayon::ThreadPoolBuilder::new()
             .num_threads(t)
             .build_global()

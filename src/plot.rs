@@ -176,7 +176,16 @@ pub fn ticks_csv(path: &Path, metrics: &[String]) -> Result<Vec<(String, String)
         };
         let (r, t) = (num(rep)? as u64, num(tick)? as u64);
         for (k, (_, i)) in wanted.iter().enumerate() {
-            series[k].entry(r).or_default().push((t, num(*i)?));
+            // An empty cell is a value that does not apply (a firm column without firms).
+            let x = if rec.get(*i) == Some("") { f64::NAN } else { num(*i)? };
+            series[k].entry(r).or_default().push((t, x));
+        }
+    }
+    for ((metric, _), reps) in wanted.iter().zip(&series) {
+        if reps.values().flatten().all(|p| p.1.is_nan()) {
+            return Err(format!(
+                "{name}: `{metric}` has no values (its cells are empty: the firm columns are empty in a run without firms)"
+            ));
         }
     }
     let mut out = Vec::new();

@@ -314,7 +314,11 @@ fn empty_outputs_keep_their_header() {
     let out = dir.path().join("out");
     esh().args(["run", scenario.to_str().unwrap(), "--out", out.to_str().unwrap(), "--quiet"]).assert().success();
     let events = fs::read_to_string(out.join("events.csv")).unwrap();
-    assert_eq!(events, "replication,tick,year,kind,zone,detail\n");
+    assert_eq!(
+        events,
+        "replication,tick,year,kind,zone,count,region,level,pilot,parameter,value,instrument,instruments,\
+         innovation,excess,selection,performance\n"
+    );
     let innovations = fs::read_to_string(out.join("innovations.csv")).unwrap();
     assert!(innovations.starts_with("replication,innovation,origin_zone,"), "{innovations}");
     assert_eq!(innovations.lines().count(), 1);
@@ -348,7 +352,7 @@ fn output_path_must_be_a_directory_name() {
     fs::write(&scenario, "[run]\nticks = 2\n[[regions]]\nzones = 10\n").unwrap();
     let file = dir.path().join("afile");
     fs::write(&file, "keep me").unwrap();
-    for (out, needle) in [(file.to_str().unwrap(), "not a directory"), (".", "no directory name")] {
+    for (out, needle) in [(file.to_str().unwrap(), "not a directory"), (".", "ends in `.`"), ("y/.", "ends in `.`")] {
         let output = esh()
             .current_dir(dir.path())
             .args(["run", scenario.to_str().unwrap(), "--out", out, "--force", "--quiet"])
@@ -376,7 +380,9 @@ fn events_can_target_added_zones() {
     let out = dir.path().join("out");
     esh().args(["run", scenario.to_str().unwrap(), "--out", out.to_str().unwrap(), "--quiet"]).assert().success();
     let events = fs::read_to_string(out.join("events.csv")).unwrap();
-    assert!(events.contains("set_pilot,7,pilot true"), "{events}");
+    // Each field of an event has its own column: set_pilot's zone 7 and pilot 1.
+    assert!(events.contains(",set_pilot,7,,,,1,"), "{events}");
+    assert!(events.contains(",add_zones,5,5,a,"), "{events}");
 }
 
 /// A default that does not fit the scenario is named as a default, with what to set.

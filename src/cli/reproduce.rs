@@ -169,7 +169,7 @@ fn progress(quiet: bool, id: &str) -> Option<indicatif::ProgressBar> {
 }
 
 /// `esh plot DIR`: SVG time series of a run's ticks.csv, into DIR/plots (or --out).
-pub fn plot(dir: &Path, metrics: Vec<String>, out: Option<PathBuf>, quiet: bool) -> ExitCode {
+pub fn plot(dir: &Path, metrics: Vec<String>, out: Option<PathBuf>, force: bool, quiet: bool) -> ExitCode {
     let csv = if dir.is_file() { dir.to_path_buf() } else { dir.join("ticks.csv") };
     if !csv.is_file() {
         return fail(
@@ -187,6 +187,18 @@ pub fn plot(dir: &Path, metrics: Vec<String>, out: Option<PathBuf>, quiet: bool)
         Err(m) => return fail(2, &m),
     };
     let out = out.unwrap_or_else(|| csv.parent().unwrap_or(Path::new(".")).join("plots"));
+    let existing: Vec<String> =
+        charts.iter().map(|(m, _)| format!("{m}.svg")).filter(|f| out.join(f).exists()).collect();
+    if !force && !existing.is_empty() {
+        return fail(
+            2,
+            &format!(
+                "{}: {} exist(s) already; nothing was written\n  help: pass --force to replace them, or choose another directory with --out",
+                out.display(),
+                existing.join(", ")
+            ),
+        );
+    }
     if let Err(e) = std::fs::create_dir_all(&out) {
         return fail(1, &format!("cannot create {}: {e}", out.display()));
     }

@@ -1,7 +1,7 @@
 //! The event schedule: scheduled changes applied at the start of their tick, in file
 //! order within a tick.
 
-use crate::model::centre::Act;
+use crate::model::centre::{Act, Detail};
 use crate::model::lineage::Channel;
 use crate::model::zone::for_each_bit;
 use crate::scenario::{Action, Choice, Event, Target};
@@ -25,10 +25,7 @@ impl Replication {
                     self.acts.push(Act {
                         kind: "add_zones",
                         zone: Some(first as u32),
-                        detail: format!(
-                            "{count} zones ({first}..{}) enter region {region}",
-                            first + *count as usize - 1
-                        ),
+                        detail: Detail { count: Some(*count), region: Some(region.clone()), ..Detail::default() },
                     });
                 }
                 Action::SetLevel { target, level } => {
@@ -46,7 +43,7 @@ impl Replication {
                         self.acts.push(Act {
                             kind: "set_level",
                             zone: Some(z as u32),
-                            detail: format!("level {}", level.name()),
+                            detail: Detail { level: Some(level.name()), ..Detail::default() },
                         });
                     }
                 }
@@ -58,7 +55,7 @@ impl Replication {
                         self.acts.push(Act {
                             kind: "set_pilot",
                             zone: Some(z as u32),
-                            detail: format!("pilot {pilot}"),
+                            detail: Detail { pilot: Some(*pilot), ..Detail::default() },
                         });
                     }
                 }
@@ -73,7 +70,15 @@ impl Replication {
                     if let Some(f) = self.firms.as_mut() {
                         f.rates = super::replication::firm_rates(&self.scenario, self.n);
                     }
-                    self.acts.push(Act { kind: "set", zone: None, detail: format!("{} = {value}", parameter.path()) });
+                    self.acts.push(Act {
+                        kind: "set",
+                        zone: None,
+                        detail: Detail {
+                            parameter: Some(parameter.path()),
+                            value: Some(value.bare()),
+                            ..Detail::default()
+                        },
+                    });
                 }
             }
         }
@@ -87,7 +92,7 @@ impl Replication {
             self.acts.push(Act {
                 kind,
                 zone: None,
-                detail: format!("no active zone in region {name}: nothing changed"),
+                detail: Detail { count: Some(0), region: Some(name.clone()), ..Detail::default() },
             });
         }
     }

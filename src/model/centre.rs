@@ -29,12 +29,35 @@ pub struct Centre {
     pub succeeded_at_review: Vec<u32>,
 }
 
-/// One thing the centre did, for events.csv.
+/// One thing the centre did, or a scheduled event, for events.csv.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Act {
     pub kind: &'static str,
     pub zone: Option<u32>,
-    pub detail: String,
+    pub detail: Detail,
+}
+
+/// What an act is about, one field per column of events.csv (None: an empty cell).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Detail {
+    /// Zones entering (add_zones; 0 for a region event that found no active zone).
+    pub count: Option<u32>,
+    pub region: Option<String>,
+    pub level: Option<&'static str>,
+    pub pilot: Option<bool>,
+    /// The parameter a `set` event changed, and its new value (`value` is also the
+    /// setting an instrument took, 0 or 1, in feedback and central design).
+    pub parameter: Option<String>,
+    pub value: Option<String>,
+    pub instrument: Option<u32>,
+    /// The instruments a review acted on, space-separated.
+    pub instruments: Option<String>,
+    pub innovation: Option<u32>,
+    /// Feedback: the superior zones' majority excess over the minority.
+    pub excess: Option<u32>,
+    pub selection: Option<&'static str>,
+    /// Showcase: the (observed) performance the zone was chosen on.
+    pub performance: Option<f64>,
 }
 
 /// Counts of one review.
@@ -167,13 +190,16 @@ impl Review<'_> {
                 "sanction"
             } else if r.chance(self.p.tolerance) {
                 counts.tolerated += 1;
-                acts.push("toleration", Some(z as u32), || format!("instruments {}", list(dev)));
+                acts.push("toleration", Some(z as u32), || Detail {
+                    instruments: Some(list(dev)),
+                    ..Detail::default()
+                });
                 continue;
             } else {
                 counts.corrected += 1;
                 "correction"
             };
-            acts.push(kind, Some(z as u32), || format!("instruments {}", list(dev)));
+            acts.push(kind, Some(z as u32), || Detail { instruments: Some(list(dev)), ..Detail::default() });
             let row = &mut zones.cur.lineage[z * n..(z + 1) * n];
             for_each_bit(dev, |i| lineage.drop_holder(row[i], self.tick, false));
             for_each_bit(dev, |i| {
@@ -257,7 +283,13 @@ impl Review<'_> {
             lineage.programme_dropped(old, self.tick);
             lineage.fed_back(id, self.tick);
             counts.feedback_adoptions += 1;
-            acts.push("feedback", None, || format!("instrument {i} = {} (innovation {id}, excess {k})", value as u8));
+            acts.push("feedback", None, || Detail {
+                instrument: Some(i as u32),
+                value: Some((value as u8).to_string()),
+                innovation: Some(id),
+                excess: Some(k),
+                ..Detail::default()
+            });
         }
     }
 
@@ -304,8 +336,11 @@ impl Review<'_> {
             centre.designed |= bit;
             centre.mandate |= bit;
             counts.central_designs += 1;
-            acts.push("central_design", None, || {
-                format!("instrument {i} = {} (innovation {id})", (cand.bits & bit != 0) as u8)
+            acts.push("central_design", None, || Detail {
+                instrument: Some(i),
+                value: Some(((cand.bits & bit != 0) as u8).to_string()),
+                innovation: Some(id),
+                ..Detail::default()
             });
         }
     }
@@ -351,8 +386,9 @@ impl Review<'_> {
         };
         for z in chosen {
             zones.pilot[z] = true;
-            acts.push("pilot", Some(z as u32), || {
-                format!("selection {}", crate::scenario::Choice::name(self.p.pilot_selection))
+            acts.push("pilot", Some(z as u32), || Detail {
+                selection: Some(crate::scenario::Choice::name(self.p.pilot_selection)),
+                ..Detail::default()
             });
         }
     }
@@ -362,7 +398,7 @@ impl Review<'_> {
         centre.showcase =
             top_by(candidates, self.p.showcase_top as usize, |z| self.seen[z]).into_iter().map(|z| z as u32).collect();
         for &z in &centre.showcase {
-            acts.push("showcase", Some(z), || format!("performance {:.6}", self.seen[z as usize]));
+            acts.push("showcase", Some(z), || Detail { performance: Some(self.seen[z as usize]), ..Detail::default() });
         }
     }
 }
@@ -374,7 +410,7 @@ pub struct Acts {
 }
 
 impl Acts {
-    fn push(&mut self, kind: &'static str, zone: Option<u32>, detail: impl FnOnce() -> String) {
+    fn push(&mut self, kind: &'static str, zone: Option<u32>, detail: impl FnOnce() -> Detail) {
         if self.on {
             self.list.push(Act { kind, zone, detail: detail() });
         }

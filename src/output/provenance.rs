@@ -10,6 +10,9 @@ pub struct Provenance {
     pub esh_version: &'static str,
     pub git_commit: Option<&'static str>,
     pub scenario: String,
+    /// Parameters set on the command line (`--seed`, `--replications`, `--set`), as
+    /// `key = value`, in the order applied; scenario.resolved.toml holds their result.
+    pub overrides: Vec<String>,
     pub seed: u64,
     pub replications: u32,
     pub ticks: u32,
