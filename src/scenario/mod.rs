@@ -709,27 +709,8 @@ impl<'a> Parser<'a> {
     /// mistake (a dense default network over very many zones).
     fn check_size(&self, s: &Scenario) -> Result<(), ScenarioError> {
         let zones = s.total_zones() as f64;
-        let pairs = |m: f64| m * (m - 1.0).max(0.0) / 2.0;
         let net = &s.network;
-        let edges = match net.kind {
-            NetworkKind::Full | NetworkKind::None => 0.0,
-            NetworkKind::Linear => zones,
-            NetworkKind::Ring | NetworkKind::SmallWorld => zones * (net.degree / 2) as f64,
-            NetworkKind::Random => net.density * pairs(zones),
-            NetworkKind::Regional => {
-                let mut sizes = vec![0f64; s.regions.len()];
-                for (r, reg) in s.regions.iter().enumerate() {
-                    sizes[r] += reg.zones as f64;
-                }
-                for e in &s.events {
-                    if let Action::AddZones { region, count, .. } = e.action {
-                        sizes[region] += count as f64;
-                    }
-                }
-                let within: f64 = sizes.iter().map(|&m| pairs(m)).sum();
-                net.p_within * within + net.p_between * (pairs(zones) - within)
-            }
-        };
+        let Size { edges, bytes } = s.size();
         let key = match net.kind {
             NetworkKind::Random => "network.density",
             NetworkKind::Regional if self.regional_between_dominates(s) => "network.p_between",
@@ -741,14 +722,6 @@ impl<'a> Parser<'a> {
                 .err_at(key, format!("the network would have about {:.2e} edges over {zones} zones; at most about 1e9 are supported", edges))
                 .help("lower the edge probability or degree, or use network.kind = \"full\" (kept implicit, no edge list)"));
         }
-        let n = s.landscape.n as f64;
-        let per_zone = 2.0 * (120.0 + 4.0 * n) + 48.0 + 8.0 * (s.centre.observation_lag as f64 + 1.0);
-        let nk = if s.landscape.kind == LandscapeKind::Nk {
-            s.contexts() as f64 * n * 4.0 * (1u64 << (s.landscape.k + 1)) as f64
-        } else {
-            0.0
-        };
-        let bytes = zones * per_zone + 24.0 * edges + nk;
         const BUDGET: f64 = 32.0 * (1u64 << 30) as f64;
         if bytes > BUDGET {
             return Err(self
@@ -883,6 +856,52 @@ impl<'a> Parser<'a> {
             }
         }
         Ok(())
+    }
+}
+
+/// What one replication of a scenario needs: its network's edges and, from them, the
+/// bytes of its state (zones, edge list, NK tables), an estimate.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Size {
+    pub edges: f64,
+    pub bytes: f64,
+}
+
+impl Scenario {
+    /// The estimated size of one replication (what `check` limits to 32 GiB, and what a
+    /// sweep checks against the memory it may use before it starts a run).
+    pub fn size(&self) -> Size {
+        let s = self;
+        let zones = s.total_zones() as f64;
+        let pairs = |m: f64| m * (m - 1.0).max(0.0) / 2.0;
+        let net = &s.network;
+        let edges = match net.kind {
+            NetworkKind::Full | NetworkKind::None => 0.0,
+            NetworkKind::Linear => zones,
+            NetworkKind::Ring | NetworkKind::SmallWorld => zones * (net.degree / 2) as f64,
+            NetworkKind::Random => net.density * pairs(zones),
+            NetworkKind::Regional => {
+                let mut sizes = vec![0f64; s.regions.len()];
+                for (r, reg) in s.regions.iter().enumerate() {
+                    sizes[r] += reg.zones as f64;
+                }
+                for e in &s.events {
+                    if let Action::AddZones { region, count, .. } = e.action {
+                        sizes[region] += count as f64;
+                    }
+                }
+                let within: f64 = sizes.iter().map(|&m| pairs(m)).sum();
+                net.p_within * within + net.p_between * (pairs(zones) - within)
+            }
+        };
+        let n = s.landscape.n as f64;
+        let per_zone = 2.0 * (120.0 + 4.0 * n) + 48.0 + 8.0 * (s.centre.observation_lag as f64 + 1.0);
+        let nk = if s.landscape.kind == LandscapeKind::Nk {
+            s.contexts() as f64 * n * 4.0 * (1u64 << (s.landscape.k + 1)) as f64
+        } else {
+            0.0
+        };
+        Size { edges, bytes: zones * per_zone + 24.0 * edges + nk }
     }
 }
 

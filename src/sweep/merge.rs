@@ -37,6 +37,10 @@ pub struct FileState {
     pub failed: u64,
     /// Bytes after the last complete record (a run in progress, or one cut off).
     pub tail: u64,
+    /// The tail in words ("... of an unfinished run", "... of trailing garbage").
+    pub tail_text: String,
+    /// Records that do not verify before the last valid one.
+    pub corrupt: Vec<shard::Corrupt>,
     /// Whether a process holds the shard now.
     pub running: bool,
     /// Who runs it, or ran it when it was interrupted.
@@ -109,6 +113,8 @@ impl Index {
                 done,
                 failed,
                 tail: scan.len - scan.valid_end,
+                tail_text: scan.describe_tail(),
+                corrupt: scan.corrupt.clone(),
                 running,
                 note,
                 esh: scan.esh,
@@ -164,7 +170,8 @@ pub struct Report {
     pub failed: Vec<(u64, String)>,
     pub files: usize,
     pub results: (PathBuf, u64),
-    pub summary: (PathBuf, u64),
+    /// None when the sweep keeps no summary (`[keep] summary = false`).
+    pub summary: Option<(PathBuf, u64)>,
     /// Per design point: axis values, replications, mean and 95% half-width of the shown
     /// metric at the last kept tick.
     pub preview: Option<Preview>,
@@ -222,7 +229,13 @@ pub fn merge(plan: &Plan, opts: &Options) -> Result<Report, SweepError> {
         move |e: std::io::Error| SweepError::Io(format!("cannot write '{}': {e}", p.display()))
     };
     let mut results = AtomicFile::create(&results_path).map_err(ioe(&results_path))?;
-    let mut summary = AtomicFile::create(&summary_path).map_err(ioe(&summary_path))?;
+    // With `[keep] summary = false` the statistics are computed (for the preview) but not
+    // written.
+    let mut summary = Maybe(if plan.sweep.summary {
+        Some(AtomicFile::create(&summary_path).map_err(ioe(&summary_path))?)
+    } else {
+        None
+    });
     let keep = plan.sweep.keep;
     let metric_names: Vec<&str> = plan.sweep.metrics.iter().map(|m| m.0).collect();
     let axes = plan.axis_names();
@@ -299,8 +312,14 @@ pub fn merge(plan: &Plan, opts: &Options) -> Result<Report, SweepError> {
     }
     group.flush(&mut summary, keep, &metric_names, shown, &mut preview).map_err(ioe(&summary_path))?;
     results.commit().map_err(ioe(&results_path))?;
-    summary.commit().map_err(ioe(&summary_path))?;
     let size = |p: &PathBuf| std::fs::metadata(p).map(|m| m.len()).unwrap_or(0);
+    let summary = match summary.0 {
+        Some(f) => {
+            f.commit().map_err(ioe(&summary_path))?;
+            Some((summary_path.clone(), size(&summary_path)))
+        }
+        None => None,
+    };
     Ok(Report {
         merged,
         runs: plan.runs,
@@ -308,9 +327,27 @@ pub fn merge(plan: &Plan, opts: &Options) -> Result<Report, SweepError> {
         failed,
         files: index.files.len(),
         results: (results_path.clone(), size(&results_path)),
-        summary: (summary_path.clone(), size(&summary_path)),
+        summary,
         preview: Some(preview),
     })
+}
+
+/// A file that may not be written: writes to None go nowhere.
+struct Maybe(Option<AtomicFile>);
+
+impl Write for Maybe {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        match &mut self.0 {
+            Some(f) => f.write(buf),
+            None => Ok(buf.len()),
+        }
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        match &mut self.0 {
+            Some(f) => f.flush(),
+            None => Ok(()),
+        }
+    }
 }
 
 /// The shard layouts (counts) present, for naming the shards that hold missing runs.
@@ -444,13 +481,22 @@ pub fn status(plan: &Plan, index: &Index, layouts: &[u32]) -> String {
                 Some(fs) if fs.running => format!("running ({})", fs.note.as_deref().unwrap_or("")),
                 _ if d + f == runs => "complete".to_string(),
                 Some(fs) if fs.note.is_some() => {
-                    format!("interrupted ({}){}", fs.note.as_deref().unwrap_or(""), tail(fs.tail))
+                    format!("interrupted ({}){}", fs.note.as_deref().unwrap_or(""), tail(fs))
                 }
-                Some(fs) => format!("stopped{}", tail(fs.tail)),
+                Some(fs) if fs.tail > 0 || !fs.corrupt.is_empty() => format!("stopped{}", tail(fs)),
+                Some(_) => "stopped".to_string(),
                 None if d + f > 0 => "partly done in other shards".to_string(),
                 None => "not started".to_string(),
             };
             writeln!(o, "{:<10} {runs:>8} {d:>8} {f:>8} {:>8}  {state}", shard.to_string(), runs - d - f).unwrap();
+        }
+    }
+    for fs in &index.files {
+        for c in &fs.corrupt {
+            writeln!(o, "\nwarning: {} is {c}; the run is run again by `esh sweep run`", fs.path.display()).unwrap();
+        }
+        if fs.tail > 0 && !fs.running {
+            writeln!(o, "\nnote: {}: {}", fs.path.display(), fs.tail_text).unwrap();
         }
     }
     if !failed.is_empty() {
@@ -471,6 +517,13 @@ pub fn status(plan: &Plan, index: &Index, layouts: &[u32]) -> String {
     o
 }
 
-fn tail(bytes: u64) -> String {
-    if bytes > 0 { format!(", {bytes} bytes of an unfinished run to cut on restart") } else { String::new() }
+fn tail(fs: &FileState) -> String {
+    let mut o = String::new();
+    for c in &fs.corrupt {
+        write!(o, ", {c}").unwrap();
+    }
+    if fs.tail > 0 {
+        write!(o, ", {} to cut on restart", fs.tail_text).unwrap();
+    }
+    o
 }
