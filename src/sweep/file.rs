@@ -296,6 +296,8 @@ pub(crate) const CALENDAR: &[&str] = &["run.start_year", "run.ticks_per_year"];
 /// plan), but `status` and `merge` keep an index entry per run (24 bytes), and a Latin
 /// hypercube a permutation per axis: ten million keeps those under a few hundred MiB.
 pub const MAX_RUNS: u64 = 10_000_000;
+/// The most strata a Latin hypercube keeps (samples x axes, 4 bytes each: 100 MiB).
+pub const MAX_LHS_CELLS: u64 = 25_000_000;
 
 impl SweepFile {
     /// Reads and validates a sweep file; a `scenario` path in it is relative to the file.
@@ -597,6 +599,19 @@ impl Reader<'_> {
                 format!("the sweep has {total} runs ({what}); at most {MAX_RUNS} are supported"),
             )
             .help("fewer axis values, samples or replications"));
+        }
+        if s.design == DesignKind::Lhs && s.samples as u64 * s.axes.len() as u64 > MAX_LHS_CELLS {
+            return Err(ScenarioError::new(
+                self.file,
+                format!(
+                    "a Latin hypercube of {} samples over {} axes keeps {} strata in memory; at most {MAX_LHS_CELLS} (samples x axes) are supported",
+                    s.samples,
+                    s.axes.len(),
+                    s.samples as u64 * s.axes.len() as u64
+                ),
+            )
+            .key("sweep.samples")
+            .help("fewer samples or axes, or design = \"random\" (which keeps nothing)"));
         }
         if s.axes.is_empty() && s.design != DesignKind::Grid {
             return Err(self.err(base_span, "axes", "a random or lhs design needs at least one axis in [axes]"));
@@ -1074,4 +1089,96 @@ pub fn valid_slurm_time(t: &str) -> bool {
     }
     let parts: Vec<&str> = rest.split(':').collect();
     parts.iter().all(|p| digits(p)) && (1..=3).contains(&parts.len())
+}
+
+/// The sweep file reference in Markdown, kept in `docs/sweeps.md` (a test checks it is
+/// current; `ESH_UPDATE_DOCS=1 cargo test --test sweep` rewrites it). Its tables come from
+/// [`KEYS`], the lists the parser reads.
+pub fn reference() -> String {
+    let mut o = String::from(
+        "<!-- Generated from src/sweep/file.rs (KEYS and reference()); do not edit by hand (a test checks it is current:\n\
+         `ESH_UPDATE_DOCS=1 cargo test --test sweep sweeps_md` rewrites it). -->\n\
+         # Sweep files\n\n\
+         A sweep file names a base scenario, the parameters to vary (the axes), the design that\n\
+         combines their values into design points, and what to keep of each run. `esh sweep plan`\n\
+         reads it with the errors of a scenario file (file, line, column, key, what is allowed, the\n\
+         nearest known name) and fixes every run in a plan directory; [clusters.md](clusters.md)\n\
+         covers running, Slurm, failures and merging. Unknown keys and values out of range are\n\
+         errors (exit code 2).\n\n\
+         ```toml\n\
+         [sweep]\n\
+         scenario = \"../scenarios/baseline.toml\"   # or an inline [scenario] table\n\
+         replications = 20                         # default: the base scenario's\n\
+         design = \"grid\"\n\n\
+         [axes]\n\
+         \"centre.tolerance\" = { from = 0.0, to = 1.0, steps = 5 }   # 0, 0.25, 0.5, 0.75, 1\n\
+         \"zones.supervisors\" = [1, 2, 4]\n\
+         \"zones.experiment_rate\" = { from = 0.01, to = 1.0, steps = 3, scale = \"log\" }\n\n\
+         [keep]\n\
+         ticks = \"window\"\n\
+         window = [40, 50]                         # the mean over ticks 40..=50\n\
+         metrics = [\"mean_performance\", \"diversity\"]\n\n\
+         [slurm]\n\
+         tasks = 16\n\
+         time = \"01:00:00\"\n\
+         ```\n\n\
+         The sections are `[sweep]`, `[scenario]` (an inline base scenario, instead of\n\
+         `sweep.scenario`), `[axes]`, `[keep]` and `[slurm]`.\n",
+    );
+    let table = |o: &mut String, section: &str| {
+        o.push_str("\n| key | default | allowed | meaning |\n|---|---|---|---|\n");
+        for k in KEYS.iter().filter(|k| k.section == section) {
+            writeln!(o, "| `{}` | {} | {} | {} |", k.key, k.default, k.allowed, k.doc).unwrap();
+        }
+    };
+    o.push_str("\n## [sweep]\n");
+    table(&mut o, "sweep");
+    writeln!(
+        o,
+        "\nA plan holds at most {MAX_RUNS} runs (design points x replications); a Latin hypercube at most\n\
+         {MAX_LHS_CELLS} strata (samples x axes). Counts are multiplied with overflow checks, so an\n\
+         oversized grid is an error, never a wrapped number."
+    )
+    .unwrap();
+    o.push_str(
+        "\n## [axes]\n\n\
+         One entry per parameter to vary, named by its dotted path (`\"centre.tolerance\"`, or\n\
+         `centre.tolerance` unquoted); [scenario.md](scenario.md) lists them. Every plain parameter\n\
+         can be an axis except `run.seed` and `run.replications` (the sweep sets them:\n\
+         `sweep.seed`, `sweep.replications`) and `run.start_year` and `run.ticks_per_year` (they\n\
+         placed the base scenario's events in time when it was read). An axis is either a list of\n\
+         values, each once (`[0.1, 0.5, 0.9]`, `[true, false]`, `[\"adjacent\", \"random\"]`), or a\n\
+         range table over a numeric parameter:\n",
+    );
+    table(&mut o, "axes");
+    o.push_str(
+        "\nOn a grid, an integer range without `steps` takes every integer of [from, to]; with\n\
+         `steps`, the values are spaced as for a real parameter and rounded to the nearest integer.\n\
+         Steps that would give a value twice (`{ from = 1, to = 2, steps = 5 }` would be 1, 1, 2, 2,\n\
+         2) are an error, not silently repeated runs. Random and lhs designs sample a range\n\
+         (an integer range with equal weight on every integer) and a list (equal weight on every\n\
+         value).\n\n\
+         A value is checked against the parameter's domain when the sweep is read; a design point\n\
+         that breaks a rule between parameters (K >= N, say) does not stop the plan: `plan` warns,\n\
+         and its runs are recorded as failed with the reason. `plan` also warns when the base\n\
+         scenario has a `set` event for an axis's parameter, naming the event: from that tick on the\n\
+         event's value replaces the axis's.\n",
+    );
+    o.push_str("\n## [keep]\n");
+    table(&mut o, "keep");
+    o.push_str("\n## [slurm]\n\nDefaults for `esh sweep slurm` (its flags override them).\n");
+    table(&mut o, "slurm");
+    o.push_str(
+        "\nEvery value that reaches a script is checked against what Slurm accepts, and a control\n\
+         character (a newline, say) is refused with an error naming the key or flag: no value can\n\
+         add a line to a script. The sweep directory and the esh binary must be paths without\n\
+         control characters, and the log directory (inside the sweep directory) one that an\n\
+         `#SBATCH` line can hold: no spaces, quotes, backslashes, `%` or `#`.\n\n\
+         ## The plan directory\n\n\
+         `esh sweep plan` writes `sweep.toml` (this file with every setting explicit, the base\n\
+         scenario named `base.toml`), `base.toml` (the resolved base scenario) and `plan.csv`\n\
+         (one line per run: `run, point, replication, seed` and the axis values). Run r is\n\
+         replication `r % replications` of design point `r / replications`.\n",
+    );
+    o
 }
