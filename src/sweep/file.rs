@@ -598,6 +598,7 @@ impl Reader<'_> {
                 self.file,
                 format!("the sweep has {total} runs ({what}); at most {MAX_RUNS} are supported"),
             )
+            .key(if s.design == DesignKind::Grid { "axes" } else { "sweep.samples" })
             .help("fewer axis values, samples or replications"));
         }
         if s.design == DesignKind::Lhs && s.samples as u64 * s.axes.len() as u64 > MAX_LHS_CELLS {
