@@ -222,6 +222,15 @@ mod tests {
     }
 
     #[test]
+    fn streamed_grid_points_are_the_grid_in_order() {
+        let text = "[sweep]\n[scenario.run]\nticks = 2\n[axes]\n\"centre.tolerance\" = { from = 0.0, to = 1.0, steps = 3 }\n\"zones.supervisors\" = [1, 3]\n\"landscape.k\" = { from = 1, to = 4 }\n";
+        let s = SweepFile::parse(text, "t.toml", std::path::Path::new("")).unwrap();
+        let streamed: Vec<Point> = points(&s).collect();
+        assert_eq!(streamed.len(), 24);
+        assert_eq!(streamed, grid(&s.axes));
+    }
+
+    #[test]
     fn integer_ranges_sample_every_integer() {
         let a = axis("zones.supervisors", AxisValues::Range { from: 1.0, to: 5.0, steps: None, scale: Scale::Linear });
         let mut seen = [false; 6];

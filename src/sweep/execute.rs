@@ -445,3 +445,31 @@ impl Progress {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn memory_budgets_come_from_esh_memory_then_slurm() {
+        let env = |vars: &'static [(&'static str, &'static str)]| {
+            move |k: &str| vars.iter().find(|(n, _)| *n == k).map(|(_, v)| v.to_string())
+        };
+        assert_eq!(memory_budget(&env(&[("ESH_MEMORY", "4G")])), Ok(Some((4 << 30, "ESH_MEMORY".into()))));
+        assert_eq!(memory_budget(&env(&[("ESH_MEMORY", "1000")])), Ok(Some((1000, "ESH_MEMORY".into()))));
+        assert!(memory_budget(&env(&[("ESH_MEMORY", "4Q")])).is_err());
+        assert!(memory_budget(&env(&[("ESH_MEMORY", "99999999999T")])).is_err(), "overflow is an error");
+        assert_eq!(
+            memory_budget(&env(&[("SLURM_MEM_PER_NODE", "2048")])),
+            Ok(Some((2 << 30, "SLURM_MEM_PER_NODE".into())))
+        );
+        assert_eq!(
+            memory_budget(&env(&[("SLURM_MEM_PER_CPU", "1024"), ("SLURM_CPUS_PER_TASK", "4")])),
+            Ok(Some((4 << 30, "SLURM_MEM_PER_CPU".into())))
+        );
+        let gate = Gate { budget: 1 << 20, from: "test".into() };
+        assert!(gate.check(1 << 20).is_ok());
+        let e = gate.check(3 << 20).unwrap_err();
+        assert!(e.contains("out of memory") && e.contains("3.0 MiB") && e.contains("(test)"), "{e}");
+    }
+}

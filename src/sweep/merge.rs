@@ -43,7 +43,7 @@ const EMPTY: Slot = Slot { word: u64::MAX, len: 0, sum: 0 };
 
 impl Slot {
     fn get(&self) -> Option<Loc> {
-        (self.word != u64::MAX).then(|| Loc {
+        (self.word != u64::MAX).then_some(Loc {
             file: (self.word >> 49) as u32,
             failed: self.word >> 48 & 1 == 1,
             at: self.word & ((1 << 48) - 1),
@@ -53,7 +53,7 @@ impl Slot {
     }
 
     fn pack(l: &Loc) -> Option<Slot> {
-        (l.file < (1 << 15) - 1 && l.at < 1 << 48 && l.len <= u32::MAX as u64).then(|| Slot {
+        (l.file < (1 << 15) - 1 && l.at < 1 << 48 && l.len <= u32::MAX as u64).then_some(Slot {
             word: (l.file as u64) << 49 | (l.failed as u64) << 48 | l.at,
             len: l.len as u32,
             sum: l.checksum,

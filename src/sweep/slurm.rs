@@ -386,6 +386,49 @@ mod tests {
     }
 
     #[test]
+    fn script_values_are_what_slurm_accepts_and_never_a_new_line() {
+        let ok: &[(Field, &str)] = &[
+            (Field::Partition, "short"),
+            (Field::Partition, "short,long.q"),
+            (Field::Account, "proj-42_a.b"),
+            (Field::Memory, "2G"),
+            (Field::Memory, "512"),
+            (Field::Memory, "1024m"),
+            (Field::Time, "1-00:00:00"),
+            (Field::Extra, "--qos=normal"),
+            (Field::Extra, "--mail-type=END,FAIL"),
+        ];
+        for (f, v) in ok {
+            assert_eq!(f.check(v), Ok(()), "{f:?} {v:?}");
+        }
+        let hostile = ["x\nrm -rf ~", "x\r", "x\u{0}", "x\u{1b}[2J", "x\u{85}y"];
+        for f in [Field::Partition, Field::Account, Field::Memory, Field::Time, Field::Extra] {
+            for h in hostile {
+                let e = f.check(&format!("-{h}")).unwrap_err();
+                assert!(e.contains("control character"), "{f:?} {h:?}: {e}");
+            }
+        }
+        let bad: &[(Field, &str)] = &[
+            (Field::Partition, ""),
+            (Field::Partition, "a,,b"),
+            (Field::Partition, "a b"),
+            (Field::Account, "$(id)"),
+            (Field::Account, "a;b"),
+            (Field::Memory, "2GG"),
+            (Field::Memory, "G"),
+            (Field::Memory, "-1G"),
+            (Field::Time, "1h"),
+            (Field::Extra, "rm -rf ~"),
+            (Field::Extra, "--comment=`id`"),
+            (Field::Extra, "--comment=\"x\""),
+            (Field::Extra, "-"),
+        ];
+        for (f, v) in bad {
+            assert!(f.check(v).is_err(), "{f:?} {v:?} was accepted");
+        }
+    }
+
+    #[test]
     fn shell_words_are_quoted() {
         assert_eq!(sh("/a b/it's"), "'/a b/it'\\''s'");
     }
