@@ -201,6 +201,10 @@ pub fn plan(scenario: &Path, targets_path: &Path, settings: &Settings, out: &Pat
             out.display()
         )));
     }
+    if out.exists() && force {
+        // Its sweep may be running (`esh sweep run DIR/sweep`, a Slurm array).
+        crate::sweep::plan::refuse_running(&out.join(SWEEP_DIR))?;
+    }
     crate::output::build_dir(out, force, |tmp| {
         std::fs::create_dir_all(tmp).map_err(io(tmp))?;
         std::fs::write(tmp.join(SETTINGS_FILE), &settings_text).map_err(io(tmp))?;

@@ -130,7 +130,7 @@ pub fn create_from(s: &SweepFile, out: &Path, force: bool) -> Result<PlanSummary
 
 /// Refuses to replace a sweep directory while a shard of it is being run: the runner
 /// would write into a directory that is no longer the sweep.
-fn refuse_running(out: &Path) -> Result<(), SweepError> {
+pub(crate) fn refuse_running(out: &Path) -> Result<(), SweepError> {
     let Ok(entries) = fs::read_dir(out.join(SHARD_DIR)) else { return Ok(()) };
     for entry in entries.flatten() {
         let path = entry.path();
