@@ -83,7 +83,7 @@ enum Command {
         #[arg(long)]
         baseline: bool,
     },
-    /// Parameter sweeps: plan, run (here or as a Slurm job array), check, merge.
+    /// Parameter sweeps: plan, run (here, or as a Slurm job array with slurm), status, merge.
     #[command(subcommand)]
     Sweep(SweepCommand),
     /// Run the hypotheses of the literature as experiments: effects, 95% CIs, verdicts, a report.
@@ -149,9 +149,13 @@ enum SweepCommand {
         /// Sweep directory to create [default: runs/<sweep name>].
         #[arg(long, short)]
         out: Option<PathBuf>,
-        /// Replace the directory if it exists, with every result in it.
+        /// Replace the directory if it exists, with every result in it (refused while a
+        /// shard of it is being run).
         #[arg(long)]
         force: bool,
+        /// Print nothing but warnings and errors.
+        #[arg(long, short)]
+        quiet: bool,
     },
     /// Run a sweep's pending runs (all, or one shard), skipping those already recorded.
     Run {
@@ -180,6 +184,9 @@ enum SweepCommand {
     Status {
         /// Sweep directory.
         dir: PathBuf,
+        /// Print nothing; exit 0 if every run is done, 1 if not.
+        #[arg(long, short)]
+        quiet: bool,
     },
     /// Write results.csv and summary.csv; fails, naming them, if runs are missing or failed.
     Merge {
@@ -227,6 +234,9 @@ enum SweepCommand {
         /// Submit with sbatch and print the job ids.
         #[arg(long)]
         submit: bool,
+        /// Print nothing but errors (with --submit: only the two job ids).
+        #[arg(long, short)]
+        quiet: bool,
     },
 }
 

@@ -285,3 +285,84 @@ fn without_params_the_scenario_is_compared_with_the_targets() {
     assert_eq!(o.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&o.stderr).contains("nothing to fit"));
 }
+
+#[test]
+fn out_of_range_options_name_the_option_not_a_temporary_file() {
+    let dir = TempDir::new().unwrap();
+    let (scenario, targets) = problem(dir.path());
+    let out = dir.path().join("cal");
+    for (args, needle) in [
+        (
+            &["--seed", "9223372036854775808"][..],
+            "--seed 9223372036854775808: expected an integer in [0, 9223372036854775807]",
+        ),
+        (&["--samples", "100000000"][..], "--samples 100000000: expected an integer in [1, 10000000]"),
+        (&["--replications", "200000"][..], "--replications 200000: expected an integer in [1, 100000]"),
+        (&["--samples", "1000000", "--replications", "20"][..], "20000000 runs; at most 10000000"),
+    ] {
+        let o = esh()
+            .arg("calibrate")
+            .arg(&scenario)
+            .arg("--targets")
+            .arg(&targets)
+            .args(["--params", "firms.spinoff_births=0.05:0.5"])
+            .args(args)
+            .arg("--out")
+            .arg(&out)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(stderr.contains(needle), "{args:?}: {stderr}");
+        assert!(!stderr.contains("calibration-sweep.toml") && !stderr.contains(".partial"), "{stderr}");
+        assert!(!out.exists());
+    }
+    // Without --params, --replications is checked the same way.
+    let o = esh()
+        .arg("calibrate")
+        .arg(&scenario)
+        .arg("--targets")
+        .arg(&targets)
+        .args(["--replications", "200000"])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("--replications 200000"));
+}
+
+#[test]
+fn the_calibration_sweep_writes_no_summary_and_an_undefined_target_says_what_was_written() {
+    let dir = TempDir::new().unwrap();
+    let (scenario, targets) = problem(dir.path());
+    let out = dir.path().join("cal");
+    let run = |targets: &Path, out: &Path| {
+        esh()
+            .arg("calibrate")
+            .arg(&scenario)
+            .arg("--targets")
+            .arg(targets)
+            .args(["--params", "firms.spinoff_births=0.05:0.5", "--samples", "6", "-q", "--out"])
+            .arg(out)
+            .output()
+            .unwrap()
+    };
+    let o = run(&targets, &out);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(out.join("sweep/results.csv").is_file());
+    assert!(!out.join("sweep/summary.csv").exists(), "the calibration's sweep keeps no summary.csv");
+    // A ratio over a count that is 0 in every sample: no fit, and the message says what is there.
+    let undefined = dir.path().join("undefined.toml");
+    fs::write(
+        &undefined,
+        fs::read_to_string(&targets).unwrap()
+            + "\n[[target]]\nname = \"per_merger\"\nkind = \"ratio\"\nmetric = \"firms\"\nover = \"firm_mergers\"\nyear = 2010\nvalue = 0.1\nunit = \"share\"\nsource = \"test\"\n",
+    )
+    .unwrap();
+    let out2 = dir.path().join("cal2");
+    let o = run(&undefined, &out2);
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{stderr}");
+    assert!(!stderr.contains("nothing was written"), "{stderr}");
+    assert!(stderr.contains("no fit was written") && stderr.contains("per_merger"), "{stderr}");
+    assert!(stderr.contains(&out2.join("sweep").display().to_string()), "{stderr}");
+}

@@ -408,3 +408,356 @@ fn bad_sweep_input_exits_2_with_a_helpful_error() {
     fs::copy(d.path().join("sw2/shards/shard-0-of-2.csv"), d.path().join("sw/shards/shard-0-of-2.csv")).unwrap();
     fails(d.path(), &["sweep", "run", "sw", "--shard", "0/2"], 2, &["was written for another plan"]);
 }
+
+/// Runs `esh` with extra environment variables.
+fn run_env(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> std::process::Output {
+    let mut c = esh();
+    c.current_dir(dir).args(args);
+    for (k, v) in env {
+        c.env(k, v);
+    }
+    c.output().unwrap()
+}
+
+#[test]
+fn hostile_slurm_values_are_refused_and_never_reach_a_script() {
+    let d = setup(SWEEP);
+    ok(d.path(), &["sweep", "plan", "sweep.toml", "--out", "sw"]);
+    let script = d.path().join("sw/slurm/array.sbatch");
+    // Every flag that reaches a script, with a value that would add a command line.
+    let flags: &[(&str, &str, &str)] = &[
+        ("--partition", "short\ncurl http://x | sh", "control character"),
+        ("--partition", "short;rm -rf ~", "not a Slurm partition name"),
+        ("--account", "proj\nrm -rf ~", "control character"),
+        ("--account", "$(id)", "not a Slurm account name"),
+        ("--memory", "1G\nrm -rf ~", "control character"),
+        ("--memory", "lots", "not a Slurm memory size"),
+        ("--time", "01:00:00\r\nrm -rf ~", "control character"),
+        ("--time", "1h", "not a Slurm time limit"),
+        ("--sbatch", "--qos=normal\nrm -rf ~", "control character"),
+        ("--sbatch", "--comment=$(id)", "not an sbatch option"),
+        ("--sbatch", "rm", "not an sbatch option"),
+    ];
+    for (flag, value, why) in flags {
+        let arg = format!("{flag}={value}");
+        fails(d.path(), &["sweep", "slurm", "sw", "--tasks", "2", &arg], 2, &[flag, why]);
+        assert!(!script.exists(), "{flag} {value:?}: a script was written");
+    }
+    // The same values in the sweep file's [slurm] table are refused at plan time, located.
+    for (key, value, why) in [
+        ("partition", "short\\ncurl http://x | sh", "control character"),
+        ("account", "a b", "not a Slurm account name"),
+        ("memory", "2G\\n#SBATCH --mem=0", "control character"),
+        ("time", "1:00\\u0000", "control character"),
+        ("partition", "a,b c", "not a Slurm partition name"),
+    ] {
+        fs::write(d.path().join("bad.toml"), format!("{SWEEP}\n[slurm]\n{key} = \"{value}\"\n")).unwrap();
+        fails(
+            d.path(),
+            &["sweep", "plan", "bad.toml", "--out", "bad"],
+            2,
+            &["bad.toml:", &format!("slurm.{key}"), why],
+        );
+    }
+    fs::write(d.path().join("bad.toml"), format!("{SWEEP}\n[slurm]\nextra = [\"--qos=a\\nrm -rf ~\"]\n")).unwrap();
+    fails(d.path(), &["sweep", "plan", "bad.toml", "--out", "bad"], 2, &["slurm.extra", "control character"]);
+    // A sweep directory whose path cannot go into an #SBATCH line, and one with a newline.
+    for name in ["with space", "new\nline", "per%cent"] {
+        ok(d.path(), &["sweep", "plan", "sweep.toml", "--out", name]);
+        fails(
+            d.path(),
+            &["sweep", "slurm", name, "--tasks", "2"],
+            2,
+            &["the sweep directory", "cannot go into an sbatch script"],
+        );
+    }
+    // A [slurm] value edited into the plan's sweep.toml by hand is caught when the script is written.
+    let planned = d.path().join("sw/sweep.toml");
+    fs::write(&planned, read(planned.clone()) + "\n[slurm]\npartition = \"x y\"\n").unwrap();
+    fails(d.path(), &["sweep", "slurm", "sw", "--tasks", "2"], 2, &["slurm.partition", "not a Slurm partition name"]);
+    fs::write(&planned, read(planned.clone()).replace("partition = \"x y\"", "partition = \"short,long\"")).unwrap();
+    // Good values still make a script whose every line is a comment, an #SBATCH line or one command.
+    ok(d.path(), &["sweep", "plan", "sweep.toml", "--out", "good", "-q"]);
+    let out = ok(d.path(), &["sweep", "slurm", "good", "--tasks", "2", "--account", "proj-4.2_a", "--memory", "512M"]);
+    let text = read(d.path().join("good/slurm/array.sbatch"));
+    assert!(out.contains("#SBATCH --account=proj-4.2_a") && out.contains("#SBATCH --mem=512M"), "{out}");
+    let commands: Vec<&str> = text.lines().filter(|l| !l.starts_with('#')).collect();
+    assert_eq!(commands.len(), 2, "{text}");
+    assert!(commands[0] == "set -euo pipefail" && commands[1].starts_with("exec '"), "{text}");
+}
+
+#[test]
+fn plan_force_refuses_a_running_sweep_and_a_replaced_runner_fails() {
+    let sweep = SWEEP.replace("replications = 3", "replications = 400");
+    let d = setup(&sweep);
+    fs::write(d.path().join("base.toml"), BASE.replace("ticks = 12", "ticks = 60")).unwrap();
+    ok(d.path(), &["sweep", "plan", "sweep.toml", "--out", "sw"]);
+    let bin = assert_cmd::cargo::cargo_bin("esh");
+    let child = std::process::Command::new(bin)
+        .current_dir(d.path())
+        .args(["sweep", "run", "sw", "-q", "-j", "1"])
+        .stderr(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let shard = d.path().join("sw/shards/shard-0-of-1.csv");
+    let started = Instant::now();
+    while fs::read_to_string(&shard).map_or(true, |t| !t.contains("\ndone,")) {
+        assert!(started.elapsed() < Duration::from_secs(60), "no run completed in a minute");
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    fails(
+        d.path(),
+        &["sweep", "plan", "sweep.toml", "--out", "sw", "--force"],
+        2,
+        &["is being run", "nothing was written"],
+    );
+    assert!(shard.exists(), "the running shard's results are still there");
+    // Replaced under the runner anyway (by hand): the runner must not report success.
+    fs::rename(d.path().join("sw"), d.path().join("sw-old")).unwrap();
+    ok(d.path(), &["sweep", "plan", "sweep.toml", "--out", "sw", "-q"]);
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "the runner finished before the replacement, or ignored it:\n{stderr}");
+    assert!(stderr.contains("was replaced or removed while this shard ran"), "{stderr}");
+    // With no runner, --force replaces the sweep.
+    ok(d.path(), &["sweep", "plan", "sweep.toml", "--out", "sw-old", "--force", "-q"]);
+}
+
+#[test]
+fn a_design_point_too_big_for_the_memory_fails_alone_and_the_shard_goes_on() {
+    // K = 9 needs NK tables of about 40 KB per context; K = 2 a few hundred bytes.
+    let sweep = SWEEP.replace("\"zones.supervisors\" = [1, 3]", "\"landscape.k\" = [2, 9]");
+    let d = setup(&sweep);
+    ok(d.path(), &["sweep", "plan", "sweep.toml", "--out", "sw"]);
+    let out = run_env(d.path(), &["sweep", "run", "sw", "-j", "2"], &[("ESH_MEMORY", "50K")]);
+    let text = String::from_utf8_lossy(&out.stderr).into_owned() + &String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(text.contains("out of memory") && text.contains("ESH_MEMORY"), "{text}");
+    assert!(!text.contains("panicked"), "{text}");
+    let status = ok(d.path(), &["sweep", "status", "sw"]);
+    assert!(status.contains("done 9, failed 9, missing 0"), "{status}");
+    assert!(status.contains("out of memory: the run needs about"), "{status}");
+    // With room, the failed runs run again and the sweep completes.
+    let out = run_env(d.path(), &["sweep", "run", "sw", "--retry-failed", "-q"], &[("ESH_MEMORY", "1G")]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    ok(d.path(), &["sweep", "merge", "sw", "-q"]);
+    let out = run_env(d.path(), &["sweep", "run", "sw"], &[("ESH_MEMORY", "a lot")]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("ESH_MEMORY=a lot"));
+}
+
+#[test]
+fn run_counts_that_overflow_or_exceed_the_limit_are_errors() {
+    let d = setup(SWEEP);
+    let axes = ["centre.tolerance", "zones.experiment_rate", "landscape.turbulence", "landscape.context_similarity"]
+        .iter()
+        .map(|a| format!("\"{a}\" = {{ from = 0.0, to = 1.0, steps = 65536 }}"))
+        .collect::<Vec<_>>()
+        .join("\n");
+    let four = format!("[sweep]\nscenario = \"base.toml\"\n[axes]\n{axes}\n");
+    fs::write(d.path().join("four.toml"), four).unwrap();
+    fails(
+        d.path(),
+        &["sweep", "plan", "four.toml", "--out", "x"],
+        2,
+        &["more than 2^64 runs", "65536 x 65536 x 65536 x 65536", "at most 10000000"],
+    );
+    fs::write(d.path().join("lhs.toml"), "[sweep]\nscenario = \"base.toml\"\ndesign = \"lhs\"\nsamples = 10000000\nreplications = 2\n[axes]\n\"centre.tolerance\" = { from = 0.0, to = 1.0 }\n").unwrap();
+    fails(d.path(), &["sweep", "plan", "lhs.toml", "--out", "x"], 2, &["20000000 runs", "at most 10000000"]);
+    fs::write(
+        d.path().join("lhs.toml"),
+        "[sweep]\nscenario = \"base.toml\"\ndesign = \"lhs\"\nsamples = 10000000\n[axes]\n\"centre.tolerance\" = { from = 0.0, to = 1.0 }\n\"zones.experiment_rate\" = { from = 0.0, to = 1.0 }\n\"landscape.turbulence\" = { from = 0.0, to = 1.0 }\n",
+    )
+    .unwrap();
+    fails(d.path(), &["sweep", "plan", "lhs.toml", "--out", "x"], 2, &["sweep.samples", "at most 25000000"]);
+    assert!(!d.path().join("x").exists());
+}
+
+/// Plans (and indexes) a sweep of `runs` runs under an address-space limit of `cap` bytes.
+fn plan_under_cap(d: &Path, sweep: &str, cap: u64) {
+    fs::write(d.join("cap.toml"), sweep).unwrap();
+    let bin = assert_cmd::cargo::cargo_bin("esh");
+    for args in
+        [vec!["sweep", "plan", "cap.toml", "--out", "cap", "-q", "--force"], vec!["sweep", "status", "cap", "-q"]]
+    {
+        let out = std::process::Command::new("prlimit")
+            .arg(format!("--as={cap}"))
+            .arg(&bin)
+            .args(&args)
+            .current_dir(d)
+            .output()
+            .expect("prlimit (util-linux) runs");
+        let code = out.status.code();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        // status -q exits 1 for a sweep with runs missing; anything else is a failure.
+        assert!(
+            code == Some(0) || (code == Some(1) && args[1] == "status" && stderr.is_empty()),
+            "`esh {}` under {cap} bytes: {code:?}\n{stderr}",
+            args.join(" ")
+        );
+    }
+}
+
+#[test]
+fn planning_streams_in_bounded_memory() {
+    let d = setup(SWEEP);
+    // A million runs of a grid, and a Latin hypercube of a million samples, under 160 MB of
+    // address space (the grid's design points alone took 80 MB before planning streamed).
+    let grid = "[sweep]\nscenario = \"base.toml\"\nreplications = 10\n[axes]\n\"centre.tolerance\" = { from = 0.0, to = 1.0, steps = 1000 }\n\"zones.supervisors\" = { from = 1, to = 100 }\n";
+    plan_under_cap(d.path(), grid, 160_000_000);
+    assert_eq!(read(d.path().join("cap/plan.csv")).lines().count(), 1_000_001);
+    let lhs = "[sweep]\nscenario = \"base.toml\"\ndesign = \"lhs\"\nsamples = 1000000\n[axes]\n\"centre.tolerance\" = { from = 0.0, to = 1.0 }\n\"zones.supervisors\" = { from = 1, to = 100 }\n";
+    plan_under_cap(d.path(), lhs, 160_000_000);
+}
+
+/// The largest plans allowed (10^7 runs; a 10^7-sample Latin hypercube over two axes) under
+/// 400 MB of address space. Slow (a minute, 1 GB of disk): `cargo test --test sweep -- --ignored`.
+#[test]
+#[ignore]
+fn the_largest_plans_fit_a_memory_cap() {
+    let d = setup(SWEEP);
+    let grid = "[sweep]\nscenario = \"base.toml\"\nreplications = 100000\n[axes]\n\"centre.tolerance\" = { from = 0.0, to = 1.0, steps = 100 }\n";
+    plan_under_cap(d.path(), grid, 400_000_000);
+    let lhs = "[sweep]\nscenario = \"base.toml\"\ndesign = \"lhs\"\nsamples = 10000000\n[axes]\n\"centre.tolerance\" = { from = 0.0, to = 1.0 }\n\"zones.supervisors\" = { from = 1, to = 100 }\n";
+    plan_under_cap(d.path(), lhs, 400_000_000);
+}
+
+#[test]
+fn a_corrupt_record_mid_file_is_reported_and_the_runs_after_it_are_kept() {
+    let d = setup(SWEEP);
+    ok(d.path(), &["sweep", "plan", "sweep.toml", "--out", "sw"]);
+    ok(d.path(), &["sweep", "run", "sw", "-q", "-j", "1"]);
+    ok(d.path(), &["sweep", "merge", "sw", "-q"]);
+    let good = read(d.path().join("sw/results.csv"));
+    let shard = d.path().join("sw/shards/shard-0-of-1.csv");
+    let text = read(shard.clone());
+    // Flip a digit in the first run's rows (its record starts after the header line).
+    let first = text.find('\n').unwrap() + 1;
+    let run: u64 = text[first + 2..].split(',').next().unwrap().parse().unwrap();
+    let mut bytes = text.clone().into_bytes();
+    let at = first + 6 + bytes[first + 6..].iter().position(|b| b.is_ascii_digit()).unwrap();
+    bytes[at] = if bytes[at] == b'9' { b'8' } else { b'9' };
+    fs::write(&shard, &bytes).unwrap();
+    let status = ok(d.path(), &["sweep", "status", "sw"]);
+    assert!(status.contains("done 17, failed 0, missing 1"), "{status}");
+    assert!(status.contains(&format!("corrupt at byte {first} (run {run})")), "{status}");
+    let out = esh().current_dir(d.path()).args(["sweep", "run", "sw"]).output().unwrap();
+    let (stdout, stderr) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(out.status.success(), "{stderr}");
+    assert!(stderr.contains(&format!("corrupt at byte {first} (run {run})")), "{stderr}");
+    assert!(stdout.contains("1 ran now") && stdout.contains("17 done before"), "{stdout}");
+    ok(d.path(), &["sweep", "merge", "sw", "-q"]);
+    assert_eq!(good, read(d.path().join("sw/results.csv")));
+    // Garbage after the last record is reported, not read as a complete shard.
+    let mut f = fs::OpenOptions::new().append(true).open(&shard).unwrap();
+    std::io::Write::write_all(&mut f, b"garbage\n").unwrap();
+    drop(f);
+    let status = ok(d.path(), &["sweep", "status", "sw"]);
+    assert!(status.contains("8 bytes of trailing garbage"), "{status}");
+    let out = esh().current_dir(d.path()).args(["sweep", "run", "sw"]).output().unwrap();
+    assert!(out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("cut 8 bytes of trailing garbage"));
+}
+
+#[test]
+fn runs_done_in_another_shard_file_are_not_run_again() {
+    let d = setup(SWEEP);
+    ok(d.path(), &["sweep", "plan", "sweep.toml", "--out", "whole"]);
+    ok(d.path(), &["sweep", "run", "whole", "-q"]);
+    let out = ok(d.path(), &["sweep", "run", "whole", "--shard", "1/4"]);
+    assert!(out.contains("0 ran now") && out.contains("5 done before"), "{out}");
+    assert!(out.contains("5 of the runs done before are recorded in other shard files"), "{out}");
+    ok(d.path(), &["sweep", "plan", "sweep.toml", "--out", "four"]);
+    for shard in ["0/4", "1/4", "2/4", "3/4"] {
+        ok(d.path(), &["sweep", "run", "four", "--shard", shard, "-q"]);
+    }
+    let out = ok(d.path(), &["sweep", "run", "four"]);
+    assert!(out.contains("0 ran now") && out.contains("18 done before"), "{out}");
+    // Partly done under one layout: only the rest runs under another.
+    ok(d.path(), &["sweep", "plan", "sweep.toml", "--out", "mixed"]);
+    ok(d.path(), &["sweep", "run", "mixed", "--shard", "0/2", "-q"]);
+    let out = ok(d.path(), &["sweep", "run", "mixed", "--shard", "1/3"]);
+    assert!(out.contains("6 runs: 3 ran now"), "{out}");
+    ok(d.path(), &["sweep", "run", "mixed", "-q"]);
+    ok(d.path(), &["sweep", "merge", "mixed", "-q"]);
+    ok(d.path(), &["sweep", "merge", "whole", "-q"]);
+    assert_eq!(read(d.path().join("whole/results.csv")), read(d.path().join("mixed/results.csv")));
+}
+
+#[test]
+fn integer_steps_that_would_repeat_a_value_are_refused() {
+    let d = setup(SWEEP);
+    for (axis, needles) in [
+        (
+            "{ from = 1, to = 2, steps = 5 }",
+            &["steps = 5 over the integers 1..=2", "only 2 of them", "leave `steps` out"][..],
+        ),
+        ("{ from = 1, to = 100, steps = 50, scale = \"log\" }", &["round to 1 twice"][..]),
+    ] {
+        fs::write(d.path().join("bad.toml"), SWEEP.replace("[1, 3]", axis)).unwrap();
+        let mut all = vec!["bad.toml:", "axes.\"zones.supervisors\""];
+        all.extend(needles);
+        fails(d.path(), &["sweep", "plan", "bad.toml", "--out", "bad"], 2, &all);
+    }
+    fs::write(d.path().join("ok.toml"), SWEEP.replace("[1, 3]", "{ from = 1, to = 3, steps = 3 }")).unwrap();
+    let out = ok(d.path(), &["sweep", "plan", "ok.toml", "--out", "ok"]);
+    assert!(out.contains("9 design points"), "{out}");
+}
+
+#[test]
+fn an_axis_that_a_set_event_overwrites_is_warned_about() {
+    let d = setup(SWEEP);
+    let base =
+        format!("{BASE}\n[[events]]\ntick = 6\naction = \"set\"\nparameter = \"centre.tolerance\"\nvalue = 0.5\n");
+    fs::write(d.path().join("base.toml"), base).unwrap();
+    let out = esh().current_dir(d.path()).args(["sweep", "plan", "sweep.toml", "--out", "sw"]).output().unwrap();
+    assert!(out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("warning: the axis `centre.tolerance` is overwritten from tick 6"), "{stderr}");
+    assert!(stderr.contains("events[0]") && stderr.contains("value 0.5"), "{stderr}");
+    assert!(!stderr.contains("zones.supervisors"), "{stderr}");
+}
+
+#[test]
+fn replications_default_to_the_base_scenarios() {
+    let d = setup(&SWEEP.replace("replications = 3\n", ""));
+    fs::write(d.path().join("base.toml"), BASE.replace("ticks = 12", "ticks = 12\nreplications = 2")).unwrap();
+    let out = ok(d.path(), &["sweep", "plan", "sweep.toml", "--out", "sw"]);
+    assert!(out.contains("planned 12 runs (6 design points x 2 replications)"), "{out}");
+    assert!(read(d.path().join("sw/sweep.toml")).contains("replications = 2"));
+}
+
+#[test]
+fn every_sweep_subcommand_takes_quiet_and_help_names_them() {
+    let d = setup(SWEEP);
+    let help = ok(d.path(), &["sweep", "--help"]);
+    for sub in ["plan", "run", "status", "merge", "slurm"] {
+        assert!(help.contains(&format!("  {sub} ")), "{help}");
+    }
+    assert!(!help.contains("check"), "{help}");
+    assert_eq!(ok(d.path(), &["sweep", "plan", "sweep.toml", "--out", "sw", "-q"]), "");
+    let out = esh().current_dir(d.path()).args(["sweep", "status", "sw", "--quiet"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(1), "runs are missing");
+    assert!(out.stdout.is_empty());
+    assert_eq!(ok(d.path(), &["sweep", "run", "sw", "-q"]), "");
+    assert_eq!(ok(d.path(), &["sweep", "status", "sw", "-q"]), "");
+    assert_eq!(ok(d.path(), &["sweep", "merge", "sw", "-q"]), "");
+    assert_eq!(ok(d.path(), &["sweep", "slurm", "sw", "--tasks", "2", "-q"]), "");
+    assert!(d.path().join("sw/slurm/array.sbatch").exists());
+}
+
+#[test]
+fn sweeps_md_is_generated_from_the_sweep_files_definitions() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/sweeps.md");
+    let want = esh::sweep::file::reference();
+    if std::env::var_os("ESH_UPDATE_DOCS").is_some() {
+        fs::write(&path, &want).unwrap();
+    }
+    let have = fs::read_to_string(&path).unwrap_or_default();
+    assert!(have == want, "docs/sweeps.md is out of date; run `ESH_UPDATE_DOCS=1 cargo test --test sweep sweeps_md`");
+    // Every key the parser knows is in it.
+    for k in esh::sweep::file::KEYS {
+        assert!(have.contains(&format!("| `{}` |", k.key)), "{}", k.key);
+    }
+}

@@ -165,9 +165,18 @@ pub fn plan(scenario: &Path, targets_path: &Path, settings: &Settings, out: &Pat
     if !(settings.accept > 0.0 && settings.accept <= 1.0) {
         return Err(SweepError::Input(format!("--accept {}: expected a share in (0, 1]", settings.accept)));
     }
+    check_counts(settings)?;
     let scenario_abs = std::fs::canonicalize(scenario)
         .map_err(|e| SweepError::Input(format!("cannot read '{}': {e}", scenario.display())))?;
     let sweep_text = sweep_file(&scenario_abs, &targets, settings, base.run.seed);
+    // Parsed here, before anything is written, so that an error names the options it came
+    // from rather than a file that exists only while the plan is written.
+    let sweep = crate::sweep::SweepFile::parse(&sweep_text, "the calibration's sweep (from the command line)", Path::new(""))
+        .map_err(|e| {
+            SweepError::Input(format!(
+                "{e}\n  note: the calibration's sweep is built from SCENARIO, --targets, --params, --samples, --replications and --seed"
+            ))
+        })?;
     let settings_text = format!(
         "# esh calibrate: approximate Bayesian computation by rejection over a Latin hypercube.\n\
          # The parameters and their prior ranges are the axes of sweep/sweep.toml.\n\n\
@@ -192,14 +201,15 @@ pub fn plan(scenario: &Path, targets_path: &Path, settings: &Settings, out: &Pat
             out.display()
         )));
     }
+    if out.exists() && force {
+        // Its sweep may be running (`esh sweep run DIR/sweep`, a Slurm array).
+        crate::sweep::plan::refuse_running(&out.join(SWEEP_DIR))?;
+    }
     crate::output::build_dir(out, force, |tmp| {
         std::fs::create_dir_all(tmp).map_err(io(tmp))?;
         std::fs::write(tmp.join(SETTINGS_FILE), &settings_text).map_err(io(tmp))?;
         std::fs::write(tmp.join(TARGETS_FILE), &targets_text).map_err(io(tmp))?;
-        let sweep_path = tmp.join("calibration-sweep.toml");
-        std::fs::write(&sweep_path, &sweep_text).map_err(io(tmp))?;
-        crate::sweep::plan::create(&sweep_path, &tmp.join(SWEEP_DIR), false)?;
-        std::fs::remove_file(&sweep_path).map_err(io(tmp))
+        crate::sweep::plan::create_from(&sweep, &tmp.join(SWEEP_DIR), false).map(|_| ())
     })
     .map_err(|e| match e {
         BuildError::Stale(e) => io(&crate::output::partial_dir(out))(e),
@@ -210,8 +220,39 @@ pub fn plan(scenario: &Path, targets_path: &Path, settings: &Settings, out: &Pat
     })
 }
 
+/// Refuses samples, replications and seeds a sweep cannot take, naming the option.
+fn check_counts(s: &Settings) -> Result<(), Error> {
+    use crate::sweep::file::MAX_RUNS;
+    if s.samples == 0 || s.samples as u64 > MAX_RUNS {
+        return Err(SweepError::Input(format!("--samples {}: expected an integer in [1, {MAX_RUNS}]", s.samples)));
+    }
+    if s.replications == 0 || s.replications > MAX_REPLICATIONS {
+        return Err(SweepError::Input(format!(
+            "--replications {}: expected an integer in [1, {MAX_REPLICATIONS}]",
+            s.replications
+        )));
+    }
+    let runs = s.samples as u64 * s.replications as u64;
+    if runs > MAX_RUNS {
+        return Err(SweepError::Input(format!(
+            "--samples {} x --replications {} is {runs} runs; at most {MAX_RUNS} are supported\n  help: fewer samples or replications",
+            s.samples, s.replications
+        )));
+    }
+    if let Some(seed) = s.seed
+        && seed > i64::MAX as u64
+    {
+        return Err(SweepError::Input(format!("--seed {seed}: expected an integer in [0, {}]", i64::MAX)));
+    }
+    Ok(())
+}
+
+/// The most replications a sample (and a scenario) may have.
+const MAX_REPLICATIONS: u32 = 100_000;
+
 /// The sweep a calibration runs: a Latin hypercube over the parameters, every tick of the
-/// metrics the targets read.
+/// metrics the targets read. It writes no summary.csv: one replication per sample is the
+/// usual case, and the calibration's own files hold its statistics.
 fn sweep_file(scenario: &Path, targets: &[Target], s: &Settings, scenario_seed: u64) -> String {
     let metrics: Vec<String> = target_metrics(targets).iter().map(|m| format!("{:?}", m.0)).collect();
     let mut o = String::new();
@@ -219,7 +260,8 @@ fn sweep_file(scenario: &Path, targets: &[Target], s: &Settings, scenario_seed: 
     writeln!(o, "replications = {}\nseed = {}\nseeds = \"common\"", s.replications, s.seed.unwrap_or(scenario_seed))
         .unwrap();
     writeln!(o, "design = \"lhs\"\nsamples = {}\n", s.samples).unwrap();
-    writeln!(o, "[keep]\nticks = \"all\"\nevery = 1\nmetrics = [{}]\n\n[axes]", metrics.join(", ")).unwrap();
+    writeln!(o, "[keep]\nticks = \"all\"\nevery = 1\nsummary = false\nmetrics = [{}]\n\n[axes]", metrics.join(", "))
+        .unwrap();
     for p in &s.params {
         writeln!(o, "{}", p.axis()).unwrap();
     }
@@ -274,8 +316,10 @@ pub fn evaluate(scenario: &Path, targets_path: &Path, replications: Option<u32>)
     use rayon::prelude::*;
     let mut s = Scenario::load(scenario).map_err(input)?;
     if let Some(r) = replications {
-        if r == 0 {
-            return Err(SweepError::Input("--replications must be at least 1".into()));
+        if r == 0 || r > MAX_REPLICATIONS {
+            return Err(SweepError::Input(format!(
+                "--replications {r}: expected an integer in [1, {MAX_REPLICATIONS}]"
+            )));
         }
         s.run.replications = r;
     }
@@ -407,10 +451,27 @@ pub fn fit(c: &Calibration) -> Result<Fit, Error> {
     ranking.sort_by(|&a, &b| samples[a].distance.total_cmp(&samples[b].distance).then(a.cmp(&b)));
     let finite = samples.iter().filter(|s| s.distance.is_finite()).count();
     if finite == 0 {
-        return Err(SweepError::Incomplete(
-            "no sample gives every fitted target a defined value (a ratio over 0, growth from 0); nothing was written"
-                .into(),
-        ));
+        let undefined: Vec<&str> = c
+            .targets
+            .iter()
+            .enumerate()
+            .filter(|(k, t)| t.weight > 0.0 && samples.iter().all(|s| s.model[*k].is_none()))
+            .map(|(_, t)| t.name.as_str())
+            .collect();
+        let which = if undefined.is_empty() {
+            String::new()
+        } else {
+            format!(" (undefined in every sample: {})", undefined.join(", "))
+        };
+        return Err(SweepError::Incomplete(format!(
+            "no sample gives every fitted target a defined value (a ratio over 0, growth from 0){which}; no fit was written\n  \
+             written: the runs and their merged results.csv in {}; the calibration's settings and targets in {}\n  \
+             help: change or drop (weight = 0) the undefined targets in {}, then `esh calibrate --fit {}`",
+            c.plan.dir.display(),
+            c.dir.display(),
+            c.dir.join(TARGETS_FILE).display(),
+            c.dir.display()
+        )));
     }
     let accepted = ((samples.len() as f64 * c.accept).round() as usize).clamp(1, finite);
     let mut samples = samples;

@@ -12,11 +12,11 @@ use super::{SweepCommand, fail};
 
 pub fn command(c: SweepCommand) -> ExitCode {
     let result = match c {
-        SweepCommand::Plan { sweep, out, force } => plan(&sweep, out.as_deref(), force),
+        SweepCommand::Plan { sweep, out, force, quiet } => plan(&sweep, out.as_deref(), force, quiet),
         SweepCommand::Run { dir, shard, shards, threads, retry_failed, quiet } => {
             run(&dir, shard.as_deref(), shards, threads, retry_failed, quiet)
         }
-        SweepCommand::Status { dir } => status(&dir),
+        SweepCommand::Status { dir, quiet } => status(&dir, quiet),
         SweepCommand::Merge { dir, allow_missing, quiet } => merge_cmd(&dir, allow_missing, quiet),
         SweepCommand::Slurm {
             dir,
@@ -31,9 +31,10 @@ pub fn command(c: SweepCommand) -> ExitCode {
             esh,
             missing,
             submit,
+            quiet,
         } => {
             let opts = slurm::Options { tasks, time, partition, memory, cpus, account, throttle, extra, esh, missing };
-            slurm_cmd(&dir, &opts, submit)
+            slurm_cmd(&dir, &opts, submit, quiet)
         }
     };
     match result {
@@ -42,31 +43,37 @@ pub fn command(c: SweepCommand) -> ExitCode {
     }
 }
 
-fn plan(path: &Path, out: Option<&Path>, force: bool) -> Result<ExitCode, SweepError> {
+fn plan(path: &Path, out: Option<&Path>, force: bool, quiet: bool) -> Result<ExitCode, SweepError> {
     let name = path.file_stem().map_or("sweep".into(), |s| s.to_string_lossy().into_owned());
     let out = out.map(Path::to_path_buf).unwrap_or_else(|| Path::new("runs").join(name));
     let s = sweep::plan::create(path, &out, force)?;
-    println!(
-        "planned {} ({} x {}) in {}",
-        plural(s.runs, "run"),
-        plural(s.points, "design point"),
-        plural(s.replications, "replication"),
-        out.display()
-    );
-    if !s.invalid.is_empty() {
+    if !quiet {
+        println!(
+            "planned {} ({} x {}) in {}",
+            plural(s.runs, "run"),
+            plural(s.points, "design point"),
+            plural(s.replications, "replication"),
+            out.display()
+        );
+    }
+    for w in &s.warnings {
+        eprintln!("warning: {w}");
+    }
+    if s.invalid_count > 0 {
         eprintln!(
             "warning: {} of the {} design points are not valid scenarios; their runs will be recorded as failed:",
-            s.invalid.len(),
-            s.points
+            s.invalid_count, s.points
         );
-        for (p, why) in s.invalid.iter().take(10) {
+        for (p, why) in &s.invalid {
             eprintln!("  point {p}: {why}");
         }
-        if s.invalid.len() > 10 {
-            eprintln!("  and {} more", s.invalid.len() - 10);
+        if s.invalid_count > s.invalid.len() as u64 {
+            eprintln!("  and {} more", s.invalid_count - s.invalid.len() as u64);
         }
     }
-    println!("next: esh sweep run {0}   (or: esh sweep slurm {0} --tasks N --submit)", out.display());
+    if !quiet {
+        println!("next: esh sweep run {0}   (or: esh sweep slurm {0} --tasks N --submit)", out.display());
+    }
     Ok(ExitCode::SUCCESS)
 }
 
@@ -89,7 +96,17 @@ fn run(
     super::set_threads(threads)
         .map_err(|(code, m)| if code == 2 { SweepError::Input(m) } else { SweepError::Io(m) })?;
     let r = execute::run_shard(&plan, &execute::Options { shard, quiet, retry_failed })?;
-    if r.cut > 0 && !quiet {
+    for c in &r.corrupt {
+        eprintln!(
+            "warning: shard {shard}: its file is {c}; that run is run again, the verified runs after it are kept"
+        );
+    }
+    if r.cut > 0 && r.cut_garbage {
+        eprintln!(
+            "warning: shard {shard}: cut {} bytes of trailing garbage (not an unfinished run) off the end of its file",
+            r.cut
+        );
+    } else if r.cut > 0 && !quiet {
         eprintln!("shard {shard}: cut {} bytes of an interrupted run off the end of its file", r.cut);
     }
     if !quiet {
@@ -102,6 +119,9 @@ fn run(
             r.already_done,
             r.already_failed
         );
+        if r.done_elsewhere > 0 {
+            println!("  ({} of the runs done before are recorded in other shard files of the sweep)", r.done_elsewhere);
+        }
     }
     for (run, why) in r.failed.iter().take(10) {
         eprintln!("run {run} failed: {why}");
@@ -120,9 +140,15 @@ fn run(
     }
 }
 
-fn status(dir: &Path) -> Result<ExitCode, SweepError> {
+/// `status --quiet` prints nothing; its exit code says whether the sweep is complete (0)
+/// or has runs missing or failed (1).
+fn status(dir: &Path, quiet: bool) -> Result<ExitCode, SweepError> {
     let plan = Plan::open(dir)?;
     let index = merge::Index::build(&plan)?;
+    if quiet {
+        let complete = index.done() == plan.runs;
+        return Ok(if complete { ExitCode::SUCCESS } else { ExitCode::from(1) });
+    }
     let layouts: Vec<u32> = slurm::layout(&plan).into_iter().collect();
     print!("{}", merge::status(&plan, &index, &layouts));
     Ok(ExitCode::SUCCESS)
@@ -143,15 +169,17 @@ fn merge_cmd(dir: &Path, allow_missing: bool, quiet: bool) -> Result<ExitCode, S
         return Ok(ExitCode::SUCCESS);
     }
     println!(
-        "merged {} of {} runs from {} shard file(s)\n  {} ({} bytes)\n  {} ({} bytes)",
+        "merged {} of {} runs from {} shard file(s)\n  {} ({} bytes)",
         r.merged,
         r.runs,
         r.files,
         r.results.0.display(),
-        r.results.1,
-        r.summary.0.display(),
-        r.summary.1
+        r.results.1
     );
+    match &r.summary {
+        Some((path, bytes)) => println!("  {} ({bytes} bytes)", path.display()),
+        None => println!("  no summary.csv: the sweep file's [keep] summary = false"),
+    }
     if let Some(p) = r.preview {
         println!("\n{} by design point (last kept tick; mean and 95% CI over replications):", p.metric);
         let mut head = vec!["point".to_string()];
@@ -178,9 +206,17 @@ fn merge_cmd(dir: &Path, allow_missing: bool, quiet: bool) -> Result<ExitCode, S
     Ok(ExitCode::SUCCESS)
 }
 
-fn slurm_cmd(dir: &Path, opts: &slurm::Options, submit: bool) -> Result<ExitCode, SweepError> {
+fn slurm_cmd(dir: &Path, opts: &slurm::Options, submit: bool, quiet: bool) -> Result<ExitCode, SweepError> {
     let plan = Plan::open(dir)?;
     let s = slurm::write_scripts(&plan, opts)?;
+    if quiet && submit && !s.indices.is_empty() {
+        let (array, merge) = slurm::submit(&plan, &s)?;
+        println!("{array} {merge}");
+        return Ok(ExitCode::SUCCESS);
+    }
+    if quiet {
+        return Ok(ExitCode::SUCCESS);
+    }
     println!("# {}\n{}", s.array.display(), s.array_text);
     println!("# {}\n{}", s.merge.display(), s.merge_text);
     if s.indices.is_empty() {

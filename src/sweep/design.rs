@@ -11,15 +11,28 @@ use crate::scenario::{Domain, ParamSpec, Scenario, ScenarioError, Value};
 /// The values of one design point, in axis order.
 pub type Point = Vec<Value>;
 
-/// Every design point of the sweep, in plan order.
-pub fn points(s: &SweepFile) -> Vec<Point> {
+/// Every design point of the sweep, in plan order, as a stream: a grid point is decoded
+/// from its index, a random one drawn as it comes, and a Latin hypercube keeps only its
+/// permutations (4 bytes per sample and axis). Memory does not grow with the points.
+pub fn points(s: &SweepFile) -> Box<dyn Iterator<Item = Point> + '_> {
     match s.design {
-        DesignKind::Grid => grid(&s.axes),
+        DesignKind::Grid => {
+            let lens: Vec<usize> = s.axes.iter().map(super::file::grid_len).collect();
+            let total = s.points();
+            Box::new((0..total).map(move |mut k| {
+                let mut p = vec![Value::Int(0); lens.len()];
+                for (j, len) in lens.iter().enumerate().rev() {
+                    p[j] = grid_value(&s.axes[j], (k % *len as u64) as usize);
+                    k /= *len as u64;
+                }
+                p
+            }))
+        }
         DesignKind::Random => {
             let mut rng = StreamKey::new(s.seed, 0).setup(Purpose::Design, 0, 0);
-            (0..s.samples).map(|_| s.axes.iter().map(|a| at(a, rng.unit())).collect()).collect()
+            Box::new((0..s.samples).map(move |_| s.axes.iter().map(|a| at(a, rng.unit())).collect()))
         }
-        DesignKind::Lhs => lhs(&s.axes, s.samples as usize, s.seed),
+        DesignKind::Lhs => Box::new(lhs_stream(&s.axes, s.samples as usize, s.seed)),
     }
 }
 
@@ -51,13 +64,24 @@ pub fn grid_values(a: &Axis) -> Vec<Value> {
         AxisValues::Range { from, to, steps: None, .. } => (*from as i64..=*to as i64).map(Value::Int).collect(),
         AxisValues::Range { from, to, steps: Some(n), scale } => {
             let n = *n as usize;
-            (0..n)
-                .map(|i| {
-                    let t = if n == 1 { 0.0 } else { i as f64 / (n - 1) as f64 };
-                    let x = if i + 1 == n && n > 1 { *to } else { spaced(*from, *to, t, *scale) };
-                    typed(a.spec, x)
-                })
-                .collect()
+            (0..n).map(|i| typed(a.spec, range_value(*from, *to, n, i, *scale))).collect()
+        }
+    }
+}
+
+/// Value i of a range of n values on a grid, both ends included (the last exactly `to`).
+pub fn range_value(from: f64, to: f64, n: usize, i: usize, scale: Scale) -> f64 {
+    let t = if n == 1 { 0.0 } else { i as f64 / (n - 1) as f64 };
+    if i + 1 == n && n > 1 { to } else { spaced(from, to, t, scale) }
+}
+
+/// Value i of an axis on a grid, without building the list.
+pub fn grid_value(a: &Axis, i: usize) -> Value {
+    match &a.values {
+        AxisValues::List(v) => v[i].clone(),
+        AxisValues::Range { from, steps: None, .. } => Value::Int(*from as i64 + i as i64),
+        AxisValues::Range { from, to, steps: Some(n), scale } => {
+            typed(a.spec, range_value(*from, *to, *n as usize, i, *scale))
         }
     }
 }
@@ -72,21 +96,27 @@ pub fn grid(axes: &[Axis]) -> Vec<Point> {
     out
 }
 
+#[cfg(test)]
 fn lhs(axes: &[Axis], n: usize, seed: u64) -> Vec<Point> {
+    lhs_stream(axes, n, seed).collect()
+}
+
+fn lhs_stream(axes: &[Axis], n: usize, seed: u64) -> impl Iterator<Item = Point> + '_ {
     let mut rng = StreamKey::new(seed, 0).setup(Purpose::Design, 0, 0);
-    let strata: Vec<Vec<usize>> = axes
+    // u32 strata: the sample count is at most MAX_RUNS.
+    let strata: Vec<Vec<u32>> = axes
         .iter()
         .map(|_| {
-            let mut perm: Vec<usize> = (0..n).collect();
+            let mut perm: Vec<u32> = (0..n as u32).collect();
             for i in (1..n).rev() {
                 perm.swap(i, rng.below(i as u64 + 1) as usize);
             }
             perm
         })
         .collect();
-    (0..n)
-        .map(|i| axes.iter().zip(&strata).map(|(a, perm)| at(a, (perm[i] as f64 + rng.unit()) / n as f64)).collect())
-        .collect()
+    (0..n).map(move |i| {
+        axes.iter().zip(&strata).map(|(a, perm)| at(a, (perm[i] as f64 + rng.unit()) / n as f64)).collect()
+    })
 }
 
 /// The value of an axis at quantile u in [0, 1).
@@ -189,6 +219,15 @@ mod tests {
                 3
             )
         );
+    }
+
+    #[test]
+    fn streamed_grid_points_are_the_grid_in_order() {
+        let text = "[sweep]\n[scenario.run]\nticks = 2\n[axes]\n\"centre.tolerance\" = { from = 0.0, to = 1.0, steps = 3 }\n\"zones.supervisors\" = [1, 3]\n\"landscape.k\" = { from = 1, to = 4 }\n";
+        let s = SweepFile::parse(text, "t.toml", std::path::Path::new("")).unwrap();
+        let streamed: Vec<Point> = points(&s).collect();
+        assert_eq!(streamed.len(), 24);
+        assert_eq!(streamed, grid(&s.axes));
     }
 
     #[test]

@@ -1,6 +1,15 @@
 //! Running one shard: its pending runs in parallel, each kept by a [`Collector`] and
 //! appended to the shard's file as soon as it completes. A run that fails (an invalid
-//! design point, a panic in the model) is recorded with its error and the shard goes on.
+//! design point, a panic in the model, a design point too big for the memory the shard
+//! may use) is recorded with its error and the shard goes on. A run recorded as complete
+//! in any shard file of the sweep (another layout, an earlier whole-sweep run) is done.
+//!
+//! Memory: before a run starts, its scenario's size estimate (plus what its kept rows
+//! take) is compared with the shard's budget ([`memory_budget`]); a run that does not fit
+//! fails with that reason instead of aborting the whole shard. Runs that fit alone run
+//! side by side (waiting for memory inside rayon's pool could deadlock: a waiting worker
+//! may hold a stolen part of the very run it waits for), so for design points near the
+//! limit give the shard fewer threads.
 
 use std::io::{self, IsTerminal};
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -41,6 +50,14 @@ pub struct Report {
     pub failed: Vec<(u64, String)>,
     /// Bytes of an interrupted run cut off the shard file's end.
     pub cut: u64,
+    /// Whether those bytes were garbage rather than an unfinished run.
+    pub cut_garbage: bool,
+    /// Records of this shard's file that do not verify (their runs run again).
+    pub corrupt: Vec<super::shard::Corrupt>,
+    /// Of `already_done`, how many are recorded in other shard files.
+    pub done_elsewhere: u64,
+    /// The memory the shard's runs may use together, and where the figure came from.
+    pub memory: Option<(u64, String)>,
     pub wall_seconds: f64,
 }
 
@@ -48,34 +65,48 @@ pub struct Report {
 pub fn run_shard(plan: &Plan, opts: &Options) -> Result<Report, SweepError> {
     let started = Instant::now();
     let (writer, recovered) = ShardWriter::open(plan, opts.shard)?;
+    let memory = memory_budget(&|k| std::env::var(k).ok()).map_err(SweepError::Input)?;
     let mut done = vec![false; 0];
     let runs = plan.runs;
     let slot = |run: u64| (run / opts.shard.count as u64) as usize;
     done.resize(opts.shard.assigned(runs) as usize, false);
+    let mut mine = vec![false; done.len()];
     for &r in &recovered.done {
         if opts.shard.owns(r) && r < runs {
-            done[slot(r)] = true;
+            mine[slot(r)] = true;
         }
     }
-    let mut skip_failed = 0;
-    for (r, _) in &recovered.failed {
-        if opts.shard.owns(*r) && *r < runs && !done[slot(*r)] {
-            if opts.retry_failed {
-                continue;
-            }
-            done[slot(*r)] = true;
+    // Every shard file of the sweep counts: a run done under another layout is done.
+    let index = super::merge::Index::build(plan)?;
+    let (mut already_done, mut skip_failed, mut elsewhere) = (0, 0, 0);
+    let mut r = opts.shard.index as u64;
+    while r < runs {
+        if index.is_done(r) {
+            done[slot(r)] = true;
+            already_done += 1;
+            elsewhere += !mine[slot(r)] as u64;
+        } else if index.is_complete(r) && !opts.retry_failed {
+            done[slot(r)] = true;
             skip_failed += 1;
         }
+        r += opts.shard.count as u64;
     }
-    let already = done.iter().filter(|d| **d).count() as u64;
+    drop(mine);
+    drop(index);
+    let already = already_done + skip_failed;
     let mut report = Report {
         shard: Some(opts.shard),
         assigned: done.len() as u64,
-        already_done: already - skip_failed,
+        already_done,
         already_failed: skip_failed,
+        done_elsewhere: elsewhere,
         cut: recovered.cut,
+        cut_garbage: recovered.garbage,
+        corrupt: recovered.corrupt,
+        memory: memory.clone(),
         ..Report::default()
     };
+    let gate = memory.as_ref().map(|(budget, from)| Gate { budget: *budget, from: from.clone() });
     let pending = report.assigned - already;
     let progress = Progress::new(pending, opts.shard, opts.quiet);
     let writer = Mutex::new(writer);
@@ -92,7 +123,7 @@ pub fn run_shard(plan: &Plan, opts: &Options) -> Result<Report, SweepError> {
     todo.take_while(|_| !stop.load(Ordering::Relaxed)).par_bridge().for_each(|row| {
         let outcome = match row {
             Ok(row) => {
-                let block = match run_one(plan, &row) {
+                let block = match run_gated(plan, &row, gate.as_ref()) {
                     Ok((bytes, count)) => ShardWriter::done_block(row.run, bytes, count),
                     Err(message) => {
                         let block = ShardWriter::failed_block(row.run, &message);
@@ -129,11 +160,28 @@ pub fn run_shard(plan: &Plan, opts: &Options) -> Result<Report, SweepError> {
 
 /// Runs one line of the plan into its row lines, or the reason it failed.
 pub fn run_one(plan: &Plan, row: &PlanRow) -> Result<(Vec<u8>, u32), String> {
+    run_gated(plan, row, None)
+}
+
+/// The memory a run needs: its scenario's state and the rows it keeps.
+fn run_bytes(plan: &Plan, s: &crate::scenario::Scenario) -> u64 {
+    let rows = match plan.sweep.keep {
+        Keep::All { every } => (s.run.ticks / every) as f64 + 2.0,
+        _ => 1.0,
+    };
+    let kept = rows * (24.0 + 20.0 * plan.sweep.metrics.len() as f64) + 64.0;
+    (s.estimated_bytes_per_replication() as f64 + kept).min(u64::MAX as f64) as u64
+}
+
+fn run_gated(plan: &Plan, row: &PlanRow, gate: Option<&Gate>) -> Result<(Vec<u8>, u32), String> {
     let values = plan.values(row)?;
     let scenario = super::design::scenario(&plan.sweep.base, &plan.sweep.axes, &values, row.seed).map_err(|e| {
         let key = e.key.map(|k| format!("`{k}`: ")).unwrap_or_default();
         format!("invalid design point: {key}{}", e.message)
     })?;
+    if let Some(g) = gate {
+        g.check(run_bytes(plan, &scenario))?;
+    }
     let mut collector = Collector::new(row.run, plan.sweep.keep, &plan.sweep.metrics, scenario.run.ticks);
     let ran = catch_unwind(AssertUnwindSafe(|| {
         crate::engine::run_replication(&scenario, row.replication, &mut collector, &|| {})
@@ -149,6 +197,88 @@ pub fn run_one(plan: &Plan, row: &PlanRow) -> Result<(Vec<u8>, u32), String> {
                 .unwrap_or_else(|| "unknown panic".into());
             Err(format!("the model panicked: {what}"))
         }
+    }
+}
+
+/// The memory a shard's runs may use together, and where that figure comes from, in
+/// this order: `ESH_MEMORY` (bytes, or with a unit K, M, G or T: powers of 1024); Slurm's
+/// `SLURM_MEM_PER_NODE`, or `SLURM_MEM_PER_CPU` times `SLURM_CPUS_PER_TASK` (MiB); else
+/// the machine's memory or the cgroup's limit, whichever is less. None when none is known.
+pub fn memory_budget(env: &dyn Fn(&str) -> Option<String>) -> Result<Option<(u64, String)>, String> {
+    if let Some(v) = env("ESH_MEMORY") {
+        let bytes = parse_bytes(&v)
+            .ok_or_else(|| format!("ESH_MEMORY={v}: expected bytes, or a number with a unit K, M, G or T, e.g. 4G"))?;
+        return Ok(Some((bytes, "ESH_MEMORY".into())));
+    }
+    let mib = |k: &str| env(k).and_then(|v| v.trim().parse::<u64>().ok());
+    if let Some(m) = mib("SLURM_MEM_PER_NODE") {
+        return Ok(Some((m.saturating_mul(1 << 20), "SLURM_MEM_PER_NODE".into())));
+    }
+    if let Some(m) = mib("SLURM_MEM_PER_CPU") {
+        let cpus = mib("SLURM_CPUS_PER_TASK").unwrap_or(1).max(1);
+        return Ok(Some((m.saturating_mul(cpus).saturating_mul(1 << 20), "SLURM_MEM_PER_CPU".into())));
+    }
+    let total = std::fs::read_to_string("/proc/meminfo").ok().and_then(|t| {
+        let line = t.lines().find(|l| l.starts_with("MemTotal:"))?;
+        line.split_whitespace().nth(1)?.parse::<u64>().ok().map(|kib| kib * 1024)
+    });
+    let cgroup = ["/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory/memory.limit_in_bytes"]
+        .iter()
+        .find_map(|p| std::fs::read_to_string(p).ok()?.trim().parse::<u64>().ok());
+    Ok(match (total, cgroup) {
+        (Some(t), Some(c)) if c < t => Some((c, "the cgroup's memory limit".into())),
+        (Some(t), _) => Some((t, "the machine's memory".into())),
+        (None, Some(c)) => Some((c, "the cgroup's memory limit".into())),
+        (None, None) => None,
+    })
+}
+
+/// "4G", "512M", "1048576": bytes (units are powers of 1024).
+fn parse_bytes(v: &str) -> Option<u64> {
+    let v = v.trim();
+    let (digits, unit) = match v.char_indices().find(|(_, c)| !c.is_ascii_digit()) {
+        Some((i, _)) => (&v[..i], v[i..].trim_end_matches(['B', 'b'])),
+        None => (v, ""),
+    };
+    let n: u64 = digits.parse().ok()?;
+    let shift = match unit {
+        "" => 0,
+        "K" | "k" => 10,
+        "M" | "m" => 20,
+        "G" | "g" => 30,
+        "T" | "t" => 40,
+        _ => return None,
+    };
+    n.checked_mul(1 << shift)
+}
+
+fn gib(bytes: u64) -> String {
+    let b = bytes as f64;
+    if b >= (1u64 << 30) as f64 {
+        format!("{:.1} GiB", b / (1u64 << 30) as f64)
+    } else {
+        format!("{:.1} MiB", b / (1u64 << 20) as f64)
+    }
+}
+
+/// The shard's memory budget.
+struct Gate {
+    budget: u64,
+    from: String,
+}
+
+impl Gate {
+    /// Err when a run of `bytes` cannot fit.
+    fn check(&self, bytes: u64) -> Result<(), String> {
+        if bytes <= self.budget {
+            return Ok(());
+        }
+        Err(format!(
+            "out of memory: the run needs about {} (the scenario's size estimate and its kept rows), more than the {} this shard may use ({}); not started\n  help: run it where more memory is available (set ESH_MEMORY, or ask Slurm for more with --memory) with `esh sweep run --retry-failed`",
+            gib(bytes),
+            gib(self.budget),
+            self.from
+        ))
     }
 }
 
@@ -313,5 +443,33 @@ impl Progress {
         if let Some(bar) = &self.bar {
             bar.finish_and_clear();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn memory_budgets_come_from_esh_memory_then_slurm() {
+        let env = |vars: &'static [(&'static str, &'static str)]| {
+            move |k: &str| vars.iter().find(|(n, _)| *n == k).map(|(_, v)| v.to_string())
+        };
+        assert_eq!(memory_budget(&env(&[("ESH_MEMORY", "4G")])), Ok(Some((4 << 30, "ESH_MEMORY".into()))));
+        assert_eq!(memory_budget(&env(&[("ESH_MEMORY", "1000")])), Ok(Some((1000, "ESH_MEMORY".into()))));
+        assert!(memory_budget(&env(&[("ESH_MEMORY", "4Q")])).is_err());
+        assert!(memory_budget(&env(&[("ESH_MEMORY", "99999999999T")])).is_err(), "overflow is an error");
+        assert_eq!(
+            memory_budget(&env(&[("SLURM_MEM_PER_NODE", "2048")])),
+            Ok(Some((2 << 30, "SLURM_MEM_PER_NODE".into())))
+        );
+        assert_eq!(
+            memory_budget(&env(&[("SLURM_MEM_PER_CPU", "1024"), ("SLURM_CPUS_PER_TASK", "4")])),
+            Ok(Some((4 << 30, "SLURM_MEM_PER_CPU".into())))
+        );
+        let gate = Gate { budget: 1 << 20, from: "test".into() };
+        assert!(gate.check(1 << 20).is_ok());
+        let e = gate.check(3 << 20).unwrap_err();
+        assert!(e.contains("out of memory") && e.contains("3.0 MiB") && e.contains("(test)"), "{e}");
     }
 }

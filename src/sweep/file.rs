@@ -98,23 +98,206 @@ pub struct SweepFile {
     /// Design points of a random or lhs design.
     pub samples: u32,
     pub keep: Keep,
+    /// Whether `merge` writes summary.csv.
+    pub summary: bool,
     pub metrics: Vec<&'static Metric>,
     pub axes: Vec<Axis>,
     pub slurm: SlurmDefaults,
 }
 
 const TOP: &[&str] = &["sweep", "scenario", "axes", "keep", "slurm"];
-const SWEEP_KEYS: &[&str] = &["scenario", "replications", "seed", "seeds", "design", "samples"];
-const KEEP_KEYS: &[&str] = &["ticks", "every", "window", "metrics"];
-const RANGE_KEYS: &[&str] = &["from", "to", "steps", "scale"];
-const SLURM_KEYS: &[&str] = &["tasks", "time", "partition", "memory", "cpus", "account", "throttle", "extra"];
+
+/// One key of a sweep file: where it goes, what it takes, its default and meaning. The
+/// parser's lists of known keys and the reference page (`docs/sweeps.md`, from
+/// [`reference`]) both come from [`KEYS`], so they cannot disagree.
+pub struct KeyDoc {
+    pub section: &'static str,
+    pub key: &'static str,
+    pub allowed: &'static str,
+    pub default: &'static str,
+    pub doc: &'static str,
+}
+
+/// Every key of the `[sweep]`, `[keep]` and `[slurm]` tables and of an axis range.
+pub const KEYS: &[KeyDoc] = &[
+    KeyDoc {
+        section: "sweep",
+        key: "scenario",
+        allowed: "a path to a scenario file, relative to the sweep file",
+        default: "none: give it, or an inline `[scenario]` table",
+        doc: "The base scenario every run starts from; the axes change it.",
+    },
+    KeyDoc {
+        section: "sweep",
+        key: "replications",
+        allowed: "an integer in [1, 100000]",
+        default: "the base scenario's `run.replications`",
+        doc: "Replications of every design point (run r is replication r % replications of point r / replications).",
+    },
+    KeyDoc {
+        section: "sweep",
+        key: "seed",
+        allowed: "an integer in [0, 9223372036854775807]",
+        default: "the base scenario's `run.seed`",
+        doc: "Master seed of the design (sampled points) and of the runs.",
+    },
+    KeyDoc {
+        section: "sweep",
+        key: "seeds",
+        allowed: "\"common\" or \"independent\"",
+        default: "\"common\"",
+        doc: "\"common\": every design point uses the sweep seed, so replication r of every point sees the same landscapes, network and starting draws (a paired design); \"independent\": each point gets its own seed, derived from the sweep seed and the point.",
+    },
+    KeyDoc {
+        section: "sweep",
+        key: "design",
+        allowed: "\"grid\", \"random\" or \"lhs\"",
+        default: "\"grid\"",
+        doc: "\"grid\": every combination of the axes' values, the last axis varying fastest; \"random\": `samples` points drawn uniformly and independently; \"lhs\": `samples` points of a Latin hypercube (each axis cut into `samples` equal strata, each stratum used once).",
+    },
+    KeyDoc {
+        section: "sweep",
+        key: "samples",
+        allowed: "an integer in [1, 10000000] (random and lhs designs only)",
+        default: "none: a random or lhs design needs it",
+        doc: "Design points of a random or lhs design.",
+    },
+    KeyDoc {
+        section: "keep",
+        key: "ticks",
+        allowed: "\"all\", \"final\" or \"window\"",
+        default: "\"all\"",
+        doc: "Which ticks of each run are kept: every `every`-th tick and the last (\"all\"), the last tick only (\"final\"), or the mean over the ticks of `window` (\"window\").",
+    },
+    KeyDoc {
+        section: "keep",
+        key: "every",
+        allowed: "an integer in [1, 1000000] (with ticks = \"all\" only)",
+        default: "1",
+        doc: "Keep every `every`-th tick (and the last).",
+    },
+    KeyDoc {
+        section: "keep",
+        key: "window",
+        allowed: "two ticks `[from, to]`, 0 <= from <= to <= run.ticks (with ticks = \"window\" only)",
+        default: "none: ticks = \"window\" needs it",
+        doc: "Keep the mean of every metric over ticks from..=to, both included (results.csv gets `from_tick` and `to_tick` columns). A run that stops at equilibrium before the window keeps its final state.",
+    },
+    KeyDoc {
+        section: "keep",
+        key: "metrics",
+        allowed: "a list of ticks.csv column names, each once",
+        default: "every ticks.csv column (the firm columns only when the base scenario or an axis turns firms on)",
+        doc: "The metrics kept of each run.",
+    },
+    KeyDoc {
+        section: "keep",
+        key: "summary",
+        allowed: "true or false",
+        default: "true",
+        doc: "Whether `esh sweep merge` writes summary.csv (per design point and kept tick: n, mean, sd, 95% CI) beside results.csv. A calibration's sweep sets it to false: its statistics are in the calibration's own files.",
+    },
+    KeyDoc {
+        section: "axes",
+        key: "from",
+        allowed: "a number in the parameter's range",
+        default: "none: a range needs it",
+        doc: "The first value of a range.",
+    },
+    KeyDoc {
+        section: "axes",
+        key: "to",
+        allowed: "a number in the parameter's range, at least `from`",
+        default: "none: a range needs it",
+        doc: "The last value of a range.",
+    },
+    KeyDoc {
+        section: "axes",
+        key: "steps",
+        allowed: "an integer in [1, 10000000] (grid designs only); over an integer parameter at most the number of integers in [from, to], with distinct values after rounding",
+        default: "every integer of [from, to] for an integer parameter; a real parameter's range on a grid needs it",
+        doc: "The number of values of a range on a grid, both ends included: `{ from = 0, to = 1, steps = 5 }` is 0, 0.25, 0.5, 0.75, 1.",
+    },
+    KeyDoc {
+        section: "axes",
+        key: "scale",
+        allowed: "\"linear\" or \"log\" (log needs from > 0)",
+        default: "\"linear\"",
+        doc: "How the values of a range are spaced (grid) or sampled (random, lhs): evenly, or evenly in the logarithm.",
+    },
+    KeyDoc {
+        section: "slurm",
+        key: "tasks",
+        allowed: "an integer in [1, 1000000]",
+        default: "none: give it here or with --tasks",
+        doc: "Array tasks, one shard each.",
+    },
+    KeyDoc {
+        section: "slurm",
+        key: "time",
+        allowed: "a Slurm time limit: minutes, MM:SS, HH:MM:SS, D-HH, D-HH:MM or D-HH:MM:SS",
+        default: "the partition's",
+        doc: "Time limit per task (`#SBATCH --time`).",
+    },
+    KeyDoc {
+        section: "slurm",
+        key: "partition",
+        allowed: "a Slurm partition name, or several separated by commas (letters, digits, `_`, `-`, `.`)",
+        default: "the cluster's default",
+        doc: "Partition (`#SBATCH --partition`).",
+    },
+    KeyDoc {
+        section: "slurm",
+        key: "memory",
+        allowed: "a Slurm memory size: an integer with an optional unit K, M, G or T, e.g. \"2G\"",
+        default: "the partition's",
+        doc: "Memory per task (`#SBATCH --mem`).",
+    },
+    KeyDoc {
+        section: "slurm",
+        key: "cpus",
+        allowed: "an integer in [1, 100000]",
+        default: "1",
+        doc: "CPUs per task (`#SBATCH --cpus-per-task`): the task's threads.",
+    },
+    KeyDoc {
+        section: "slurm",
+        key: "account",
+        allowed: "a Slurm account name (letters, digits, `_`, `-`, `.`)",
+        default: "your default account",
+        doc: "Account charged (`#SBATCH --account`).",
+    },
+    KeyDoc {
+        section: "slurm",
+        key: "throttle",
+        allowed: "an integer in [1, 1000000]",
+        default: "no limit",
+        doc: "At most this many tasks at once (the array's `%` limit).",
+    },
+    KeyDoc {
+        section: "slurm",
+        key: "extra",
+        allowed: "a list of sbatch options, each starting with `-`, printable, without quotes or backslashes, e.g. [\"--qos=normal\"]",
+        default: "none",
+        doc: "More `#SBATCH` lines, after the others.",
+    },
+];
+
+/// The known keys of one table of [`KEYS`].
+fn keys_of(section: &str) -> Vec<&'static str> {
+    KEYS.iter().filter(|k| k.section == section).map(|k| k.key).collect()
+}
 /// Parameters a sweep sets itself, so no axis may vary them.
 pub(crate) const RESERVED: &[&str] = &["run.seed", "run.replications"];
 /// Parameters that fix the calendar: events given by year were turned into ticks with them
 /// when the base scenario was read, so an axis cannot change them.
 pub(crate) const CALENDAR: &[&str] = &["run.start_year", "run.ticks_per_year"];
-/// The most runs one plan may hold.
-pub const MAX_RUNS: u64 = 100_000_000;
+/// The most runs one plan may hold. Planning streams (its memory does not grow with the
+/// plan), but `status` and `merge` keep an index entry per run (24 bytes), and a Latin
+/// hypercube a permutation per axis: ten million keeps those under a few hundred MiB.
+pub const MAX_RUNS: u64 = 10_000_000;
+/// The most strata a Latin hypercube keeps (samples x axes, 4 bytes each: 100 MiB).
+pub const MAX_LHS_CELLS: u64 = 25_000_000;
 
 impl SweepFile {
     /// Reads and validates a sweep file; a `scenario` path in it is relative to the file.
@@ -136,12 +319,44 @@ impl SweepFile {
         Reader { text, file, dir }.sweep(root.get_ref())
     }
 
-    /// Runs in the plan: design points x replications.
+    /// Design points of the plan (a parsed sweep has at most [`MAX_RUNS`] runs, so this
+    /// cannot overflow).
     pub fn points(&self) -> u64 {
+        self.checked_points().expect("a parsed sweep has at most MAX_RUNS runs")
+    }
+
+    /// Design points, or None when their number does not fit in 64 bits.
+    fn checked_points(&self) -> Option<u64> {
         match self.design {
-            DesignKind::Grid => self.axes.iter().map(|a| grid_len(a) as u64).product(),
-            DesignKind::Random | DesignKind::Lhs => self.samples as u64,
+            DesignKind::Grid => self.axes.iter().try_fold(1u64, |n, a| n.checked_mul(grid_len(a) as u64)),
+            DesignKind::Random | DesignKind::Lhs => Some(self.samples as u64),
         }
+    }
+
+    /// Runs of the plan: design points x replications.
+    pub fn runs(&self) -> u64 {
+        self.points() * self.replications as u64
+    }
+
+    /// Warnings for the user at plan time: an axis that a scheduled `set` event of the base
+    /// scenario overwrites varies only the ticks before that event.
+    pub fn warnings(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        for a in &self.axes {
+            for (i, e) in self.base.events.iter().enumerate() {
+                if let crate::scenario::Action::Set { parameter, value } = &e.action
+                    && parameter.path() == a.name()
+                {
+                    out.push(format!(
+                        "the axis `{}` is overwritten from tick {} (year {}) by the base scenario's `set` event (events[{i}] in tick order, value {value}): the axis varies only the ticks before it",
+                        a.name(),
+                        e.tick,
+                        self.base.year(e.tick)
+                    ));
+                }
+            }
+        }
+        out
     }
 
     /// The sweep in normalised form: every setting explicit, the base scenario named as
@@ -167,6 +382,9 @@ impl SweepFile {
             writeln!(o, "samples = {}", self.samples).unwrap();
         }
         o.push_str("\n[keep]\n");
+        if !self.summary {
+            o.push_str("summary = false\n");
+        }
         match self.keep {
             Keep::All { every } => writeln!(o, "ticks = \"all\"\nevery = {every}").unwrap(),
             Keep::Final => writeln!(o, "ticks = \"final\"").unwrap(),
@@ -314,11 +532,12 @@ impl Reader<'_> {
         for (k, _) in root.iter() {
             self.known(k, "", TOP, "the sections of a sweep file are")?;
         }
-        let sweep = self.section(root, "sweep", SWEEP_KEYS)?;
+        let sweep = self.section(root, "sweep", &keys_of("sweep"))?;
         let (base, base_span) = self.base(root, sweep)?;
         let replications = match self.get(sweep, "sweep", "replications")? {
             Some((v, span)) => self.int(&v, span, "sweep.replications", 1, 100_000)? as u32,
-            None => 1,
+            // Unset: the base scenario's, as `esh run` of it would do.
+            None => base.run.replications,
         };
         let seed = match self.get(sweep, "sweep", "seed")? {
             Some((v, span)) => self.int(&v, span, "sweep.seed", 0, i64::MAX)? as u64,
@@ -349,6 +568,13 @@ impl Reader<'_> {
             }
         };
         let (keep, mut metrics) = self.keep(root, &base)?;
+        let summary = match self.get(root.get("keep").and_then(|k| k.get_ref().as_table()), "keep", "summary")? {
+            None => true,
+            Some((Value::Bool(b), _)) => b,
+            Some((other, span)) => {
+                return Err(self.err(span, "keep.summary", format!("expected true or false, found {other}")));
+            }
+        };
         let axes = self.axes(root, &base, design)?;
         let listed = root.get("keep").and_then(|k| k.get_ref().as_table()).is_some_and(|t| t.contains_key("metrics"));
         if !listed && axes.iter().any(|a| a.spec.path() == "firms.enabled") {
@@ -356,14 +582,37 @@ impl Reader<'_> {
             metrics = METRICS.iter().collect();
         }
         let slurm = self.slurm(root)?;
-        let s = SweepFile { base, replications, seed, seeds, design, samples, keep, metrics, axes, slurm };
-        let runs = s.points().saturating_mul(s.replications as u64);
-        if runs > MAX_RUNS {
+        let s = SweepFile { base, replications, seed, seeds, design, samples, keep, summary, metrics, axes, slurm };
+        // Checked: four axes of 65,536 values multiply to 2^64.
+        let runs = s.checked_points().and_then(|p| p.checked_mul(s.replications as u64));
+        if runs.is_none_or(|r| r > MAX_RUNS) {
+            let what = match (s.design, runs) {
+                (DesignKind::Grid, _) => {
+                    let lens: Vec<String> = s.axes.iter().map(|a| grid_len(a).to_string()).collect();
+                    format!("{} values x {} replications", lens.join(" x "), s.replications)
+                }
+                _ => format!("{} samples x {} replications", s.samples, s.replications),
+            };
+            let total = runs.map_or_else(|| "more than 2^64".to_string(), |r| r.to_string());
             return Err(ScenarioError::new(
                 self.file,
-                format!("the sweep has {runs} runs; at most {MAX_RUNS} are supported"),
+                format!("the sweep has {total} runs ({what}); at most {MAX_RUNS} are supported"),
             )
+            .key(if s.design == DesignKind::Grid { "axes" } else { "sweep.samples" })
             .help("fewer axis values, samples or replications"));
+        }
+        if s.design == DesignKind::Lhs && s.samples as u64 * s.axes.len() as u64 > MAX_LHS_CELLS {
+            return Err(ScenarioError::new(
+                self.file,
+                format!(
+                    "a Latin hypercube of {} samples over {} axes keeps {} strata in memory; at most {MAX_LHS_CELLS} (samples x axes) are supported",
+                    s.samples,
+                    s.axes.len(),
+                    s.samples as u64 * s.axes.len() as u64
+                ),
+            )
+            .key("sweep.samples")
+            .help("fewer samples or axes, or design = \"random\" (which keeps nothing)"));
         }
         if s.axes.is_empty() && s.design != DesignKind::Grid {
             return Err(self.err(base_span, "axes", "a random or lhs design needs at least one axis in [axes]"));
@@ -515,7 +764,7 @@ impl Reader<'_> {
     }
 
     fn keep(&self, root: &Table<'_>, base: &Scenario) -> Result<(Keep, Vec<&'static Metric>), ScenarioError> {
-        let t = self.section(root, "keep", KEEP_KEYS)?;
+        let t = self.section(root, "keep", &keys_of("keep"))?;
         let mode = self.choice(t, "keep", "ticks", &["all", "final", "window"])?.unwrap_or("all");
         let every = self.get(t, "keep", "every")?;
         let window = t.and_then(|t| t.get("window"));
@@ -604,7 +853,8 @@ impl Reader<'_> {
             .get_ref()
             .as_table()
             .ok_or_else(|| self.err(v.span(), "axes", format!("expected a table, found {}", v.get_ref().type_str())))?;
-        let entries = param_entries(t, |inner| inner.iter().any(|(ik, _)| RANGE_KEYS.contains(&ik.get_ref().as_ref())));
+        let range_keys = keys_of("axes");
+        let entries = param_entries(t, |inner| inner.iter().any(|(ik, _)| range_keys.contains(&ik.get_ref().as_ref())));
         let mut axes: Vec<Axis> = Vec::new();
         for (name, span, val) in entries {
             let path = format!("axes.\"{name}\"");
@@ -657,7 +907,7 @@ impl Reader<'_> {
                 .help("e.g. [0.1, 0.5, 0.9] or { from = 0.1, to = 0.9, steps = 5 }"));
         };
         for (k, _) in t.iter() {
-            self.known(k, path, RANGE_KEYS, "a range takes")?;
+            self.known(k, path, &keys_of("axes"), "a range takes")?;
         }
         let (lo, hi) = match spec.domain {
             Domain::Int { min, max } => (min as f64, max as f64),
@@ -731,6 +981,40 @@ impl Reader<'_> {
             (DesignKind::Grid, Some(n)) if n > 1 && from == to => {
                 return Err(self.err(v.span(), path, format!("{n} steps over an empty range [{from}, {to}]")));
             }
+            (DesignKind::Grid, Some(n)) if integer && n as f64 > to - from + 1.0 => {
+                let s = t.get("steps").expect("present");
+                return Err(self
+                    .err(
+                        s.span(),
+                        path,
+                        format!(
+                            "steps = {n} over the integers {from}..={to}: there are only {} of them, so values would repeat",
+                            to - from + 1.0
+                        ),
+                    )
+                    .help(format!(
+                        "leave `steps` out to take every integer of the range, or give at most {}",
+                        to - from + 1.0
+                    )));
+            }
+            (DesignKind::Grid, Some(n)) if integer && scale == Scale::Log => {
+                // Log spacing crowds the low end: rounding may give a value twice.
+                let mut last = None;
+                for i in 0..n as usize {
+                    let v = super::design::range_value(from, to, n as usize, i, scale).round();
+                    if last == Some(v) {
+                        let s = t.get("steps").expect("present");
+                        return Err(self
+                            .err(
+                                s.span(),
+                                path,
+                                format!("steps = {n} log-spaced over the integers {from}..={to} round to {v} twice, so values would repeat"),
+                            )
+                            .help("use fewer steps, or list the values"));
+                    }
+                    last = Some(v);
+                }
+            }
             (DesignKind::Grid, None) if to - from >= MAX_RUNS as f64 => {
                 return Err(self.err(
                     v.span(),
@@ -744,7 +1028,7 @@ impl Reader<'_> {
     }
 
     fn slurm(&self, root: &Table<'_>) -> Result<SlurmDefaults, ScenarioError> {
-        let Some(t) = self.section(root, "slurm", SLURM_KEYS)? else { return Ok(SlurmDefaults::default()) };
+        let Some(t) = self.section(root, "slurm", &keys_of("slurm"))? else { return Ok(SlurmDefaults::default()) };
         let t = Some(t);
         let n = |key: &str, min: i64, max: i64| -> Result<Option<u32>, ScenarioError> {
             self.get(t, "slurm", key)?
@@ -761,30 +1045,33 @@ impl Reader<'_> {
             })?;
             for item in arr.iter() {
                 let line = self.string(&self.value(item, "slurm.extra")?, item.span(), "slurm.extra")?;
-                if !line.starts_with('-') || line.contains('\n') {
+                if let Err(why) = super::slurm::Field::Extra.check(&line) {
                     return Err(self
-                        .err(item.span(), "slurm.extra", format!("\"{line}\" is not an sbatch option"))
+                        .err(item.span(), "slurm.extra", why)
                         .help("each entry is one option as sbatch takes it, e.g. \"--qos=normal\""));
                 }
                 extra.push(line);
             }
         }
-        let time = s("time")?;
-        if let Some(tm) = &time
-            && !valid_slurm_time(tm)
-        {
-            let span = t.and_then(|t| t.get("time")).expect("present").span();
-            return Err(self
-                .err(span, "slurm.time", format!("\"{tm}\" is not a Slurm time limit"))
-                .help("minutes, MM:SS, HH:MM:SS, D-HH, D-HH:MM or D-HH:MM:SS, e.g. \"01:00:00\""));
-        }
+        // Every value that goes into an sbatch script, as Slurm accepts it.
+        let checked = |field: super::slurm::Field| -> Result<Option<String>, ScenarioError> {
+            let v = s(field.key())?;
+            if let Some(v) = &v
+                && let Err(why) = field.check(v)
+            {
+                let span = t.and_then(|t| t.get(field.key())).expect("present").span();
+                return Err(self.err(span, &format!("slurm.{}", field.key()), why));
+            }
+            Ok(v)
+        };
+        use super::slurm::Field;
         Ok(SlurmDefaults {
             tasks: n("tasks", 1, 1_000_000)?,
-            time,
-            partition: s("partition")?,
-            memory: s("memory")?,
+            time: checked(Field::Time)?,
+            partition: checked(Field::Partition)?,
+            memory: checked(Field::Memory)?,
             cpus: n("cpus", 1, 100_000)?,
-            account: s("account")?,
+            account: checked(Field::Account)?,
             throttle: n("throttle", 1, 1_000_000)?,
             extra,
         })
@@ -803,4 +1090,96 @@ pub fn valid_slurm_time(t: &str) -> bool {
     }
     let parts: Vec<&str> = rest.split(':').collect();
     parts.iter().all(|p| digits(p)) && (1..=3).contains(&parts.len())
+}
+
+/// The sweep file reference in Markdown, kept in `docs/sweeps.md` (a test checks it is
+/// current; `ESH_UPDATE_DOCS=1 cargo test --test sweep` rewrites it). Its tables come from
+/// [`KEYS`], the lists the parser reads.
+pub fn reference() -> String {
+    let mut o = String::from(
+        "<!-- Generated from src/sweep/file.rs (KEYS and reference()); do not edit by hand (a test checks it is current:\n\
+         `ESH_UPDATE_DOCS=1 cargo test --test sweep sweeps_md` rewrites it). -->\n\
+         # Sweep files\n\n\
+         A sweep file names a base scenario, the parameters to vary (the axes), the design that\n\
+         combines their values into design points, and what to keep of each run. `esh sweep plan`\n\
+         reads it with the errors of a scenario file (file, line, column, key, what is allowed, the\n\
+         nearest known name) and fixes every run in a plan directory; [clusters.md](clusters.md)\n\
+         covers running, Slurm, failures and merging. Unknown keys and values out of range are\n\
+         errors (exit code 2).\n\n\
+         ```toml\n\
+         [sweep]\n\
+         scenario = \"../scenarios/baseline.toml\"   # or an inline [scenario] table\n\
+         replications = 20                         # default: the base scenario's\n\
+         design = \"grid\"\n\n\
+         [axes]\n\
+         \"centre.tolerance\" = { from = 0.0, to = 1.0, steps = 5 }   # 0, 0.25, 0.5, 0.75, 1\n\
+         \"zones.supervisors\" = [1, 2, 4]\n\
+         \"zones.experiment_rate\" = { from = 0.01, to = 1.0, steps = 3, scale = \"log\" }\n\n\
+         [keep]\n\
+         ticks = \"window\"\n\
+         window = [40, 50]                         # the mean over ticks 40..=50\n\
+         metrics = [\"mean_performance\", \"diversity\"]\n\n\
+         [slurm]\n\
+         tasks = 16\n\
+         time = \"01:00:00\"\n\
+         ```\n\n\
+         The sections are `[sweep]`, `[scenario]` (an inline base scenario, instead of\n\
+         `sweep.scenario`), `[axes]`, `[keep]` and `[slurm]`.\n",
+    );
+    let table = |o: &mut String, section: &str| {
+        o.push_str("\n| key | default | allowed | meaning |\n|---|---|---|---|\n");
+        for k in KEYS.iter().filter(|k| k.section == section) {
+            writeln!(o, "| `{}` | {} | {} | {} |", k.key, k.default, k.allowed, k.doc).unwrap();
+        }
+    };
+    o.push_str("\n## [sweep]\n");
+    table(&mut o, "sweep");
+    writeln!(
+        o,
+        "\nA plan holds at most {MAX_RUNS} runs (design points x replications); a Latin hypercube at most\n\
+         {MAX_LHS_CELLS} strata (samples x axes). Counts are multiplied with overflow checks, so an\n\
+         oversized grid is an error, never a wrapped number."
+    )
+    .unwrap();
+    o.push_str(
+        "\n## [axes]\n\n\
+         One entry per parameter to vary, named by its dotted path (`\"centre.tolerance\"`, or\n\
+         `centre.tolerance` unquoted); [scenario.md](scenario.md) lists them. Every plain parameter\n\
+         can be an axis except `run.seed` and `run.replications` (the sweep sets them:\n\
+         `sweep.seed`, `sweep.replications`) and `run.start_year` and `run.ticks_per_year` (they\n\
+         placed the base scenario's events in time when it was read). An axis is either a list of\n\
+         values, each once (`[0.1, 0.5, 0.9]`, `[true, false]`, `[\"adjacent\", \"random\"]`), or a\n\
+         range table over a numeric parameter:\n",
+    );
+    table(&mut o, "axes");
+    o.push_str(
+        "\nOn a grid, an integer range without `steps` takes every integer of [from, to]; with\n\
+         `steps`, the values are spaced as for a real parameter and rounded to the nearest integer.\n\
+         Steps that would give a value twice (`{ from = 1, to = 2, steps = 5 }` would be 1, 1, 2, 2,\n\
+         2) are an error, not silently repeated runs. Random and lhs designs sample a range\n\
+         (an integer range with equal weight on every integer) and a list (equal weight on every\n\
+         value).\n\n\
+         A value is checked against the parameter's domain when the sweep is read; a design point\n\
+         that breaks a rule between parameters (K >= N, say) does not stop the plan: `plan` warns,\n\
+         and its runs are recorded as failed with the reason. `plan` also warns when the base\n\
+         scenario has a `set` event for an axis's parameter, naming the event: from that tick on the\n\
+         event's value replaces the axis's.\n",
+    );
+    o.push_str("\n## [keep]\n");
+    table(&mut o, "keep");
+    o.push_str("\n## [slurm]\n\nDefaults for `esh sweep slurm` (its flags override them).\n");
+    table(&mut o, "slurm");
+    o.push_str(
+        "\nEvery value that reaches a script is checked against what Slurm accepts, and a control\n\
+         character (a newline, say) is refused with an error naming the key or flag: no value can\n\
+         add a line to a script. The sweep directory and the esh binary must be paths without\n\
+         control characters, and the log directory (inside the sweep directory) one that an\n\
+         `#SBATCH` line can hold: no spaces, quotes, backslashes, `%` or `#`.\n\n\
+         ## The plan directory\n\n\
+         `esh sweep plan` writes `sweep.toml` (this file with every setting explicit, the base\n\
+         scenario named `base.toml`), `base.toml` (the resolved base scenario) and `plan.csv`\n\
+         (one line per run: `run, point, replication, seed` and the axis values). Run r is\n\
+         replication `r % replications` of design point `r / replications`.\n",
+    );
+    o
 }

@@ -4,7 +4,7 @@
 //! The merge walks the plan in run order and copies each completed run's rows from
 //! whichever shard file holds it, so the results are byte-identical however the runs
 //! were sharded, ordered or retried. Memory grows with the number of runs (an index entry
-//! of 32 bytes each), never with their rows.
+//! of 16 bytes each: 160 MB for the largest plan), never with their rows.
 
 use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write as _;
@@ -25,7 +25,40 @@ struct Loc {
     failed: bool,
     at: u64,
     len: u64,
-    checksum: u64,
+    /// The low 32 bits of the record's checksum (enough to tell two results apart).
+    checksum: u32,
+}
+
+/// A [`Loc`] in 16 bytes: the file index (15 bits), the failed flag and the offset (48
+/// bits) in one word, the length and the checksum's low half beside it; all ones: no
+/// record.
+#[derive(Clone, Copy)]
+struct Slot {
+    word: u64,
+    len: u32,
+    sum: u32,
+}
+
+const EMPTY: Slot = Slot { word: u64::MAX, len: 0, sum: 0 };
+
+impl Slot {
+    fn get(&self) -> Option<Loc> {
+        (self.word != u64::MAX).then_some(Loc {
+            file: (self.word >> 49) as u32,
+            failed: self.word >> 48 & 1 == 1,
+            at: self.word & ((1 << 48) - 1),
+            len: self.len as u64,
+            checksum: self.sum,
+        })
+    }
+
+    fn pack(l: &Loc) -> Option<Slot> {
+        (l.file < (1 << 15) - 1 && l.at < 1 << 48 && l.len <= u32::MAX as u64).then_some(Slot {
+            word: (l.file as u64) << 49 | (l.failed as u64) << 48 | l.at,
+            len: l.len as u32,
+            sum: l.checksum,
+        })
+    }
 }
 
 /// One shard file as status reports it.
@@ -37,6 +70,10 @@ pub struct FileState {
     pub failed: u64,
     /// Bytes after the last complete record (a run in progress, or one cut off).
     pub tail: u64,
+    /// The tail in words ("... of an unfinished run", "... of trailing garbage").
+    pub tail_text: String,
+    /// Records that do not verify before the last valid one.
+    pub corrupt: Vec<shard::Corrupt>,
     /// Whether a process holds the shard now.
     pub running: bool,
     /// Who runs it, or ran it when it was interrupted.
@@ -46,14 +83,14 @@ pub struct FileState {
 
 /// Every run's outcome, across all shard files.
 pub struct Index {
-    locs: Vec<Option<Loc>>,
+    locs: Vec<Slot>,
     pub errors: HashMap<u64, String>,
     pub files: Vec<FileState>,
 }
 
 impl Index {
     pub fn build(plan: &Plan) -> Result<Index, SweepError> {
-        let mut locs: Vec<Option<Loc>> = vec![None; plan.runs as usize];
+        let mut locs: Vec<Slot> = vec![EMPTY; plan.runs as usize];
         let mut errors = HashMap::new();
         let mut files = Vec::new();
         for (k, (shard, path)) in shard::files(plan)?.into_iter().enumerate() {
@@ -69,13 +106,20 @@ impl Index {
                     failed: matches!(r.outcome, Outcome::Failed(_)),
                     at: r.rows_at,
                     len: r.rows_len,
-                    checksum: r.checksum,
+                    checksum: r.checksum as u32,
                 };
-                match (&r.outcome, slot.as_ref()) {
+                let Some(packed) = Slot::pack(&new) else {
+                    conflict.get_or_insert(format!(
+                        "run {} at byte {}: more shard files, a larger file or a larger run than the index holds (32,766 files, 256 TiB, 4 GiB)",
+                        r.run, r.rows_at
+                    ));
+                    return;
+                };
+                match (&r.outcome, slot.get()) {
                     (Outcome::Done { .. }, Some(old)) if !old.failed => {
                         if old.checksum != new.checksum {
                             conflict.get_or_insert(format!(
-                                "run {} has different results in two shard files (checksums {:016x} and {:016x})",
+                                "run {} has different results in two shard files (checksums ending {:08x} and {:08x})",
                                 r.run, old.checksum, new.checksum
                             ));
                         }
@@ -83,11 +127,11 @@ impl Index {
                     (Outcome::Failed(_), Some(old)) if !old.failed => {}
                     (Outcome::Failed(m), _) => {
                         errors.insert(r.run, m.clone());
-                        *slot = Some(new);
+                        *slot = packed;
                     }
                     (Outcome::Done { .. }, _) => {
                         errors.remove(&r.run);
-                        *slot = Some(new);
+                        *slot = packed;
                     }
                 }
                 match r.outcome {
@@ -109,6 +153,8 @@ impl Index {
                 done,
                 failed,
                 tail: scan.len - scan.valid_end,
+                tail_text: scan.describe_tail(),
+                corrupt: scan.corrupt.clone(),
                 running,
                 note,
                 esh: scan.esh,
@@ -118,7 +164,7 @@ impl Index {
     }
 
     pub fn done(&self) -> u64 {
-        self.locs.iter().filter(|l| matches!(l, Some(l) if !l.failed)).count() as u64
+        self.locs.iter().filter(|l| matches!(l.get(), Some(l) if !l.failed)).count() as u64
     }
 
     /// Failed runs, in run order.
@@ -130,15 +176,15 @@ impl Index {
 
     /// Runs with no record, in run order.
     pub fn missing(&self) -> impl Iterator<Item = u64> + '_ {
-        self.locs.iter().enumerate().filter(|(_, l)| l.is_none()).map(|(r, _)| r as u64)
+        self.locs.iter().enumerate().filter(|(_, l)| l.get().is_none()).map(|(r, _)| r as u64)
     }
 
     pub fn is_done(&self, run: u64) -> bool {
-        matches!(self.locs.get(run as usize), Some(Some(l)) if !l.failed)
+        matches!(self.locs.get(run as usize).and_then(Slot::get), Some(l) if !l.failed)
     }
 
     pub fn is_complete(&self, run: u64) -> bool {
-        matches!(self.locs.get(run as usize), Some(Some(_)))
+        self.locs.get(run as usize).and_then(Slot::get).is_some()
     }
 }
 
@@ -164,7 +210,8 @@ pub struct Report {
     pub failed: Vec<(u64, String)>,
     pub files: usize,
     pub results: (PathBuf, u64),
-    pub summary: (PathBuf, u64),
+    /// None when the sweep keeps no summary (`[keep] summary = false`).
+    pub summary: Option<(PathBuf, u64)>,
     /// Per design point: axis values, replications, mean and 95% half-width of the shown
     /// metric at the last kept tick.
     pub preview: Option<Preview>,
@@ -222,7 +269,13 @@ pub fn merge(plan: &Plan, opts: &Options) -> Result<Report, SweepError> {
         move |e: std::io::Error| SweepError::Io(format!("cannot write '{}': {e}", p.display()))
     };
     let mut results = AtomicFile::create(&results_path).map_err(ioe(&results_path))?;
-    let mut summary = AtomicFile::create(&summary_path).map_err(ioe(&summary_path))?;
+    // With `[keep] summary = false` the statistics are computed (for the preview) but not
+    // written.
+    let mut summary = Maybe(if plan.sweep.summary {
+        Some(AtomicFile::create(&summary_path).map_err(ioe(&summary_path))?)
+    } else {
+        None
+    });
     let keep = plan.sweep.keep;
     let metric_names: Vec<&str> = plan.sweep.metrics.iter().map(|m| m.0).collect();
     let axes = plan.axis_names();
@@ -256,7 +309,7 @@ pub fn merge(plan: &Plan, opts: &Options) -> Result<Report, SweepError> {
             group.flush(&mut summary, keep, &metric_names, shown, &mut preview).map_err(ioe(&summary_path))?;
             group = Group { point: Some(row.point), raw: row.raw.clone(), keys: BTreeMap::new() };
         }
-        let Some(Some(loc)) = index.locs.get(row.run as usize) else { continue };
+        let Some(loc) = index.locs.get(row.run as usize).and_then(Slot::get) else { continue };
         if loc.failed {
             continue;
         }
@@ -270,8 +323,8 @@ pub fn merge(plan: &Plan, opts: &Options) -> Result<Report, SweepError> {
         let keys = key_columns.len();
         for line in block.split(|&b| b == b'\n').filter(|l| !l.is_empty()) {
             // `r,<run>,<rest>`: the rest is the key columns and the metrics.
-            let text = std::str::from_utf8(line).map_err(|_| corrupt(&index, loc))?;
-            let rest = text.splitn(3, ',').nth(2).ok_or_else(|| corrupt(&index, loc))?;
+            let text = std::str::from_utf8(line).map_err(|_| corrupt(&index, &loc))?;
+            let rest = text.splitn(3, ',').nth(2).ok_or_else(|| corrupt(&index, &loc))?;
             results.write_all(prefix.as_bytes()).map_err(ioe(&results_path))?;
             results.write_all(b",").map_err(ioe(&results_path))?;
             results.write_all(rest.as_bytes()).map_err(ioe(&results_path))?;
@@ -281,26 +334,32 @@ pub fn merge(plan: &Plan, opts: &Options) -> Result<Report, SweepError> {
             // Per-tick statistics for every kept tick; one group for a final tick or a window.
             let key: u64 = match keep {
                 Keep::All { .. } => {
-                    key_fields.first().and_then(|t| t.parse().ok()).ok_or_else(|| corrupt(&index, loc))?
+                    key_fields.first().and_then(|t| t.parse().ok()).ok_or_else(|| corrupt(&index, &loc))?
                 }
                 _ => 0,
             };
             let slot = group.keys.entry(key).or_insert_with(|| vec![Moments::default(); metric_names.len()]);
             let mut count = 0;
             for (m, v) in slot.iter_mut().zip(fields) {
-                m.add(v.parse::<f64>().map_err(|_| corrupt(&index, loc))?);
+                m.add(v.parse::<f64>().map_err(|_| corrupt(&index, &loc))?);
                 count += 1;
             }
             if count != metric_names.len() {
-                return Err(corrupt(&index, loc));
+                return Err(corrupt(&index, &loc));
             }
         }
         merged += 1;
     }
     group.flush(&mut summary, keep, &metric_names, shown, &mut preview).map_err(ioe(&summary_path))?;
     results.commit().map_err(ioe(&results_path))?;
-    summary.commit().map_err(ioe(&summary_path))?;
     let size = |p: &PathBuf| std::fs::metadata(p).map(|m| m.len()).unwrap_or(0);
+    let summary = match summary.0 {
+        Some(f) => {
+            f.commit().map_err(ioe(&summary_path))?;
+            Some((summary_path.clone(), size(&summary_path)))
+        }
+        None => None,
+    };
     Ok(Report {
         merged,
         runs: plan.runs,
@@ -308,9 +367,27 @@ pub fn merge(plan: &Plan, opts: &Options) -> Result<Report, SweepError> {
         failed,
         files: index.files.len(),
         results: (results_path.clone(), size(&results_path)),
-        summary: (summary_path.clone(), size(&summary_path)),
+        summary,
         preview: Some(preview),
     })
+}
+
+/// A file that may not be written: writes to None go nowhere.
+struct Maybe(Option<AtomicFile>);
+
+impl Write for Maybe {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        match &mut self.0 {
+            Some(f) => f.write(buf),
+            None => Ok(buf.len()),
+        }
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        match &mut self.0 {
+            Some(f) => f.flush(),
+            None => Ok(()),
+        }
+    }
 }
 
 /// The shard layouts (counts) present, for naming the shards that hold missing runs.
@@ -444,13 +521,22 @@ pub fn status(plan: &Plan, index: &Index, layouts: &[u32]) -> String {
                 Some(fs) if fs.running => format!("running ({})", fs.note.as_deref().unwrap_or("")),
                 _ if d + f == runs => "complete".to_string(),
                 Some(fs) if fs.note.is_some() => {
-                    format!("interrupted ({}){}", fs.note.as_deref().unwrap_or(""), tail(fs.tail))
+                    format!("interrupted ({}){}", fs.note.as_deref().unwrap_or(""), tail(fs))
                 }
-                Some(fs) => format!("stopped{}", tail(fs.tail)),
+                Some(fs) if fs.tail > 0 || !fs.corrupt.is_empty() => format!("stopped{}", tail(fs)),
+                Some(_) => "stopped".to_string(),
                 None if d + f > 0 => "partly done in other shards".to_string(),
                 None => "not started".to_string(),
             };
             writeln!(o, "{:<10} {runs:>8} {d:>8} {f:>8} {:>8}  {state}", shard.to_string(), runs - d - f).unwrap();
+        }
+    }
+    for fs in &index.files {
+        for c in &fs.corrupt {
+            writeln!(o, "\nwarning: {} is {c}; the run is run again by `esh sweep run`", fs.path.display()).unwrap();
+        }
+        if fs.tail > 0 && !fs.running {
+            writeln!(o, "\nnote: {}: {}", fs.path.display(), fs.tail_text).unwrap();
         }
     }
     if !failed.is_empty() {
@@ -471,6 +557,13 @@ pub fn status(plan: &Plan, index: &Index, layouts: &[u32]) -> String {
     o
 }
 
-fn tail(bytes: u64) -> String {
-    if bytes > 0 { format!(", {bytes} bytes of an unfinished run to cut on restart") } else { String::new() }
+fn tail(fs: &FileState) -> String {
+    let mut o = String::new();
+    for c in &fs.corrupt {
+        write!(o, ", {c}").unwrap();
+    }
+    if fs.tail > 0 {
+        write!(o, ", {} to cut on restart", fs.tail_text).unwrap();
+    }
+    o
 }

@@ -53,14 +53,27 @@ pub struct PlanSummary {
     pub points: u64,
     pub replications: u32,
     pub runs: u64,
-    /// Design points that are not valid scenarios: (point, why). Their runs will be
-    /// recorded as failed.
+    /// The first few design points that are not valid scenarios: (point, why). Their runs
+    /// will be recorded as failed.
     pub invalid: Vec<(u64, String)>,
+    /// How many design points are not valid scenarios in all.
+    pub invalid_count: u64,
+    /// What the user should know before running (see [`SweepFile::warnings`]).
+    pub warnings: Vec<String>,
 }
+
+/// Invalid design points kept for the plan's report (the rest are counted).
+const INVALID_SHOWN: usize = 10;
 
 /// Plans a sweep into a new directory `out` (replaced only with `force`, once complete).
 pub fn create(sweep_path: &Path, out: &Path, force: bool) -> Result<PlanSummary, SweepError> {
     let s = SweepFile::load(sweep_path).map_err(SweepError::input)?;
+    create_from(&s, out, force)
+}
+
+/// Plans a parsed sweep into a new directory `out`. The design points are streamed into
+/// plan.csv: memory does not grow with the plan.
+pub fn create_from(s: &SweepFile, out: &Path, force: bool) -> Result<PlanSummary, SweepError> {
     if out.file_name().is_none() {
         return Err(SweepError::Input(format!("cannot plan into '{}': the path has no directory name", out.display())));
     }
@@ -73,13 +86,11 @@ pub fn create(sweep_path: &Path, out: &Path, force: bool) -> Result<PlanSummary,
             out.display()
         )));
     }
-    let points = design::points(&s);
-    let mut invalid = Vec::new();
-    for (i, p) in points.iter().enumerate() {
-        if let Err(e) = design::scenario(&s.base, &s.axes, p, design::point_seed(&s, i as u64)) {
-            invalid.push((i as u64, describe(&e)));
-        }
+    if out.exists() && force {
+        refuse_running(out)?;
     }
+    let mut invalid = Vec::new();
+    let mut invalid_count = 0u64;
     let io = |p: &Path| {
         let p = p.to_path_buf();
         move |e: io::Error| SweepError::Io(format!("cannot write '{}': {e}", p.display()))
@@ -88,7 +99,17 @@ pub fn create(sweep_path: &Path, out: &Path, force: bool) -> Result<PlanSummary,
         fs::create_dir_all(tmp.join(SHARD_DIR)).map_err(io(tmp))?;
         fs::write(tmp.join(SWEEP_FILE), s.to_toml()).map_err(io(tmp))?;
         fs::write(tmp.join(BASE_FILE), crate::scenario::resolve::to_toml(&s.base)).map_err(io(tmp))?;
-        write_rows(&tmp.join(PLAN_FILE), &s, &points).map_err(io(tmp))
+        write_rows(&tmp.join(PLAN_FILE), s, |p, values| {
+            if let Err(e) = design::scenario(&s.base, &s.axes, values, design::point_seed(s, p)) {
+                invalid_count += 1;
+                if invalid.len() < INVALID_SHOWN {
+                    invalid.push((p, describe(&e)));
+                }
+            }
+        })
+        .map_err(io(tmp))?;
+        // A runner of the old plan that got its lock after the check above.
+        refuse_running(out)
     })
     .map_err(|e| match e {
         BuildError::Stale(e) => io(&crate::output::partial_dir(out))(e),
@@ -98,11 +119,33 @@ pub fn create(sweep_path: &Path, out: &Path, force: bool) -> Result<PlanSummary,
         }
     })?;
     Ok(PlanSummary {
-        points: points.len() as u64,
+        points: s.points(),
         replications: s.replications,
-        runs: points.len() as u64 * s.replications as u64,
+        runs: s.runs(),
         invalid,
+        invalid_count,
+        warnings: s.warnings(),
     })
+}
+
+/// Refuses to replace a sweep directory while a shard of it is being run: the runner
+/// would write into a directory that is no longer the sweep.
+pub(crate) fn refuse_running(out: &Path) -> Result<(), SweepError> {
+    let Ok(entries) = fs::read_dir(out.join(SHARD_DIR)) else { return Ok(()) };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        let is_shard = entry.file_name().to_str().and_then(super::shard::Shard::from_file_name).is_some();
+        if is_shard && super::shard::is_locked(&path) {
+            let who = fs::read_to_string(super::shard::running_note(&path)).unwrap_or_default();
+            return Err(SweepError::Input(format!(
+                "cannot replace '{}': its shard file '{}' is being run{}; nothing was written\n  help: wait for the run to end or stop it, then plan again (or plan into another directory with --out)",
+                out.display(),
+                path.display(),
+                if who.trim().is_empty() { String::new() } else { format!(" ({})", who.trim()) }
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// A scenario error of a design point in one line (the point has no file position).
@@ -115,13 +158,15 @@ fn describe(e: &ScenarioError) -> String {
     m
 }
 
-fn write_rows(path: &Path, s: &SweepFile, points: &[Point]) -> io::Result<()> {
+/// Writes plan.csv from the design's stream of points; `visit` sees each point once.
+fn write_rows(path: &Path, s: &SweepFile, mut visit: impl FnMut(u64, &Point)) -> io::Result<()> {
     let mut w = csv::Writer::from_writer(BufWriter::with_capacity(1 << 16, File::create(path)?));
     let mut header: Vec<String> = FIXED_COLUMNS.iter().map(|c| c.to_string()).collect();
     header.extend(s.axes.iter().map(|a| a.name()));
     w.write_record(&header)?;
     let reps = s.replications as u64;
-    for (p, values) in points.iter().enumerate() {
+    for (p, values) in design::points(s).enumerate() {
+        visit(p as u64, &values);
         let seed = design::point_seed(s, p as u64);
         let raw: Vec<String> = values.iter().map(Value::bare).collect();
         for r in 0..reps {
@@ -167,7 +212,7 @@ impl Plan {
             }
         }
         let points = sweep.points();
-        let runs = points * sweep.replications as u64;
+        let runs = sweep.runs();
         let plan = Plan { dir: dir.to_path_buf(), sweep, points, runs, id: hash.finish() };
         plan.check_header()?;
         Ok(plan)

@@ -14,7 +14,11 @@
 //! and checksum. Whatever follows the last valid record (a run cut off by a kill, a torn
 //! last write after a crash) is cut off when the shard is opened again, and the shard
 //! goes on from there: a kill loses at most the runs in progress and never duplicates
-//! one. A shard is run by one process at a time (an exclusive lock on its file).
+//! one. A record that does not verify before the last valid one (a flipped byte on disk)
+//! is reported as corrupt at its byte and run; the records after it that verify are kept,
+//! and the corrupt run is run again. A tail that is not the start of one run (garbage
+//! after the last record) is reported as such before it is cut. A shard is run by one
+//! process at a time (an exclusive lock on its file).
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, BufRead, BufReader, Seek, SeekFrom, Write};
@@ -138,6 +142,40 @@ pub struct Scan {
     pub len: u64,
     /// The esh version that wrote the file.
     pub esh: String,
+    /// Records before `valid_end` that do not verify: where they start, and their run when
+    /// it can be read.
+    pub corrupt: Vec<Corrupt>,
+    /// Whether the tail after `valid_end` is something other than the start of one run
+    /// (its row lines, the last perhaps cut short): garbage, not an interruption.
+    pub garbage: bool,
+}
+
+/// A stretch of a shard file that does not verify.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Corrupt {
+    pub at: u64,
+    pub run: Option<u64>,
+}
+
+impl std::fmt::Display for Corrupt {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.run {
+            Some(r) => write!(f, "corrupt at byte {} (run {r})", self.at),
+            None => write!(f, "corrupt at byte {} (run unknown)", self.at),
+        }
+    }
+}
+
+impl Scan {
+    /// The tail in words, for status and run: empty when there is none.
+    pub fn describe_tail(&self) -> String {
+        let bytes = self.len - self.valid_end;
+        match (bytes, self.garbage) {
+            (0, _) => String::new(),
+            (b, false) => format!("{b} bytes of an unfinished run after byte {}", self.valid_end),
+            (b, true) => format!("{b} bytes of trailing garbage after the last record (byte {})", self.valid_end),
+        }
+    }
 }
 
 fn header(plan: &Plan, shard: Shard) -> String {
@@ -152,7 +190,7 @@ pub fn scan(path: &Path, plan: &Plan, mut visit: impl FnMut(Record)) -> Result<S
     let len = file.metadata().map_err(ioe)?.len();
     let mut r = BufReader::with_capacity(1 << 16, file);
     let mut line = Vec::new();
-    let mut scan = Scan { valid_end: 0, len, esh: String::new() };
+    let mut scan = Scan { valid_end: 0, len, ..Scan::default() };
     r.read_until(b'\n', &mut line).map_err(ioe)?;
     if line.last() != Some(&b'\n') {
         return Ok(scan); // not even a whole header: an empty shard
@@ -176,64 +214,134 @@ pub fn scan(path: &Path, plan: &Plan, mut visit: impl FnMut(Record)) -> Result<S
     scan.esh = fields[4].trim_start_matches("esh=").to_string();
     let mut offset = line.len() as u64;
     scan.valid_end = offset;
-    // The run whose rows are being read, with their start, count and hash.
+    // The run whose rows are being read: its run, start, row count and hash.
     let mut block: Option<(u64, u64, u32, Checksum)> = None;
+    // Corruption seen since the last valid record; it counts as corrupt only if a valid
+    // record follows it (otherwise it is the tail).
+    let mut pending: Vec<Corrupt> = Vec::new();
+    // Whether the stretch after the last valid record is more than one run's row lines.
+    let mut tail_garbage = false;
+    // A fault ends the block in progress; the record where it began is corrupt.
+    fn fault(pending: &mut Vec<Corrupt>, block: &mut Option<(u64, u64, u32, Checksum)>, at: u64, run: Option<u64>) {
+        let (at, run) = match block.take() {
+            Some((b_run, start, _, _)) => (start, Some(b_run)),
+            None => (at, run),
+        };
+        if pending.last().is_none_or(|c| c.at != at) {
+            pending.push(Corrupt { at, run });
+        }
+    }
     loop {
         line.clear();
         let n = r.read_until(b'\n', &mut line).map_err(ioe)?;
-        if n == 0 || line.last() != Some(&b'\n') {
+        if n == 0 {
             break;
         }
-        let text = match std::str::from_utf8(&line[..n - 1]) {
-            Ok(t) => t,
-            Err(_) => break,
+        if line.last() != Some(&b'\n') {
+            // A last line cut short: a torn write if it starts like a record.
+            let torn = ["r,", "done,", "failed,"]
+                .iter()
+                .any(|k| line.starts_with(k.as_bytes()) || k.as_bytes().starts_with(&line));
+            if !torn {
+                tail_garbage = true;
+            }
+            break;
+        }
+        let at = offset;
+        offset += n as u64;
+        let Ok(text) = std::str::from_utf8(&line[..n - 1]) else {
+            fault(&mut pending, &mut block, at, None);
+            tail_garbage = true;
+            continue;
         };
         let (kind, rest) = text.split_once(',').unwrap_or((text, ""));
         let (run_text, rest) = rest.split_once(',').unwrap_or((rest, ""));
-        let Ok(run) = run_text.parse::<u64>() else { break };
+        let Ok(run) = run_text.parse::<u64>() else {
+            fault(&mut pending, &mut block, at, None);
+            tail_garbage = true;
+            continue;
+        };
         match kind {
             "r" => {
-                let b = block.get_or_insert((run, offset, 0, Checksum::new()));
-                if b.0 != run {
-                    break;
+                if block.as_ref().is_some_and(|b| b.0 != run) {
+                    // Rows of another run before this one's end: the block is broken; the
+                    // new rows may start a good one.
+                    {
+                        fault(&mut pending, &mut block, at, Some(run));
+                        tail_garbage = true;
+                    }
                 }
+                let b = block.get_or_insert((run, at, 0, Checksum::new()));
                 b.2 += 1;
                 b.3.write(&line);
             }
             "done" => {
                 let (rows_text, sum_text) = rest.split_once(',').unwrap_or((rest, ""));
-                let (Ok(rows), Ok(sum)) = (rows_text.parse::<u32>(), u64::from_str_radix(sum_text, 16)) else { break };
+                let parsed = (rows_text.parse::<u32>(), u64::from_str_radix(sum_text, 16));
                 let (start, count, hash) = match block.take() {
                     Some((b_run, start, count, hash)) if b_run == run => (start, count, hash.finish()),
-                    Some(_) => break,
-                    None => (offset, 0, Checksum::new().finish()),
+                    Some(other) => {
+                        block = Some(other);
+                        {
+                            fault(&mut pending, &mut block, at, Some(run));
+                            tail_garbage = true;
+                        }
+                        continue;
+                    }
+                    None => (at, 0, Checksum::new().finish()),
                 };
-                if count != rows || hash != sum {
-                    break;
+                match parsed {
+                    (Ok(rows), Ok(sum)) if count == rows && hash == sum => {
+                        visit(Record {
+                            run,
+                            outcome: Outcome::Done { rows },
+                            rows_at: start,
+                            rows_len: at - start,
+                            checksum: sum,
+                        });
+                        scan.corrupt.append(&mut pending);
+                        tail_garbage = false;
+                        scan.valid_end = offset;
+                    }
+                    _ => {
+                        fault(&mut pending, &mut Some((run, start, 0, Checksum::new())), at, Some(run));
+                        tail_garbage = true;
+                    }
                 }
-                visit(Record {
-                    run,
-                    outcome: Outcome::Done { rows },
-                    rows_at: start,
-                    rows_len: offset - start,
-                    checksum: sum,
-                });
-                scan.valid_end = offset + n as u64;
             }
-            "failed" if block.is_none() => {
+            "failed" => {
+                if block.is_some() {
+                    fault(&mut pending, &mut block, at, Some(run));
+                }
                 let (sum_text, quoted) = rest.split_once(',').unwrap_or((rest, ""));
-                let Ok(sum) = u64::from_str_radix(sum_text, 16) else { break };
-                let Some(message) = unquote(quoted) else { break };
-                if Checksum::of(message.as_bytes()) != sum {
-                    break;
+                let sum = u64::from_str_radix(sum_text, 16).ok();
+                let message = unquote(quoted);
+                match (sum, message) {
+                    (Some(sum), Some(message)) if Checksum::of(message.as_bytes()) == sum => {
+                        visit(Record {
+                            run,
+                            outcome: Outcome::Failed(message),
+                            rows_at: at,
+                            rows_len: 0,
+                            checksum: sum,
+                        });
+                        scan.corrupt.append(&mut pending);
+                        tail_garbage = false;
+                        scan.valid_end = offset;
+                    }
+                    _ => {
+                        fault(&mut pending, &mut None, at, Some(run));
+                        tail_garbage = true;
+                    }
                 }
-                visit(Record { run, outcome: Outcome::Failed(message), rows_at: offset, rows_len: 0, checksum: sum });
-                scan.valid_end = offset + n as u64;
             }
-            _ => break,
+            _ => {
+                fault(&mut pending, &mut block, at, Some(run));
+                tail_garbage = true;
+            }
         }
-        offset += n as u64;
     }
+    scan.garbage = tail_garbage && scan.valid_end < scan.len;
     Ok(scan)
 }
 
@@ -289,6 +397,14 @@ pub fn is_locked(path: &Path) -> bool {
 pub struct ShardWriter {
     file: File,
     path: PathBuf,
+    /// The file's identity (device, inode): if the path stops naming this file, the sweep
+    /// directory was replaced or the file moved while the shard ran.
+    id: (u64, u64),
+}
+
+fn file_id(m: &fs::Metadata) -> (u64, u64) {
+    use std::os::unix::fs::MetadataExt;
+    (m.dev(), m.ino())
 }
 
 /// What reopening a shard file found.
@@ -298,6 +414,10 @@ pub struct Recovered {
     pub failed: Vec<(u64, String)>,
     /// Bytes of an incomplete run cut off the end.
     pub cut: u64,
+    /// Whether what was cut was garbage rather than an unfinished run.
+    pub garbage: bool,
+    /// Records that do not verify before the last valid one (their runs run again).
+    pub corrupt: Vec<Corrupt>,
 }
 
 impl ShardWriter {
@@ -327,8 +447,10 @@ impl ShardWriter {
             file.write_all(header(plan, shard).as_bytes()).map_err(ioe)?;
         } else if scan.valid_end < scan.len {
             rec.cut = scan.len - scan.valid_end;
+            rec.garbage = scan.garbage;
             file.set_len(scan.valid_end).map_err(ioe)?;
         }
+        rec.corrupt = scan.corrupt;
         file.sync_data().map_err(ioe)?;
         file.seek(SeekFrom::End(0)).map_err(ioe)?;
         let host = fs::read_to_string("/proc/sys/kernel/hostname")
@@ -337,7 +459,21 @@ impl ShardWriter {
             .unwrap_or_else(|_| "unknown host".into());
         let since = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
         let _ = fs::write(running_note(&path), format!("pid {} on {host}, since {}\n", std::process::id(), utc(since)));
-        Ok((ShardWriter { file, path }, rec))
+        let id = file_id(&file.metadata().map_err(ioe)?);
+        Ok((ShardWriter { file, path, id }, rec))
+    }
+
+    /// Fails if the shard's path no longer names the file this process writes: the sweep
+    /// directory was replaced (`sweep plan --force` of an old esh, a copy, a move) and
+    /// nothing written from now on would count.
+    pub fn check_in_place(&self) -> Result<(), SweepError> {
+        match fs::metadata(&self.path) {
+            Ok(m) if file_id(&m) == self.id => Ok(()),
+            _ => Err(SweepError::Io(format!(
+                "the shard file '{}' was replaced or removed while this shard ran: the sweep directory is no longer the one this run started in, and its results were not kept\n  help: check `esh sweep status` on the directory, and run the shard again",
+                self.path.display()
+            ))),
+        }
     }
 
     /// A completed run as appended: its row lines (each starting `r,<run>,`) and the
@@ -357,6 +493,7 @@ impl ShardWriter {
     /// Appends a block from [`ShardWriter::done_block`] or [`ShardWriter::failed_block`]
     /// in one write.
     pub fn append(&mut self, block: &[u8]) -> Result<(), SweepError> {
+        self.check_in_place()?;
         self.write(block)
     }
 
@@ -370,8 +507,11 @@ impl ShardWriter {
 
     /// Releases the shard.
     pub fn close(self) -> Result<(), SweepError> {
-        let _ = fs::remove_file(running_note(&self.path));
-        Ok(())
+        let placed = self.check_in_place();
+        if placed.is_ok() {
+            let _ = fs::remove_file(running_note(&self.path));
+        }
+        placed
     }
 }
 

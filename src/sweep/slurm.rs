@@ -42,9 +42,142 @@ pub struct Scripts {
     pub throttle: Option<u32>,
 }
 
+/// The values of `esh sweep slurm` that go into a script, as Slurm accepts them. Every
+/// value is checked before a script is written, so that none can add a line to it (a
+/// command after `#SBATCH` lines also ends them: sbatch stops reading options at the first
+/// command).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Field {
+    Partition,
+    Account,
+    Memory,
+    Time,
+    Extra,
+}
+
+impl Field {
+    /// The key in a sweep file's [slurm] table.
+    pub fn key(self) -> &'static str {
+        match self {
+            Field::Partition => "partition",
+            Field::Account => "account",
+            Field::Memory => "memory",
+            Field::Time => "time",
+            Field::Extra => "extra",
+        }
+    }
+
+    /// The command-line flag.
+    pub fn flag(self) -> &'static str {
+        match self {
+            Field::Partition => "--partition",
+            Field::Account => "--account",
+            Field::Memory => "--memory",
+            Field::Time => "--time",
+            Field::Extra => "--sbatch",
+        }
+    }
+
+    /// Whether `value` is one Slurm accepts for this field; Err says what is allowed.
+    pub fn check(self, value: &str) -> Result<(), String> {
+        if let Some(c) = value.chars().find(|c| c.is_control()) {
+            return Err(format!(
+                "{:?} holds a control character ({}); a value in an sbatch script must be one line of printable text",
+                value,
+                c.escape_default()
+            ));
+        }
+        let name = |s: &str| {
+            !s.is_empty() && s.len() <= 200 && s.bytes().all(|b| b.is_ascii_alphanumeric() || b"_-.".contains(&b))
+        };
+        let ok = match self {
+            Field::Partition => value.split(',').all(name),
+            Field::Account => name(value),
+            Field::Memory => {
+                let digits = value.trim_end_matches(['K', 'M', 'G', 'T', 'k', 'm', 'g', 't']);
+                !digits.is_empty()
+                    && digits.len() + 1 >= value.len()
+                    && digits.len() <= 15
+                    && digits.bytes().all(|b| b.is_ascii_digit())
+            }
+            Field::Time => super::file::valid_slurm_time(value),
+            Field::Extra => {
+                value.starts_with('-')
+                    && value.len() > 1
+                    && value.bytes().all(|b| b.is_ascii_graphic() || b == b' ')
+                    && !value.contains(['\'', '"', '\\', '`', '$'])
+            }
+        };
+        if ok {
+            return Ok(());
+        }
+        Err(match self {
+            Field::Partition => format!(
+                "{value:?} is not a Slurm partition name: letters, digits, '_', '-' and '.', several separated by commas"
+            ),
+            Field::Account => format!("{value:?} is not a Slurm account name: letters, digits, '_', '-' and '.'"),
+            Field::Memory => {
+                format!("{value:?} is not a Slurm memory size: an integer with an optional unit K, M, G or T, e.g. 2G")
+            }
+            Field::Time => format!(
+                "{value:?} is not a Slurm time limit: minutes, MM:SS, HH:MM:SS, D-HH, D-HH:MM or D-HH:MM:SS, e.g. 01:00:00"
+            ),
+            Field::Extra => format!(
+                "{value:?} is not an sbatch option: one option starting with '-', printable, without quotes, backslashes, '`' or '$', e.g. --qos=normal"
+            ),
+        })
+    }
+}
+
+/// A path that is written into a script: one line, and, where an `#SBATCH` line holds it
+/// (the log directory), no spaces, quotes or '%' either (sbatch splits and expands them).
+fn check_path(what: &str, path: &Path, in_sbatch_line: bool) -> Result<(), SweepError> {
+    let text = path.to_string_lossy();
+    let bad = |why: &str| {
+        SweepError::Input(format!(
+            "{what} '{}' {why}, so it cannot go into an sbatch script\n  help: move it to a path of letters, digits and '/', '_', '-', '.'",
+            text.escape_default()
+        ))
+    };
+    if text.chars().any(char::is_control) {
+        return Err(bad("holds a control character"));
+    }
+    if in_sbatch_line && text.contains([' ', '\t', '"', '\'', '\\', '%', '#']) {
+        return Err(bad("holds a space, a quote, a backslash, '%' or '#' (sbatch reads its #SBATCH lines itself)"));
+    }
+    Ok(())
+}
+
 /// Quotes a word for bash.
 fn sh(s: &str) -> String {
     format!("'{}'", s.replace('\'', "'\\''"))
+}
+
+/// Checks every value of the merged options, naming where each came from: a flag, or the
+/// sweep file's [slurm] table.
+fn check_options(file: &SlurmDefaults, o: &Options) -> Result<(), SweepError> {
+    let fields = [
+        (Field::Partition, &o.partition, &file.partition),
+        (Field::Account, &o.account, &file.account),
+        (Field::Memory, &o.memory, &file.memory),
+        (Field::Time, &o.time, &file.time),
+    ];
+    let from = |f: Field, flag: bool| {
+        if flag { f.flag().to_string() } else { format!("[slurm] {} in the sweep's sweep.toml", f.key()) }
+    };
+    for (f, flag, in_file) in fields {
+        if let Some(v) = flag.as_ref().or(in_file.as_ref())
+            && let Err(why) = f.check(v)
+        {
+            return Err(SweepError::Input(format!("{}: {why}", from(f, flag.is_some()))));
+        }
+    }
+    for (v, flag) in file.extra.iter().map(|e| (e, false)).chain(o.extra.iter().map(|e| (e, true))) {
+        if let Err(why) = Field::Extra.check(v) {
+            return Err(SweepError::Input(format!("{}: {why}", from(Field::Extra, flag))));
+        }
+    }
+    Ok(())
 }
 
 fn merged(file: &SlurmDefaults, o: &Options) -> Options {
@@ -81,6 +214,7 @@ pub fn ranges(indices: &[u32]) -> String {
 
 /// Writes `<sweep>/slurm/array.sbatch` and `merge.sbatch`.
 pub fn write_scripts(plan: &Plan, opts: &Options) -> Result<Scripts, SweepError> {
+    check_options(&plan.sweep.slurm, opts)?;
     let o = merged(&plan.sweep.slurm, opts);
     let tasks = o.tasks.ok_or_else(|| {
         SweepError::Input("how many array tasks? pass --tasks N (or set `tasks` in the sweep file's [slurm])".into())
@@ -88,24 +222,14 @@ pub fn write_scripts(plan: &Plan, opts: &Options) -> Result<Scripts, SweepError>
     if tasks == 0 {
         return Err(SweepError::Input("--tasks must be at least 1".into()));
     }
-    if let Some(t) = &o.time
-        && !super::file::valid_slurm_time(t)
-    {
-        return Err(SweepError::Input(format!(
-            "--time {t}: not a Slurm time limit\n  help: minutes, MM:SS, HH:MM:SS, D-HH, D-HH:MM or D-HH:MM:SS, e.g. 01:00:00"
-        )));
-    }
-    for e in &o.extra {
-        if !e.starts_with('-') || e.contains('\n') {
-            return Err(SweepError::Input(format!("--sbatch {e:?}: not an sbatch option (e.g. --qos=normal)")));
-        }
-    }
     let dir =
         plan.dir.canonicalize().map_err(|e| SweepError::Io(format!("cannot resolve '{}': {e}", plan.dir.display())))?;
     let esh = match &o.esh {
         Some(p) => p.canonicalize().map_err(|e| SweepError::Input(format!("--esh {}: {e}", p.display())))?,
         None => std::env::current_exe().map_err(|e| SweepError::Io(format!("cannot find the esh binary: {e}")))?,
     };
+    check_path("the sweep directory", &dir, true)?;
+    check_path("the esh binary", &esh, false)?;
     let slurm_dir = dir.join("slurm");
     let logs = slurm_dir.join("logs");
     std::fs::create_dir_all(&logs).map_err(|e| SweepError::Io(format!("cannot create '{}': {e}", logs.display())))?;
@@ -259,6 +383,49 @@ mod tests {
         assert_eq!(ranges(&[0, 1, 2, 3]), "0-3");
         assert_eq!(ranges(&[1, 3, 4, 5, 9]), "1,3-5,9");
         assert_eq!(ranges(&[7]), "7");
+    }
+
+    #[test]
+    fn script_values_are_what_slurm_accepts_and_never_a_new_line() {
+        let ok: &[(Field, &str)] = &[
+            (Field::Partition, "short"),
+            (Field::Partition, "short,long.q"),
+            (Field::Account, "proj-42_a.b"),
+            (Field::Memory, "2G"),
+            (Field::Memory, "512"),
+            (Field::Memory, "1024m"),
+            (Field::Time, "1-00:00:00"),
+            (Field::Extra, "--qos=normal"),
+            (Field::Extra, "--mail-type=END,FAIL"),
+        ];
+        for (f, v) in ok {
+            assert_eq!(f.check(v), Ok(()), "{f:?} {v:?}");
+        }
+        let hostile = ["x\nrm -rf ~", "x\r", "x\u{0}", "x\u{1b}[2J", "x\u{85}y"];
+        for f in [Field::Partition, Field::Account, Field::Memory, Field::Time, Field::Extra] {
+            for h in hostile {
+                let e = f.check(&format!("-{h}")).unwrap_err();
+                assert!(e.contains("control character"), "{f:?} {h:?}: {e}");
+            }
+        }
+        let bad: &[(Field, &str)] = &[
+            (Field::Partition, ""),
+            (Field::Partition, "a,,b"),
+            (Field::Partition, "a b"),
+            (Field::Account, "$(id)"),
+            (Field::Account, "a;b"),
+            (Field::Memory, "2GG"),
+            (Field::Memory, "G"),
+            (Field::Memory, "-1G"),
+            (Field::Time, "1h"),
+            (Field::Extra, "rm -rf ~"),
+            (Field::Extra, "--comment=`id`"),
+            (Field::Extra, "--comment=\"x\""),
+            (Field::Extra, "-"),
+        ];
+        for (f, v) in bad {
+            assert!(f.check(v).is_err(), "{f:?} {v:?} was accepted");
+        }
     }
 
     #[test]
