@@ -275,7 +275,7 @@ fn parameters_from_the_command_line() {
 #[test]
 fn progress_lines_in_a_log() {
     let dir = TempDir::new().unwrap();
-    fs::write(dir.path().join("s.toml"), "[run]\nticks = 3000\n[[regions]]\nzones = 10\n").unwrap();
+    fs::write(dir.path().join("s.toml"), "[run]\nticks = 3000\nreplications = 1\n[[regions]]\nzones = 10\n").unwrap();
     let out =
         esh().current_dir(dir.path()).env("ESH_PROGRESS_SECONDS", "0.001").args(["run", "s.toml"]).output().unwrap();
     assert!(out.status.success());
@@ -337,7 +337,7 @@ fn tidy_columns() {
     let dir = TempDir::new().unwrap();
     fs::write(
         dir.path().join("m.toml"),
-        "[run]\nticks = 14\nticks_per_year = 12\n[output]\nzones_every = 7\n[[regions]]\nzones = 10\n",
+        "[run]\nticks = 14\nticks_per_year = 12\nreplications = 1\n[output]\nzones_every = 7\n[[regions]]\nzones = 10\n",
     )
     .unwrap();
     esh().current_dir(dir.path()).args(["run", "m.toml", "-q"]).assert().success();

@@ -567,7 +567,7 @@ fn run_counts_that_overflow_or_exceed_the_limit_are_errors() {
     fails(d.path(), &["sweep", "plan", "lhs.toml", "--out", "x"], 2, &["20000000 runs", "at most 10000000"]);
     fs::write(
         d.path().join("lhs.toml"),
-        "[sweep]\nscenario = \"base.toml\"\ndesign = \"lhs\"\nsamples = 10000000\n[axes]\n\"centre.tolerance\" = { from = 0.0, to = 1.0 }\n\"zones.experiment_rate\" = { from = 0.0, to = 1.0 }\n\"landscape.turbulence\" = { from = 0.0, to = 1.0 }\n",
+        "[sweep]\nscenario = \"base.toml\"\ndesign = \"lhs\"\nsamples = 10000000\nreplications = 1\n[axes]\n\"centre.tolerance\" = { from = 0.0, to = 1.0 }\n\"zones.experiment_rate\" = { from = 0.0, to = 1.0 }\n\"landscape.turbulence\" = { from = 0.0, to = 1.0 }\n",
     )
     .unwrap();
     fails(d.path(), &["sweep", "plan", "lhs.toml", "--out", "x"], 2, &["sweep.samples", "at most 25000000"]);
