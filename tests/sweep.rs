@@ -761,3 +761,15 @@ fn sweeps_md_is_generated_from_the_sweep_files_definitions() {
         assert!(have.contains(&format!("| `{}` |", k.key)), "{}", k.key);
     }
 }
+
+#[test]
+fn the_example_in_sweeps_md_plans() {
+    let doc = esh::sweep::file::reference();
+    let start = doc.find("```toml\n").unwrap() + 8;
+    let text = &doc[start..start + doc[start..].find("```").unwrap()];
+    let docs = Path::new(env!("CARGO_MANIFEST_DIR")).join("docs");
+    let s = esh::sweep::SweepFile::parse(text, "docs/sweeps.md", &docs).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(s.points(), 5 * 3 * 3);
+    let tolerance: Vec<String> = esh::sweep::design::grid_values(&s.axes[0]).iter().map(|v| v.to_string()).collect();
+    assert_eq!(tolerance, ["0.0", "0.25", "0.5", "0.75", "1.0"], "steps = 5 is five values, ends included");
+}
