@@ -642,6 +642,12 @@ fn a_corrupt_record_mid_file_is_reported_and_the_runs_after_it_are_kept() {
     let status = ok(d.path(), &["sweep", "status", "sw"]);
     assert!(status.contains("done 17, failed 0, missing 1"), "{status}");
     assert!(status.contains(&format!("corrupt at byte {first} (run {run})")), "{status}");
+    fails(
+        d.path(),
+        &["sweep", "merge", "sw"],
+        1,
+        &["missing: 1 run(s)", &format!("corrupt at byte {first} (run {run})")],
+    );
     let out = esh().current_dir(d.path()).args(["sweep", "run", "sw"]).output().unwrap();
     let (stdout, stderr) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
     assert!(out.status.success(), "{stderr}");
