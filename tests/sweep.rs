@@ -642,6 +642,12 @@ fn a_corrupt_record_mid_file_is_reported_and_the_runs_after_it_are_kept() {
     let status = ok(d.path(), &["sweep", "status", "sw"]);
     assert!(status.contains("done 17, failed 0, missing 1"), "{status}");
     assert!(status.contains(&format!("corrupt at byte {first} (run {run})")), "{status}");
+    fails(
+        d.path(),
+        &["sweep", "merge", "sw"],
+        1,
+        &["missing: 1 run(s)", &format!("corrupt at byte {first} (run {run})")],
+    );
     let out = esh().current_dir(d.path()).args(["sweep", "run", "sw"]).output().unwrap();
     let (stdout, stderr) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
     assert!(out.status.success(), "{stderr}");
@@ -760,4 +766,16 @@ fn sweeps_md_is_generated_from_the_sweep_files_definitions() {
     for k in esh::sweep::file::KEYS {
         assert!(have.contains(&format!("| `{}` |", k.key)), "{}", k.key);
     }
+}
+
+#[test]
+fn the_example_in_sweeps_md_plans() {
+    let doc = esh::sweep::file::reference();
+    let start = doc.find("```toml\n").unwrap() + 8;
+    let text = &doc[start..start + doc[start..].find("```").unwrap()];
+    let docs = Path::new(env!("CARGO_MANIFEST_DIR")).join("docs");
+    let s = esh::sweep::SweepFile::parse(text, "docs/sweeps.md", &docs).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(s.points(), 5 * 3 * 3);
+    let tolerance: Vec<String> = esh::sweep::design::grid_values(&s.axes[0]).iter().map(|v| v.to_string()).collect();
+    assert_eq!(tolerance, ["0.0", "0.25", "0.5", "0.75", "1.0"], "steps = 5 is five values, ends included");
 }

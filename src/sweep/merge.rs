@@ -259,6 +259,11 @@ pub fn merge(plan: &Plan, opts: &Options) -> Result<Report, SweepError> {
                 write!(m, "\n    and {} more (`esh sweep status` lists them)", failed.len() - 10).unwrap();
             }
         }
+        for fs in &index.files {
+            for c in &fs.corrupt {
+                write!(m, "\n  {}: {c}", fs.path.display()).unwrap();
+            }
+        }
         m.push_str("\n  help: run the missing shards again (`esh sweep run`, or `esh sweep slurm --missing --submit`); pass --allow-missing to merge what is there");
         return Err(SweepError::Incomplete(m));
     }
