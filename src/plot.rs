@@ -278,8 +278,11 @@ mod tests {
         // No band polygon: the only filled shapes are the background and the legend box.
         assert!(!svg.contains("<polygon"), "{svg}");
         // Two replications: a band, and a legend that says which interval it is.
-        std::fs::write(&path, "replication,tick,year,diversity\n0,0,2000,0.5\n0,1,2000,0.25\n1,0,2000,0.4\n1,1,2000,0.3\n")
-            .unwrap();
+        std::fs::write(
+            &path,
+            "replication,tick,year,diversity\n0,0,2000,0.5\n0,1,2000,0.25\n1,0,2000,0.4\n1,1,2000,0.3\n",
+        )
+        .unwrap();
         let svg = &ticks_csv(&path, &["diversity".to_string()]).unwrap()[0].1;
         let labelled = svg.contains("band 95% CI, Student&apos;s t") || svg.contains("band 95% CI, Student's t");
         assert!(svg.contains("<polygon") && labelled, "{svg}");

@@ -87,7 +87,8 @@ fn run(tmp: &TempDir, name: &str, scenario: String) -> Vec<String> {
     let file = tmp.path().join(format!("{name}.toml"));
     fs::write(&file, scenario).unwrap();
     let out = tmp.path().join(name);
-    let res = Command::cargo_bin("esh").unwrap().arg("run").arg(&file).arg("--out").arg(&out).arg("-q").output().unwrap();
+    let res =
+        Command::cargo_bin("esh").unwrap().arg("run").arg(&file).arg("--out").arg(&out).arg("-q").output().unwrap();
     assert!(res.status.success(), "{name}: {}", String::from_utf8_lossy(&res.stderr));
     let written = files(&out);
     assert!(written.iter().any(|p| p.ends_with("ticks.csv")), "{name}: no ticks.csv");

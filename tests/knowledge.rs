@@ -42,7 +42,8 @@ fn programme_performance_is_one_plus_march_knowledge_over_two() {
         assert!((k * 30.0 - (k * 30.0).round()).abs() < 1e-9, "row {t}: {k}");
     }
     // The programme starts unset (knowledge 0) and learns: March's code gets better than chance.
-    let first: Vec<usize> = column(&ticks, "tick").iter().enumerate().filter(|(_, t)| *t == "0").map(|(i, _)| i).collect();
+    let first: Vec<usize> =
+        column(&ticks, "tick").iter().enumerate().filter(|(_, t)| *t == "0").map(|(i, _)| i).collect();
     assert!(first.iter().all(|&i| know[i] == 0.0 && perf[i] == 0.5));
     let last = know.len() - 1;
     assert!(know[last] > 0.5, "{}", know[last]);

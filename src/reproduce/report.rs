@@ -325,13 +325,8 @@ fn figures(md: &mut String, o: &Outcome, sub: &Path) -> Result<(), String> {
                 let mut points = Vec::new();
                 for gv in &groups {
                     let mut fewest = usize::MAX;
-                    let mut line = Line {
-                        label: String::new(),
-                        x: Vec::new(),
-                        mean: Vec::new(),
-                        lo: Vec::new(),
-                        hi: Vec::new(),
-                    };
+                    let mut line =
+                        Line { label: String::new(), x: Vec::new(), mean: Vec::new(), lo: Vec::new(), hi: Vec::new() };
                     for xv in &xs {
                         let Some(ci) = o.conditions.iter().position(|c| {
                             c.regime == *regime && c.values[*x] == *xv && group.is_none_or(|k| c.values[k] == *gv)
@@ -374,7 +369,13 @@ fn figures(md: &mut String, o: &Outcome, sub: &Path) -> Result<(), String> {
 }
 
 /// A curve figure's points as a table: mean, standard error and 95% t interval, and runs.
-fn curve_table(out: &mut String, title: &str, x: &str, group: Option<String>, points: &[(Value, Value, f64, f64, usize)]) {
+fn curve_table(
+    out: &mut String,
+    title: &str,
+    x: &str,
+    group: Option<String>,
+    points: &[(Value, Value, f64, f64, usize)],
+) {
     writeln!(out, "The points of \"{title}\":\n").unwrap();
     let g = group.as_deref().unwrap_or("");
     writeln!(out, "| {g} | {x} | mean | standard error | 95% CI | runs |\n|---|---|---|---|---|---|").unwrap();
