@@ -13,6 +13,14 @@ use crate::model::network::Network;
 use crate::model::policy::{Policy, full_mask};
 use crate::scenario::{ComplianceMode, Evaluate, Level, PolicyInit, ZoneParams};
 
+/// No zone's capacity grows above this: 1,000 times the largest initial capacity a scenario
+/// may give (1e12). Capacity grows geometrically while a zone outperforms the programme, so
+/// without a cap a long run overflows to inf (laissez-faire at 40,000 ticks; growth 10 on
+/// 10 zones by tick 575), and mean_capacity and regional_disparity with it. At the cap it
+/// saturates (growth stops, sanctions still cut it); sums over 10^7 zones and the squares of
+/// the disparity stay far inside the floats' range.
+pub const CAPACITY_MAX: f64 = 1e15;
+
 /// Cumulative counts per zone (reported in zones.csv).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Counters {
@@ -365,7 +373,9 @@ impl StepCtx<'_> {
         next.observed =
             if p.observation_noise > 0.0 { performance + p.observation_noise * rng.normal() } else { performance };
         let growth = 1.0 + p.capacity_growth * (performance - self.reference[ctx]);
-        next.capacity = (next.capacity * growth).max(0.0);
+        // Bounded: a run that never reaches the cap is unchanged by it (NaN, from 0 x inf,
+        // cannot arise: growth is finite and the capacity is at most the cap).
+        next.capacity = (next.capacity * growth).clamp(0.0, CAPACITY_MAX);
         next
     }
 

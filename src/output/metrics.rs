@@ -5,7 +5,8 @@ use serde::Serialize;
 
 use crate::engine::streams::pow_int;
 use crate::engine::{Replication, TickCounts};
-use crate::model::policy::full_mask;
+use crate::model::landscape::Kind;
+use crate::model::policy::{Policy, full_mask};
 use crate::scenario::Level;
 
 /// One row of ticks.csv: the state at the end of a tick and the flows during it.
@@ -23,6 +24,13 @@ pub struct TickRow {
     pub best_performance: f64,
     pub mean_score: f64,
     pub programme_performance: f64,
+    /// March's (1991) knowledge of the programme (his code): matches minus mismatches with
+    /// reality over n, unset dimensions counting 0, in [-1, 1]; the mean over active zones
+    /// of the programme's knowledge in each zone's context. Only on the target landscape
+    /// (None, an empty cell, on NK, and with no active zone).
+    pub programme_knowledge: Option<f64>,
+    /// The zones' mean of March's knowledge of their own beliefs (policies), as above.
+    pub mean_knowledge: Option<f64>,
     pub diversity: f64,
     pub programme_distance: f64,
     pub mandate_gap: f64,
@@ -98,9 +106,13 @@ impl std::fmt::Display for Num {
 pub type Metric = (&'static str, fn(&TickRow) -> Num);
 
 macro_rules! metrics {
+    (@get Int $v:expr) => { Num::Int($v as _) };
+    (@get Float $v:expr) => { Num::Float($v as _) };
+    // Undefined (an empty cell in ticks.csv) reads as NaN.
+    (@get Opt $v:expr) => { Num::Float($v.unwrap_or(f64::NAN)) };
     ($($name:ident: $kind:ident,)*) => {
         /// Every metric of ticks.csv (the columns after replication, tick and year), in order.
-        pub const METRICS: &[Metric] = &[$((stringify!($name), |r: &TickRow| Num::$kind(r.$name as _)),)*];
+        pub const METRICS: &[Metric] = &[$((stringify!($name), |r: &TickRow| metrics!(@get $kind r.$name)),)*];
     };
 }
 
@@ -114,6 +126,8 @@ metrics!(
     best_performance: Float,
     mean_score: Float,
     programme_performance: Float,
+    programme_knowledge: Opt,
+    mean_knowledge: Opt,
     diversity: Float,
     programme_distance: Float,
     mandate_gap: Float,
@@ -165,6 +179,11 @@ pub fn is_firm_metric(name: &str) -> bool {
     METRICS.iter().position(|m| m.0 == name).is_some_and(|i| i >= first)
 }
 
+/// Whether a metric is March's knowledge, defined only on the target landscape.
+pub fn is_knowledge_metric(name: &str) -> bool {
+    matches!(name, "programme_knowledge" | "mean_knowledge")
+}
+
 /// Finds a metric by name.
 pub fn metric(name: &str) -> Option<&'static Metric> {
     METRICS.iter().find(|m| m.0 == name)
@@ -190,6 +209,10 @@ struct Tally {
     unset: [u32; 64],
     distance: u64,
     gap: u64,
+    /// Sums over zones of matches minus mismatches with reality (target landscape only):
+    /// of the programme in the zone's context, and of the zone's own policy.
+    programme_knowledge: i64,
+    knowledge: i64,
     region_capacity: Vec<f64>,
     region_count: Vec<u32>,
 }
@@ -209,18 +232,26 @@ impl Tally {
             unset: [0; 64],
             distance: 0,
             gap: 0,
+            programme_knowledge: 0,
+            knowledge: 0,
             region_capacity: vec![0.0; regions],
             region_count: vec![0; regions],
         }
     }
 
-    fn over(rep: &Replication, zones: std::ops::Range<usize>) -> Tally {
+    /// `programme`: the programme's matches minus mismatches per context, on the target
+    /// landscape (empty on NK).
+    fn over(rep: &Replication, zones: std::ops::Range<usize>, programme: &[i64]) -> Tally {
         let n = rep.n;
         let zs = &rep.zones;
         let cur = &zs.cur;
         let centre = &rep.centre;
         let exponent = rep.scenario.landscape.score_exponent;
         let mandate = centre.mandate & full_mask(n);
+        let reality = match &rep.landscape.kind {
+            Kind::Target(target) => Some(&target.reality),
+            Kind::Nk(_) => None,
+        };
         let mut t = Tally::new(rep.scenario.regions.len());
         for z in zones.filter(|&z| zs.active[z]) {
             t.active += 1;
@@ -238,6 +269,10 @@ impl Tally {
             t.region_capacity[r] += cur.capacity[z];
             t.region_count[r] += 1;
             let pol = cur.policy[z];
+            if let Some(reality) = reality {
+                t.programme_knowledge += programme[ctx];
+                t.knowledge += march_knowledge(reality[ctx], pol, n);
+            }
             let mut b = pol.bits & pol.mask;
             while b != 0 {
                 t.ones[b.trailing_zeros() as usize] += 1;
@@ -273,6 +308,8 @@ impl Tally {
         }
         self.distance += o.distance;
         self.gap += o.gap;
+        self.programme_knowledge += o.programme_knowledge;
+        self.knowledge += o.knowledge;
         for (a, b) in self.region_capacity.iter_mut().zip(&o.region_capacity) {
             *a += b;
         }
@@ -289,9 +326,13 @@ pub fn tick_row(rep: &Replication, c: &TickCounts) -> TickRow {
     use rayon::prelude::*;
     let n = rep.n;
     let zones = rep.zones.len();
+    let programme: Vec<i64> = match &rep.landscape.kind {
+        Kind::Target(target) => target.reality.iter().map(|&r| march_knowledge(r, rep.centre.programme, n)).collect(),
+        Kind::Nk(_) => Vec::new(),
+    };
     let chunks: Vec<Tally> = (0..zones.div_ceil(CHUNK))
         .into_par_iter()
-        .map(|k| Tally::over(rep, k * CHUNK..((k + 1) * CHUNK).min(zones)))
+        .map(|k| Tally::over(rep, k * CHUNK..((k + 1) * CHUNK).min(zones), &programme))
         .collect();
     let t = chunks.into_iter().fold(Tally::new(rep.scenario.regions.len()), Tally::merge);
     let mandated = (rep.centre.mandate & full_mask(n)).count_ones();
@@ -316,6 +357,12 @@ pub fn tick_row(rep: &Replication, c: &TickCounts) -> TickRow {
         row.programme_distance = t.distance as f64 / (m * n as f64);
         if mandated > 0 {
             row.mandate_gap = t.gap as f64 / (m * mandated as f64);
+        }
+        if !programme.is_empty() {
+            // Integer sums divided once: exact, and the same on any thread count.
+            let cells = m * n as f64;
+            row.programme_knowledge = Some(t.programme_knowledge as f64 / cells);
+            row.mean_knowledge = Some(t.knowledge as f64 / cells);
         }
     }
     let (ones, unset) = (&t.ones, &t.unset);
@@ -348,6 +395,14 @@ pub fn tick_row(rep: &Replication, c: &TickCounts) -> TickRow {
         row.focal_founded = f.tally[focal].founded;
     }
     row
+}
+
+/// March's (1991) knowledge of a policy, before dividing by n: the dimensions it sets to
+/// reality's value minus those it sets to the other value (unset dimensions count 0).
+pub fn march_knowledge(reality: u64, p: Policy, n: u32) -> i64 {
+    let set = p.mask & full_mask(n);
+    let hits = (!(p.bits ^ reality) & set).count_ones() as i64;
+    hits - ((p.bits ^ reality) & set).count_ones() as i64
 }
 
 /// The firm columns of a tick row from the national tally; shares are of live firms.
@@ -437,6 +492,18 @@ mod tests {
         assert_eq!(diversity(&[1, 1], &[0, 0], 2), 1.0);
         // Three zones holding 0, 1 and unset on one instrument: every pair differs.
         assert_eq!(diversity(&[1], &[1], 3), 1.0);
+    }
+
+    #[test]
+    fn march_knowledge_is_matches_minus_mismatches() {
+        // Reality 1010; the policy sets bits 0, 1 and 3 to 1, 0, 1: bit 3 matches, bits 0
+        // and 1 do not, bit 2 is unset (0): 1 - 2 = -1.
+        let p = Policy { bits: 0b1001, mask: 0b1011 };
+        assert_eq!(march_knowledge(0b1010, p, 4), -1);
+        assert_eq!(march_knowledge(0b1010, Policy { bits: 0b1010, mask: 0b1111 }, 4), 4);
+        assert_eq!(march_knowledge(0b1010, Policy { bits: 0, mask: 0 }, 4), 0);
+        // Bits above n do not count.
+        assert_eq!(march_knowledge(0, Policy { bits: 0, mask: u64::MAX }, 4), 4);
     }
 
     #[test]

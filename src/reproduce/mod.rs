@@ -317,20 +317,29 @@ pub fn evaluate(
             }
         }
         TestKind::Share { measure, a, b, threshold, expect } => {
+            // The strict share (Lazer & Friedman's Table B.1 counts a landscape only when
+            // one network ends strictly higher); ties are reported beside it, not halved in.
             let (va, vb) = (values(a, *measure), values(b, *measure));
-            let w: Vec<f64> = defined_pairs(&va, &vb)
-                .iter()
-                .map(|(x, y)| (x > y) as u8 as f64 + 0.5 * (x == y) as u8 as f64)
-                .collect();
+            let pairs = defined_pairs(&va, &vb);
+            let w: Vec<f64> = pairs.iter().map(|(x, y)| (x > y) as u8 as f64).collect();
+            let ties = pairs.iter().filter(|(x, y)| x == y).count();
             let k: f64 = w.iter().sum();
-            let (lo, hi) = stats::wilson(k, w.len() as f64);
+            let n = w.len();
+            let (lo, hi) = stats::wilson(k, n as f64);
             TestResult {
                 effect: stats::mean(&w),
                 lo,
                 hi,
-                n: w.len(),
+                n,
                 verdict: judge(lo, hi, *threshold, *expect),
-                detail: format!("{} ahead of {} in {k} of {} pairs (ties count half)", name(a), name(b), w.len()),
+                detail: format!(
+                    "{} strictly ahead of {} in {k} of {n} pairs; tied in {ties} (tie share {}), behind in {}{}",
+                    name(a),
+                    name(b),
+                    fmt(ties as f64 / n as f64),
+                    n - k as usize - ties,
+                    dropped(va.len(), n)
+                ),
             }
         }
         TestKind::Crossover { metric, a, b } => {
@@ -475,11 +484,13 @@ expect = "greater"
         let l = evaluate(&e, &c, &data, 1, 1, 0);
         assert!((l.effect - 1.5).abs() < 1e-12 && l.n == 5);
         assert_eq!(l.verdict, Verdict::Contradicted);
-        // Share: a ahead in 3 pairs, tied in 1 (4 = 4) -> 3.5 / 4.
+        // Share: a strictly ahead in 3 pairs, tied in 1 (4 = 4) -> 3 / 4, the tie not halved
+        // in (it was 3.5 / 4 once) but reported beside it.
         let s = evaluate(&e, &c, &data, 2, 1, 0);
-        assert!((s.effect - 0.875).abs() < 1e-12 && s.n == 4);
-        assert_eq!((s.lo, s.hi), stats::wilson(3.5, 4.0));
+        assert!((s.effect - 0.75).abs() < 1e-12 && s.n == 4, "{s:?}");
+        assert_eq!((s.lo, s.hi), stats::wilson(3.0, 4.0));
         assert_eq!(s.verdict, Verdict::Inconclusive);
+        assert!(s.detail.contains("in 3 of 4 pairs; tied in 1 (tie share 0.2500), behind in 0"), "{}", s.detail);
         // The same data and seed give the same interval; another seed another.
         assert_eq!(evaluate(&e, &c, &data, 0, 1, 0), d);
         assert_ne!(evaluate(&e, &c, &data, 0, 2, 0).lo, d.lo);

@@ -11,7 +11,7 @@ use std::path::Path;
 use super::file::{At, Figure, MeasureKind, TestKind};
 use super::{Outcome, TestResult, condition_label, fmt};
 use crate::output::BuildError;
-use crate::plot::{Line, chart, mean_band};
+use crate::plot::{Line, band_label, chart, mean_band};
 use crate::scenario::Value;
 use crate::scenario::resolve::to_toml;
 
@@ -211,7 +211,7 @@ fn test_definition(kind: &TestKind) -> &'static str {
         }
         TestKind::Level { .. } => "Statistic: the mean over runs; percentile bootstrap CI, 2,000 resamples",
         TestKind::Share { .. } => {
-            "Statistic: the share of pairs in which the first condition is ahead (ties count half); Wilson score CI"
+            "Statistic: the share of pairs in which the first condition is strictly ahead (a tie counts as not ahead; the tie share is given beside it); Wilson score CI"
         }
         TestKind::Crossover { .. } => {
             "Statistic: the first tick from which the mean paired difference stays positive, having been negative before; percentile bootstrap CI over resampled pairs (no CI when under half the resamples cross); contradicted when the mean curves do not cross"
@@ -291,6 +291,7 @@ fn figures(md: &mut String, o: &Outcome, sub: &Path) -> Result<(), String> {
         return Ok(());
     }
     writeln!(md, "\n### Figures\n").unwrap();
+    let mut tables = String::new();
     for (k, f) in e.figures.iter().enumerate() {
         let (title, svg) = match f {
             Figure::Series { title, metric, regimes } => {
@@ -304,7 +305,7 @@ fn figures(md: &mut String, o: &Outcome, sub: &Path) -> Result<(), String> {
                         let rows: Vec<Vec<f64>> = o.data[ci].iter().map(|r| r.series[s].clone()).collect();
                         let (mean, lo, hi) = mean_band(&rows);
                         Line {
-                            label: condition_label(e, c),
+                            label: band_label(&condition_label(e, c), rows.len()),
                             x: (0..mean.len()).map(|t| t as f64).collect(),
                             mean,
                             lo,
@@ -320,14 +321,12 @@ fn figures(md: &mut String, o: &Outcome, sub: &Path) -> Result<(), String> {
                 let groups =
                     group.map(|k| crate::sweep::design::grid_values(&g.axes[k])).unwrap_or_else(|| vec![Value::Int(0)]);
                 let mut lines = Vec::new();
+                // (group value, x value, mean, CI half-width, runs) of every point, for the table.
+                let mut points = Vec::new();
                 for gv in &groups {
-                    let mut line = Line {
-                        label: group.map_or(String::new(), |k| format!("{} = {gv}", g.axes[k].spec.key)),
-                        x: Vec::new(),
-                        mean: Vec::new(),
-                        lo: Vec::new(),
-                        hi: Vec::new(),
-                    };
+                    let mut fewest = usize::MAX;
+                    let mut line =
+                        Line { label: String::new(), x: Vec::new(), mean: Vec::new(), lo: Vec::new(), hi: Vec::new() };
                     for xv in &xs {
                         let Some(ci) = o.conditions.iter().position(|c| {
                             c.regime == *regime && c.values[*x] == *xv && group.is_none_or(|k| c.values[k] == *gv)
@@ -336,6 +335,7 @@ fn figures(md: &mut String, o: &Outcome, sub: &Path) -> Result<(), String> {
                         };
                         let v: Vec<f64> =
                             o.data[ci].iter().map(|r| r.measures[*measure]).filter(|v| v.is_finite()).collect();
+                        fewest = fewest.min(v.len());
                         // A point whose runs all left the measure undefined is drawn as a gap.
                         let (mean, lo, hi) = mean_band(&v.iter().map(|x| vec![*x]).collect::<Vec<_>>());
                         let first = |c: &[f64]| c.first().copied().unwrap_or(f64::NAN);
@@ -343,9 +343,13 @@ fn figures(md: &mut String, o: &Outcome, sub: &Path) -> Result<(), String> {
                         line.mean.push(first(&mean));
                         line.lo.push(first(&lo));
                         line.hi.push(first(&hi));
+                        points.push((gv.clone(), xv.clone(), first(&mean), first(&hi) - first(&mean), v.len()));
                     }
+                    let name = group.map_or(String::new(), |k| format!("{} = {gv}", g.axes[k].spec.key));
+                    line.label = band_label(&name, if fewest == usize::MAX { 0 } else { fewest });
                     lines.push(line);
                 }
+                curve_table(&mut tables, title, &g.axes[*x].name(), group.map(|k| g.axes[k].name()), &points);
                 (title.clone(), chart(title, &g.axes[*x].name(), &e.measures[*measure].name, &lines, true)?)
             }
         };
@@ -353,9 +357,42 @@ fn figures(md: &mut String, o: &Outcome, sub: &Path) -> Result<(), String> {
         put(&sub.join(&name), &svg)?;
         writeln!(md, "![{title}]({}/{name})\n", e.id).unwrap();
     }
-    writeln!(md, "Lines are means over replications; bands and bars are 95% CIs (mean +- 1.96 standard errors).")
-        .unwrap();
+    writeln!(
+        md,
+        "Lines are means over replications; bands and bars are 95% CIs of the mean from Student's t \
+         (mean +- t(0.975, n - 1) x sd / sqrt(n), the interval of a sweep's summary.csv); a line or \
+         point of one replication has none.\n"
+    )
+    .unwrap();
+    md.push_str(&tables);
     Ok(())
+}
+
+/// A curve figure's points as a table: mean, standard error and 95% t interval, and runs.
+fn curve_table(
+    out: &mut String,
+    title: &str,
+    x: &str,
+    group: Option<String>,
+    points: &[(Value, Value, f64, f64, usize)],
+) {
+    writeln!(out, "The points of \"{title}\":\n").unwrap();
+    let g = group.as_deref().unwrap_or("");
+    writeln!(out, "| {g} | {x} | mean | standard error | 95% CI | runs |\n|---|---|---|---|---|---|").unwrap();
+    for (gv, xv, mean, half, n) in points {
+        let se = if *n >= 2 { half / crate::sweep::stats::t975(*n as u64 - 1) } else { f64::NAN };
+        let gv = if group.is_some() { gv.to_string() } else { String::new() };
+        writeln!(
+            out,
+            "| {gv} | {xv} | {} | {} | [{}, {}] | {n} |",
+            fmt(*mean),
+            fmt(se),
+            fmt(mean - half),
+            fmt(mean + half)
+        )
+        .unwrap();
+    }
+    writeln!(out).unwrap();
 }
 
 /// Every run's measures, tidy: one row per condition x replication x measure.

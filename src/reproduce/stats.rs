@@ -98,7 +98,7 @@ pub fn spearman(x: &[f64], y: &[f64]) -> f64 {
     pearson(&ranks(x), &ranks(y))
 }
 
-/// Wilson's 95% score interval for a share `k / n` (k may be fractional: ties count half).
+/// Wilson's 95% score interval for a share `k / n`.
 pub fn wilson(k: f64, n: f64) -> (f64, f64) {
     if n <= 0.0 {
         return (f64::NAN, f64::NAN);

@@ -9,7 +9,8 @@ use std::path::{Path, PathBuf};
 use toml::Spanned;
 use toml::de::{DeTable, DeValue};
 
-use crate::output::metrics::{METRICS, Metric, is_firm_metric, metric};
+use crate::output::metrics::{METRICS, Metric, is_firm_metric, is_knowledge_metric, metric};
+use crate::scenario::LandscapeKind;
 use crate::scenario::error::line_col;
 use crate::scenario::{Domain, ParamSpec, Scenario, ScenarioError, Value, all_specs, spec, suggest};
 
@@ -809,8 +810,13 @@ impl Reader<'_> {
             }
         };
         let metrics = match t.and_then(|t| t.get("metrics")) {
-            // Every column, but the firm columns only when they can be other than 0.
-            None => METRICS.iter().filter(|m| base.firms.enabled || !is_firm_metric(m.0)).collect(),
+            // Every column, but the firm columns only when they can be other than 0, and
+            // March's knowledge only on the target landscape (undefined on NK).
+            None => METRICS
+                .iter()
+                .filter(|m| base.firms.enabled || !is_firm_metric(m.0))
+                .filter(|m| base.landscape.kind == LandscapeKind::Target || !is_knowledge_metric(m.0))
+                .collect(),
             Some(m) => {
                 let arr = m
                     .get_ref()
@@ -820,6 +826,16 @@ impl Reader<'_> {
                 for item in arr.iter() {
                     let name = self.string(&self.value(item, "keep.metrics")?, item.span(), "keep.metrics")?;
                     let found = self.metric(&name, item.span(), "keep.metrics")?;
+                    if is_knowledge_metric(found.0) && base.landscape.kind != LandscapeKind::Target {
+                        return Err(self.err(
+                            item.span(),
+                            "keep.metrics",
+                            format!(
+                                "metric \"{name}\" is March's knowledge, defined only on the target landscape; \
+                                 the base scenario has landscape.kind = \"nk\""
+                            ),
+                        ));
+                    }
                     if out.iter().any(|m| m.0 == found.0) {
                         return Err(self.err(
                             item.span(),
