@@ -358,6 +358,8 @@ impl<'s> CsvObserver<'s> {
             }
             match value(row) {
                 metrics::Num::Int(i) => w.write_field(ib.format(i)),
+                // Undefined (an `Opt` metric's None, such as knowledge on NK) is an empty cell.
+                metrics::Num::Float(x) if x.is_nan() => w.write_field(""),
                 metrics::Num::Float(x) => w.write_field(fb.format(x)),
             }
             .map_err(io_err)?;
