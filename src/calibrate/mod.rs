@@ -692,28 +692,9 @@ fn table_row(o: &mut String, t: &Target, model: Option<f64>, spread: &[f64]) {
     .unwrap();
 }
 
-/// A number for the terminal: 4 significant digits.
+/// A number for people: the one format of run, reproduce and calibrate.
 fn short(x: f64) -> String {
-    if x == 0.0 {
-        return "0".into();
-    }
-    let a = x.abs();
-    if (1e-3..1e6).contains(&a) {
-        // Decimals for four significant digits, by comparisons (no library logarithm).
-        let mut decimals = 3usize;
-        let mut m = a;
-        while m >= 10.0 && decimals > 0 {
-            m /= 10.0;
-            decimals -= 1;
-        }
-        while m < 1.0 {
-            m *= 10.0;
-            decimals += 1;
-        }
-        format!("{x:.decimals$}")
-    } else {
-        format!("{x:.3e}")
-    }
+    crate::output::summary::number(x)
 }
 
 /// parameters.csv and its markdown table.

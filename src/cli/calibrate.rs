@@ -191,7 +191,10 @@ fn run(a: Args) -> Result<ExitCode, SweepError> {
         f.samples.len()
     );
     for ((spec, _), v) in f.params.iter().zip(&best.values) {
-        println!("  {} = {v}", spec.path());
+        // The plan's text of the value (full precision, as calibrated.toml has it); shortened
+        // for the terminal when it is a number.
+        let shown = v.parse::<f64>().map_or_else(|_| v.clone(), esh::output::summary::number);
+        println!("  {} = {shown}", spec.path());
     }
     if !a.quiet {
         for p in &w.files {

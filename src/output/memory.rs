@@ -18,26 +18,33 @@ pub enum MemoryCheck {
 impl MemoryCheck {
     /// Reads `--memory-limit`: a size such as `64G`, `512M`, `2T` or plain bytes, or `none`.
     pub fn parse(text: &str) -> Result<MemoryCheck, String> {
-        let t = text.trim();
-        if t.eq_ignore_ascii_case("none") {
+        if text.trim().eq_ignore_ascii_case("none") {
             return Ok(MemoryCheck::Off);
         }
-        let split = t.find(|c: char| !c.is_ascii_digit() && c != '.').unwrap_or(t.len());
-        let (num, unit) = t.split_at(split);
-        let scale: u64 = match unit.trim().to_ascii_uppercase().trim_end_matches("IB").trim_end_matches('B') {
-            "" => 1,
-            "K" => 1 << 10,
-            "M" => 1 << 20,
-            "G" => 1 << 30,
-            "T" => 1 << 40,
-            _ => return Err(format!("`{text}` is not a size; use e.g. 64G, 512M or none")),
-        };
-        match num.parse::<f64>() {
-            Ok(x) if x.is_finite() && x > 0.0 && x * (scale as f64) < u64::MAX as f64 => {
-                Ok(MemoryCheck::Limit((x * scale as f64) as u64))
-            }
-            _ => Err(format!("`{text}` is not a size; use e.g. 64G, 512M or none")),
-        }
+        parse_size(text)
+            .map(MemoryCheck::Limit)
+            .ok_or_else(|| format!("`{text}` is not a size; use e.g. 64G, 512M or none"))
+    }
+}
+
+/// A size in bytes: plain bytes or a number with a unit K, M, G or T (powers of 1024; `G`,
+/// `GB` and `GiB` alike, any case), such as `64G`, `512MiB`, `1.5g`. None for anything else,
+/// for zero, and for sizes beyond u64. Shared by `--memory-limit` and a sweep's `ESH_MEMORY`.
+pub fn parse_size(text: &str) -> Option<u64> {
+    let t = text.trim();
+    let split = t.find(|c: char| !c.is_ascii_digit() && c != '.').unwrap_or(t.len());
+    let (num, unit) = t.split_at(split);
+    let scale: u64 = match unit.trim().to_ascii_uppercase().trim_end_matches("IB").trim_end_matches('B') {
+        "" => 1,
+        "K" => 1 << 10,
+        "M" => 1 << 20,
+        "G" => 1 << 30,
+        "T" => 1 << 40,
+        _ => return None,
+    };
+    match num.parse::<f64>() {
+        Ok(x) if x.is_finite() && x > 0.0 && x * (scale as f64) < u64::MAX as f64 => Some((x * scale as f64) as u64),
+        _ => None,
     }
 }
 

@@ -21,7 +21,18 @@ pub fn number(x: f64) -> String {
         return format!("{}", x as i64);
     }
     if (1e-4..1e9).contains(&a) {
-        let decimals = (3 - a.log10().floor() as i32).max(0) as usize;
+        // Decimals for four significant digits, by comparisons rather than a library
+        // logarithm, so the text cannot depend on the platform's libm.
+        let mut decimals = 3usize;
+        let mut m = a;
+        while m >= 10.0 && decimals > 0 {
+            m /= 10.0;
+            decimals -= 1;
+        }
+        while m < 1.0 {
+            m *= 10.0;
+            decimals += 1;
+        }
         let s = format!("{x:.decimals$}");
         let s = if s.contains('.') { s.trim_end_matches('0').trim_end_matches('.').to_string() } else { s };
         return if s == "-0" { "0".into() } else { s };

@@ -397,15 +397,10 @@ fn dropped(all: usize, used: usize) -> String {
     if all == used { String::new() } else { format!(" ({} of {all} runs undefined, left out)", all - used) }
 }
 
-/// Four significant decimals: enough for a verdict table.
+/// A number in a verdict table: the one format of run, reproduce and calibrate (four
+/// significant digits), `n/a` for an undefined value.
 pub fn fmt(x: f64) -> String {
-    if x.is_nan() {
-        "n/a".into()
-    } else if x != 0.0 && x.abs() < 1e-3 {
-        format!("{x:.2e}")
-    } else {
-        format!("{x:.4}")
-    }
+    if x.is_nan() { "n/a".into() } else { crate::output::summary::number(x) }
 }
 
 #[cfg(test)]
@@ -490,7 +485,7 @@ expect = "greater"
         assert!((s.effect - 0.75).abs() < 1e-12 && s.n == 4, "{s:?}");
         assert_eq!((s.lo, s.hi), stats::wilson(3.0, 4.0));
         assert_eq!(s.verdict, Verdict::Inconclusive);
-        assert!(s.detail.contains("in 3 of 4 pairs; tied in 1 (tie share 0.2500), behind in 0"), "{}", s.detail);
+        assert!(s.detail.contains("in 3 of 4 pairs; tied in 1 (tie share 0.25), behind in 0"), "{}", s.detail);
         // The same data and seed give the same interval; another seed another.
         assert_eq!(evaluate(&e, &c, &data, 0, 1, 0), d);
         assert_ne!(evaluate(&e, &c, &data, 0, 2, 0).lo, d.lo);

@@ -206,7 +206,7 @@ fn run_gated(plan: &Plan, row: &PlanRow, gate: Option<&Gate>) -> Result<(Vec<u8>
 /// the machine's memory or the cgroup's limit, whichever is less. None when none is known.
 pub fn memory_budget(env: &dyn Fn(&str) -> Option<String>) -> Result<Option<(u64, String)>, String> {
     if let Some(v) = env("ESH_MEMORY") {
-        let bytes = parse_bytes(&v)
+        let bytes = crate::output::memory::parse_size(&v)
             .ok_or_else(|| format!("ESH_MEMORY={v}: expected bytes, or a number with a unit K, M, G or T, e.g. 4G"))?;
         return Ok(Some((bytes, "ESH_MEMORY".into())));
     }
@@ -233,34 +233,6 @@ pub fn memory_budget(env: &dyn Fn(&str) -> Option<String>) -> Result<Option<(u64
     })
 }
 
-/// "4G", "512M", "1048576": bytes (units are powers of 1024).
-fn parse_bytes(v: &str) -> Option<u64> {
-    let v = v.trim();
-    let (digits, unit) = match v.char_indices().find(|(_, c)| !c.is_ascii_digit()) {
-        Some((i, _)) => (&v[..i], v[i..].trim_end_matches(['B', 'b'])),
-        None => (v, ""),
-    };
-    let n: u64 = digits.parse().ok()?;
-    let shift = match unit {
-        "" => 0,
-        "K" | "k" => 10,
-        "M" | "m" => 20,
-        "G" | "g" => 30,
-        "T" | "t" => 40,
-        _ => return None,
-    };
-    n.checked_mul(1 << shift)
-}
-
-fn gib(bytes: u64) -> String {
-    let b = bytes as f64;
-    if b >= (1u64 << 30) as f64 {
-        format!("{:.1} GiB", b / (1u64 << 30) as f64)
-    } else {
-        format!("{:.1} MiB", b / (1u64 << 20) as f64)
-    }
-}
-
 /// The shard's memory budget.
 struct Gate {
     budget: u64,
@@ -275,8 +247,8 @@ impl Gate {
         }
         Err(format!(
             "out of memory: the run needs about {} (the scenario's size estimate and its kept rows), more than the {} this shard may use ({}); not started\n  help: run it where more memory is available (set ESH_MEMORY, or ask Slurm for more with --memory) with `esh sweep run --retry-failed`",
-            gib(bytes),
-            gib(self.budget),
+            crate::output::memory::human(bytes as f64),
+            crate::output::memory::human(self.budget as f64),
             self.from
         ))
     }
