@@ -119,3 +119,40 @@ fn a_sweep_keeps_knowledge_only_on_the_target_landscape() {
     let err = String::from_utf8_lossy(&out.get_output().stderr).into_owned();
     assert!(err.contains("bad.toml") && err.contains("keep.metrics") && err.contains("target landscape"), "{err}");
 }
+
+/// An undefined value (knowledge while no zone is active) is an empty cell in a sweep's
+/// results.csv too, and summary.csv's `n` counts only the defined values.
+#[test]
+fn undefined_knowledge_is_empty_in_a_sweep_and_not_counted() {
+    let tmp = TempDir::new().unwrap();
+    let d = tmp.path();
+    fs::write(
+        d.join("tg.toml"),
+        "[run]\nticks = 10\nreplications = 2\n[landscape]\nkind = \"target\"\n[centre]\npilot_quota = 0\nshowcase_top = 0\n\
+         [[regions]]\nname = \"A\"\nzones = 0\n[[events]]\ntick = 5\naction = \"add_zones\"\nregion = \"A\"\ncount = 3\n",
+    )
+    .unwrap();
+    fs::write(
+        d.join("s.toml"),
+        "[sweep]\nscenario = \"tg.toml\"\n[axes]\n\"centre.tolerance\" = [0.1, 0.9]\n[keep]\nticks = \"all\"\nmetrics = [\"programme_knowledge\"]\n",
+    )
+    .unwrap();
+    for args in [
+        &["sweep", "plan", "s.toml", "--out", "sw", "-q"][..],
+        &["sweep", "run", "sw", "-q"],
+        &["sweep", "merge", "sw", "-q"],
+    ] {
+        esh().current_dir(d).args(args).assert().success();
+    }
+    let results = fs::read_to_string(d.join("sw/results.csv")).unwrap();
+    assert!(!results.to_ascii_lowercase().contains("nan"), "{results}");
+    let k = column(&d.join("sw/results.csv"), "programme_knowledge");
+    assert!(k.iter().take(5).all(String::is_empty) && k[5..11].iter().all(|v| !v.is_empty()), "{k:?}");
+    let mut rdr = csv::Reader::from_path(d.join("sw/summary.csv")).unwrap();
+    let h = rdr.headers().unwrap().clone();
+    let (tick, n) = (h.iter().position(|c| c == "tick").unwrap(), h.iter().position(|c| c == "n").unwrap());
+    for r in rdr.records().map(Result::unwrap) {
+        let want = if r[tick].parse::<u32>().unwrap() < 5 { "0" } else { "2" };
+        assert_eq!(&r[n], want, "{r:?}");
+    }
+}

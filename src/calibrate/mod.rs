@@ -512,7 +512,8 @@ fn read_samples(c: &Calibration) -> Result<Vec<Sample>, Error> {
         let (_, _, series) = runs.last_mut().expect("pushed");
         for (m, &i) in &metric_cols {
             if let Some(slot) = series.get_mut(m).and_then(|s| s.get_mut(tick)) {
-                *slot = num(i)?;
+                // An empty cell is an undefined value (NaN inside, as the targets expect).
+                *slot = if rec[i].is_empty() { f64::NAN } else { num(i)? };
             }
         }
     }

@@ -310,7 +310,9 @@ fn push_num(out: &mut Vec<u8>, v: Num) {
     match v {
         Num::Int(i) => out.extend_from_slice(itoa::Buffer::new().format(i).as_bytes()),
         Num::Float(x) if x.is_finite() => out.extend_from_slice(ryu::Buffer::new().format_finite(x).as_bytes()),
-        Num::Float(x) => out.extend_from_slice(format!("{x:?}").as_bytes()),
+        // Undefined (knowledge on an empty programme, say) is an empty cell, as in ticks.csv;
+        // the model's state is bounded, so nothing else here is non-finite.
+        Num::Float(_) => {}
     }
 }
 

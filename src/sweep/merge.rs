@@ -346,7 +346,10 @@ pub fn merge(plan: &Plan, opts: &Options) -> Result<Report, SweepError> {
             let slot = group.keys.entry(key).or_insert_with(|| vec![Moments::default(); metric_names.len()]);
             let mut count = 0;
             for (m, v) in slot.iter_mut().zip(fields) {
-                m.add(v.parse::<f64>().map_err(|_| corrupt(&index, &loc))?);
+                // An empty cell is an undefined value: not counted in `n`, not averaged.
+                if !v.is_empty() {
+                    m.add(v.parse::<f64>().map_err(|_| corrupt(&index, &loc))?);
+                }
                 count += 1;
             }
             if count != metric_names.len() {
