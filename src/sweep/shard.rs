@@ -148,6 +148,9 @@ pub struct Scan {
     /// Whether the tail after `valid_end` is something other than the start of one run
     /// (its row lines, the last perhaps cut short): garbage, not an interruption.
     pub garbage: bool,
+    /// Whether the tail holds a whole record (its `done` or `failed` line) that does not
+    /// verify: then it is a corrupt last record (in `corrupt`), not garbage or a torn write.
+    pub tail_corrupt: bool,
 }
 
 /// A stretch of a shard file that does not verify.
@@ -172,6 +175,9 @@ impl Scan {
         let bytes = self.len - self.valid_end;
         match (bytes, self.garbage) {
             (0, _) => String::new(),
+            (b, _) if self.tail_corrupt => {
+                format!("{b} bytes after byte {}: a last record that does not verify (corrupt, above)", self.valid_end)
+            }
             (b, false) => format!("{b} bytes of an unfinished run after byte {}", self.valid_end),
             (b, true) => format!("{b} bytes of trailing garbage after the last record (byte {})", self.valid_end),
         }
@@ -221,6 +227,8 @@ pub fn scan(path: &Path, plan: &Plan, mut visit: impl FnMut(Record)) -> Result<S
     let mut pending: Vec<Corrupt> = Vec::new();
     // Whether the stretch after the last valid record is more than one run's row lines.
     let mut tail_garbage = false;
+    // Whether a whole record since the last valid one failed to verify.
+    let mut closed_fault = false;
     // A fault ends the block in progress; the record where it began is corrupt.
     fn fault(pending: &mut Vec<Corrupt>, block: &mut Option<(u64, u64, u32, Checksum)>, at: u64, run: Option<u64>) {
         let (at, run) = match block.take() {
@@ -301,11 +309,13 @@ pub fn scan(path: &Path, plan: &Plan, mut visit: impl FnMut(Record)) -> Result<S
                         });
                         scan.corrupt.append(&mut pending);
                         tail_garbage = false;
+                        closed_fault = false;
                         scan.valid_end = offset;
                     }
                     _ => {
                         fault(&mut pending, &mut Some((run, start, 0, Checksum::new())), at, Some(run));
                         tail_garbage = true;
+                        closed_fault = true;
                     }
                 }
             }
@@ -327,11 +337,13 @@ pub fn scan(path: &Path, plan: &Plan, mut visit: impl FnMut(Record)) -> Result<S
                         });
                         scan.corrupt.append(&mut pending);
                         tail_garbage = false;
+                        closed_fault = false;
                         scan.valid_end = offset;
                     }
                     _ => {
                         fault(&mut pending, &mut None, at, Some(run));
                         tail_garbage = true;
+                        closed_fault = true;
                     }
                 }
             }
@@ -341,7 +353,12 @@ pub fn scan(path: &Path, plan: &Plan, mut visit: impl FnMut(Record)) -> Result<S
             }
         }
     }
-    scan.garbage = tail_garbage && scan.valid_end < scan.len;
+    if closed_fault {
+        // The last record is whole but does not verify: corrupt, not an interruption.
+        scan.corrupt.append(&mut pending);
+        scan.tail_corrupt = true;
+    }
+    scan.garbage = tail_garbage && !scan.tail_corrupt && scan.valid_end < scan.len;
     Ok(scan)
 }
 
