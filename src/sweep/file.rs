@@ -344,15 +344,16 @@ impl SweepFile {
     pub fn warnings(&self) -> Vec<String> {
         let mut out = Vec::new();
         for a in &self.axes {
-            for (i, e) in self.base.events.iter().enumerate() {
+            for e in &self.base.events {
                 if let crate::scenario::Action::Set { parameter, value } = &e.action
                     && parameter.path() == a.name()
                 {
                     out.push(format!(
-                        "the axis `{}` is overwritten from tick {} (year {}) by the base scenario's `set` event (events[{i}] in tick order, value {value}): the axis varies only the ticks before it",
+                        "the axis `{}` is overwritten from tick {} (year {}) by the base scenario's `set` event of `{}` at that tick (value {value}): the axis varies only the ticks before it",
                         a.name(),
                         e.tick,
-                        self.base.year(e.tick)
+                        self.base.year(e.tick),
+                        a.name()
                     ));
                 }
             }
@@ -993,6 +994,16 @@ impl Reader<'_> {
                 return Err(self
                     .err(s.span(), path, "`steps` applies to a grid; random and lhs designs sample the range")
                     .help("remove `steps`"));
+            }
+            (DesignKind::Grid, Some(1)) if from != to => {
+                let s = t.get("steps").expect("present");
+                return Err(self
+                    .err(
+                        s.span(),
+                        path,
+                        format!("steps = 1 over [{from}, {to}]: the steps of a range include both ends"),
+                    )
+                    .help(format!("use steps >= 2, or a list of the one value, e.g. [{from}]")));
             }
             (DesignKind::Grid, Some(n)) if n > 1 && from == to => {
                 return Err(self.err(v.span(), path, format!("{n} steps over an empty range [{from}, {to}]")));

@@ -156,6 +156,16 @@ fn sh(s: &str) -> String {
 /// Checks every value of the merged options, naming where each came from: a flag, or the
 /// sweep file's [slurm] table.
 fn check_options(file: &SlurmDefaults, o: &Options) -> Result<(), SweepError> {
+    // The counts in the flags have the sweep file's ranges (docs/sweeps.md).
+    for (flag, v, max) in
+        [("--tasks", o.tasks, 1_000_000), ("--cpus", o.cpus, 100_000), ("--throttle", o.throttle, 1_000_000)]
+    {
+        if let Some(v) = v
+            && !(1..=max).contains(&v)
+        {
+            return Err(SweepError::Input(format!("{flag} {v}: expected an integer in [1, {max}]")));
+        }
+    }
     let fields = [
         (Field::Partition, &o.partition, &file.partition),
         (Field::Account, &o.account, &file.account),
