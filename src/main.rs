@@ -105,8 +105,9 @@ enum Command {
         /// Replace the --out directory if it exists (only once the new report is complete).
         #[arg(long)]
         force: bool,
-        /// Master seed, replacing each experiment's own.
-        #[arg(long)]
+        /// Master seed, replacing each experiment's own (0 to 2^63 - 1, as run.seed allows:
+        /// it is written into each regime's scenario file).
+        #[arg(long, value_parser = clap::value_parser!(u64).range(0..=i64::MAX as u64))]
         seed: Option<u64>,
         /// Directory of experiment files [default: ./experiments if present, else the built-in ones].
         #[arg(long)]

@@ -220,7 +220,7 @@ pub fn ticks_csv(path: &Path, metrics: &[String]) -> Result<Vec<(String, String)
     for ((metric, _), reps) in wanted.iter().zip(&series) {
         if reps.values().flatten().all(|p| p.1.is_nan()) {
             return Err(format!(
-                "{name}: `{metric}` has no values (its cells are empty: the firm columns are empty in a run without firms)"
+                "{name}: `{metric}` has no values (its cells are empty: a value that does not apply to this run, such as a firm column without firms or March's knowledge on an NK landscape)"
             ));
         }
     }

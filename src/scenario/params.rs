@@ -458,7 +458,7 @@ section!(
 section!(
     /// `[firms]`: firms inside zones (DESIGN 6.7), off unless enabled. Rates are per year.
     FirmParams = "firms" {
-        /// Simulate firms inside zones (the columns of firms in ticks.csv stay 0 when off).
+        /// Simulate firms inside zones (the firm columns of ticks.csv, zones.csv and regions.csv are empty when off).
         enabled: bool = false, BOOL, false;
         /// Firms a zone holds when it enters, per unit of its capacity.
         initial: f64 = 100.0, float(0.0, 1e7), false;
