@@ -632,8 +632,9 @@ fn the_largest_plans_fit_a_memory_cap() {
     plan_under_cap(d.path(), lhs, 400_000_000);
 }
 
-#[test]
-fn a_corrupt_record_mid_file_is_reported_and_the_runs_after_it_are_kept() {
+/// A sweep run whole into one shard and merged: its directory, results.csv, the shard
+/// file's path and text.
+fn complete_one_shard_sweep() -> (TempDir, String, PathBuf, String) {
     let d = setup(SWEEP);
     ok(d.path(), &["sweep", "plan", "sweep.toml", "--out", "sw"]);
     ok(d.path(), &["sweep", "run", "sw", "-q", "-j", "1"]);
@@ -641,13 +642,24 @@ fn a_corrupt_record_mid_file_is_reported_and_the_runs_after_it_are_kept() {
     let good = read(d.path().join("sw/results.csv"));
     let shard = d.path().join("sw/shards/shard-0-of-1.csv");
     let text = read(shard.clone());
+    (d, good, shard, text)
+}
+
+/// `text` with one digit changed in the row lines of the record starting at `start`.
+fn flip_a_digit(text: &str, start: usize) -> Vec<u8> {
+    let mut bytes = text.as_bytes().to_vec();
+    let at = start + 6 + bytes[start + 6..].iter().position(|b| b.is_ascii_digit()).unwrap();
+    bytes[at] = if bytes[at] == b'9' { b'8' } else { b'9' };
+    bytes
+}
+
+#[test]
+fn a_corrupt_record_mid_file_is_reported_and_the_runs_after_it_are_kept() {
+    let (d, good, shard, text) = complete_one_shard_sweep();
     // Flip a digit in the first run's rows (its record starts after the header line).
     let first = text.find('\n').unwrap() + 1;
     let run: u64 = text[first + 2..].split(',').next().unwrap().parse().unwrap();
-    let mut bytes = text.clone().into_bytes();
-    let at = first + 6 + bytes[first + 6..].iter().position(|b| b.is_ascii_digit()).unwrap();
-    bytes[at] = if bytes[at] == b'9' { b'8' } else { b'9' };
-    fs::write(&shard, &bytes).unwrap();
+    fs::write(&shard, flip_a_digit(&text, first)).unwrap();
     let status = ok(d.path(), &["sweep", "status", "sw"]);
     assert!(status.contains("done 17, failed 0, missing 1"), "{status}");
     assert!(status.contains(&format!("corrupt at byte {first} (run {run})")), "{status}");
@@ -797,22 +809,13 @@ fn the_example_in_sweeps_md_plans() {
 
 #[test]
 fn a_corrupt_last_record_is_reported_as_corrupt_not_as_garbage() {
-    let d = setup(SWEEP);
-    ok(d.path(), &["sweep", "plan", "sweep.toml", "--out", "sw"]);
-    ok(d.path(), &["sweep", "run", "sw", "-q", "-j", "1"]);
-    ok(d.path(), &["sweep", "merge", "sw", "-q"]);
-    let good = read(d.path().join("sw/results.csv"));
-    let shard = d.path().join("sw/shards/shard-0-of-1.csv");
-    let text = read(shard.clone());
+    let (d, good, shard, text) = complete_one_shard_sweep();
     // The last record: the rows after the second-to-last `done` line, then its own.
     let body = &text[..text.len() - 1];
     let last_done = body.rfind("\ndone,").unwrap();
     let start = body[..last_done].rfind("\ndone,").map(|i| i + 1 + body[i + 1..].find('\n').unwrap() + 1).unwrap();
     let run: u64 = text[start + 2..].split(',').next().unwrap().parse().unwrap();
-    let mut bytes = text.clone().into_bytes();
-    let at = start + 6 + bytes[start + 6..].iter().position(|b| b.is_ascii_digit()).unwrap();
-    bytes[at] = if bytes[at] == b'9' { b'8' } else { b'9' };
-    fs::write(&shard, &bytes).unwrap();
+    fs::write(&shard, flip_a_digit(&text, start)).unwrap();
     let status = ok(d.path(), &["sweep", "status", "sw"]);
     assert!(status.contains(&format!("corrupt at byte {start} (run {run})")), "{status}");
     assert!(!status.contains("garbage") && !status.contains("unfinished"), "{status}");

@@ -269,6 +269,9 @@ pub fn scan(path: &Path, plan: &Plan, mut visit: impl FnMut(Record)) -> Result<S
             tail_garbage = true;
             continue;
         };
+        // A whole record (its `done` or `failed` line) ends here: where it starts, and the
+        // record if it verifies.
+        let mut closed: Option<(u64, Option<Record>)> = None;
         match kind {
             "r" => {
                 if block.as_ref().is_some_and(|b| b.0 != run) {
@@ -298,26 +301,17 @@ pub fn scan(path: &Path, plan: &Plan, mut visit: impl FnMut(Record)) -> Result<S
                     }
                     None => (at, 0, Checksum::new().finish()),
                 };
-                match parsed {
-                    (Ok(rows), Ok(sum)) if count == rows && hash == sum => {
-                        visit(Record {
-                            run,
-                            outcome: Outcome::Done { rows },
-                            rows_at: start,
-                            rows_len: at - start,
-                            checksum: sum,
-                        });
-                        scan.corrupt.append(&mut pending);
-                        tail_garbage = false;
-                        closed_fault = false;
-                        scan.valid_end = offset;
-                    }
-                    _ => {
-                        fault(&mut pending, &mut Some((run, start, 0, Checksum::new())), at, Some(run));
-                        tail_garbage = true;
-                        closed_fault = true;
-                    }
-                }
+                let verified = match parsed {
+                    (Ok(rows), Ok(sum)) if count == rows && hash == sum => Some(Record {
+                        run,
+                        outcome: Outcome::Done { rows },
+                        rows_at: start,
+                        rows_len: at - start,
+                        checksum: sum,
+                    }),
+                    _ => None,
+                };
+                closed = Some((start, verified));
             }
             "failed" => {
                 if block.is_some() {
@@ -326,31 +320,33 @@ pub fn scan(path: &Path, plan: &Plan, mut visit: impl FnMut(Record)) -> Result<S
                 let (sum_text, quoted) = rest.split_once(',').unwrap_or((rest, ""));
                 let sum = u64::from_str_radix(sum_text, 16).ok();
                 let message = unquote(quoted);
-                match (sum, message) {
+                let verified = match (sum, message) {
                     (Some(sum), Some(message)) if Checksum::of(message.as_bytes()) == sum => {
-                        visit(Record {
-                            run,
-                            outcome: Outcome::Failed(message),
-                            rows_at: at,
-                            rows_len: 0,
-                            checksum: sum,
-                        });
-                        scan.corrupt.append(&mut pending);
-                        tail_garbage = false;
-                        closed_fault = false;
-                        scan.valid_end = offset;
+                        Some(Record { run, outcome: Outcome::Failed(message), rows_at: at, rows_len: 0, checksum: sum })
                     }
-                    _ => {
-                        fault(&mut pending, &mut None, at, Some(run));
-                        tail_garbage = true;
-                        closed_fault = true;
-                    }
-                }
+                    _ => None,
+                };
+                closed = Some((at, verified));
             }
             _ => {
                 fault(&mut pending, &mut block, at, Some(run));
                 tail_garbage = true;
             }
+        }
+        match closed {
+            Some((_, Some(record))) => {
+                visit(record);
+                scan.corrupt.append(&mut pending);
+                tail_garbage = false;
+                closed_fault = false;
+                scan.valid_end = offset;
+            }
+            Some((start, None)) => {
+                fault(&mut pending, &mut None, start, Some(run));
+                tail_garbage = true;
+                closed_fault = true;
+            }
+            None => {}
         }
     }
     if closed_fault {
