@@ -11,7 +11,7 @@ use std::time::Duration;
 use criterion::{BenchmarkId, Criterion, SamplingMode, Throughput, criterion_group, criterion_main};
 
 use esh::engine::Replication;
-use esh::engine::streams::StreamKey;
+use esh::foundation::StreamKey;
 use esh::model::landscape::Landscape;
 use esh::model::network::Network;
 use esh::model::policy::Policy;
@@ -99,7 +99,7 @@ fn zone_step(c: &mut Criterion) {
         p: &s.zones,
         n: rep.n,
         tick: rep.tick + 1,
-        streams: rep.key.prefix(esh::engine::streams::Purpose::ZoneStep, rep.tick as u64 + 1),
+        streams: rep.key.prefix(esh::foundation::Purpose::ZoneStep, rep.tick as u64 + 1),
         landscape: &rep.landscape,
         landscape_unchanged: s.landscape.turbulence <= 0.0,
         network: &rep.network,

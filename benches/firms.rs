@@ -8,7 +8,7 @@ use std::hint::black_box;
 
 use criterion::{BatchSize, BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 
-use esh::engine::streams::{Purpose, StreamKey};
+use esh::foundation::{Purpose, StreamKey};
 use esh::model::firm::{self, Block, Rates, ZoneView};
 use esh::scenario::{FirmParams, Level};
 

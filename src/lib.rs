@@ -11,6 +11,7 @@
 
 pub mod calibrate;
 pub mod engine;
+pub mod foundation;
 pub mod model;
 pub mod output;
 pub mod plot;

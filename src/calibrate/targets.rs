@@ -6,7 +6,7 @@ use std::path::Path;
 
 use toml::de::DeTable;
 
-use crate::engine::streams::{det_exp, det_ln};
+use crate::foundation::{det_exp, det_ln};
 use crate::output::metrics::Metric;
 use crate::scenario::error::line_col;
 use crate::scenario::{Scenario, ScenarioError, Value};

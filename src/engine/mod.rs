@@ -1,11 +1,10 @@
-//! The engine: random streams, the run loop of one replication, the event schedule and
+//! The engine: the run loop of one replication, the event schedule and
 //! parallel stepping. It owns the threads; what is kept of a run is the business of an
 //! [`Observer`] (the output module implements the CSV one).
 
 pub mod replication;
 pub mod schedule;
 pub mod step;
-pub mod streams;
 
 pub use replication::{Replication, TickCounts};
 

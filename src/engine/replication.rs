@@ -9,7 +9,7 @@ use crate::model::network::Network;
 use crate::model::zone::{Dyn, Outcome, StepCtx, Zones, effective_detection, for_each_bit, top_two};
 use crate::scenario::{Action, Scenario};
 
-use super::streams::StreamKey;
+use crate::foundation::StreamKey;
 
 /// The firm module's per-tick rates under the parameters as they stand now.
 pub(crate) fn firm_rates(s: &Scenario, n: u32) -> Rates {
@@ -189,7 +189,7 @@ impl Replication {
             p: &s.zones,
             n: self.n,
             tick: self.tick,
-            streams: self.key.prefix(super::streams::Purpose::ZoneStep, self.tick as u64),
+            streams: self.key.prefix(crate::foundation::Purpose::ZoneStep, self.tick as u64),
             landscape: &self.landscape,
             landscape_unchanged,
             network: &self.network,
@@ -219,7 +219,7 @@ impl Replication {
     /// Steps every active zone's firms from the zone's state after this tick's zone step.
     fn step_firms(&mut self) {
         let Some(f) = self.firms.as_mut() else { return };
-        let streams = self.key.prefix(super::streams::Purpose::Firms, self.tick as u64);
+        let streams = self.key.prefix(crate::foundation::Purpose::Firms, self.tick as u64);
         super::step::step_firms(f, &self.zones, streams);
         f.settle();
         self.check_firms();

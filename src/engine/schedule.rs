@@ -109,7 +109,7 @@ impl Replication {
     /// A zone enters: its initial policy, performance and lineage.
     pub(crate) fn enter(&mut self, z: usize) {
         let n = self.n as usize;
-        let mut rng = self.key.tick(crate::engine::streams::Purpose::InitialPolicy, self.tick as u64, z as u64);
+        let mut rng = self.key.tick(crate::foundation::Purpose::InitialPolicy, self.tick as u64, z as u64);
         let row = &mut self.zones.cur.lineage[z * n..(z + 1) * n];
         let pol = crate::model::zone::initial_policy(
             &self.scenario.zones,
@@ -129,12 +129,11 @@ impl Replication {
         cur.fitness[z] = fit;
         cur.performance[z] = perf;
         cur.action[z] = action;
-        cur.observed[z] =
-            if noise > 0.0 { perf + noise * crate::engine::streams::Draw::normal(&mut rng) } else { perf };
+        cur.observed[z] = if noise > 0.0 { perf + noise * crate::foundation::Draw::normal(&mut rng) } else { perf };
         self.zones.active[z] = true;
         self.zones.entry_tick[z] = self.tick;
         if let Some(f) = self.firms.as_mut() {
-            let mut rng = self.key.tick(crate::engine::streams::Purpose::FirmEntry, self.tick as u64, z as u64);
+            let mut rng = self.key.tick(crate::foundation::Purpose::FirmEntry, self.tick as u64, z as u64);
             f.tally[z] = crate::model::firm::populate(
                 &mut f.blocks[z],
                 &self.scenario.firms,

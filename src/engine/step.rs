@@ -9,7 +9,7 @@ use rayon::prelude::*;
 use crate::model::firm::{self, Population, ZoneView};
 use crate::model::zone::{Dyn, Outcome, StepCtx, Zones};
 
-use super::streams::StreamPrefix;
+use crate::foundation::StreamPrefix;
 
 /// What one chunk of zones did: the tick's flow counts and the zones whose lineage may
 /// have changed, so the sequential lineage pass visits only those.

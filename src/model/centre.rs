@@ -5,7 +5,7 @@
 
 use rand::Rng as _;
 
-use crate::engine::streams::{Draw, Purpose, StreamKey, pow_int};
+use crate::foundation::{Draw, Purpose, StreamKey, pow_int};
 use crate::model::landscape::Landscape;
 use crate::model::lineage::{CENTRE, Channel, Lineage};
 use crate::model::policy::{Policy, full_mask};
@@ -319,7 +319,7 @@ impl Review<'_> {
         if active == 0 {
             return;
         }
-        let estimate = |pol: Policy, r: &mut crate::engine::streams::Fast| {
+        let estimate = |pol: Policy, r: &mut crate::foundation::Fast| {
             let mean = weight.iter().enumerate().map(|(c, &w)| w as f64 * self.landscape.fitness(c, pol)).sum::<f64>()
                 / active as f64;
             let noise = self.zp.observation_noise;

@@ -10,7 +10,7 @@
 
 use rand::Rng;
 
-use crate::engine::streams::{Draw, Fast, det_exp, det_ln};
+use crate::foundation::{Draw, Fast, det_exp, det_ln};
 use crate::scenario::{FirmParams, Level};
 
 /// Ages are kept in ticks in a u16 and saturate; the hazard table covers this many years.
@@ -460,8 +460,8 @@ pub fn hierarchy(mandate_share: f64, detection: f64, tolerance: f64) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::streams::Purpose;
-    use crate::engine::streams::StreamKey;
+    use crate::foundation::Purpose;
+    use crate::foundation::StreamKey;
 
     fn view(performance: f64) -> ZoneView {
         ZoneView { capacity: 1.0, performance, level: Level::National, policy_bits: 0, policy_mask: 0 }

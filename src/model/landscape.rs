@@ -3,7 +3,7 @@
 //! global entry with probability sqrt(context_similarity), else a local draw, so each
 //! context's values stay uniform and two contexts correlate by exactly the similarity.
 
-use crate::engine::streams::{Draw, Purpose, StreamKey};
+use crate::foundation::{Draw, Purpose, StreamKey};
 use crate::model::policy::{Policy, full_mask};
 use crate::scenario::{LandscapeKind, LandscapeParams, Neighbourhood};
 

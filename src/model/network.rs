@@ -2,7 +2,7 @@
 //! per replication and stored as CSR (sorted neighbour lists, no self-loops, no repeats).
 //! A full network is kept implicit: "every other zone" needs no edge list.
 
-use crate::engine::streams::{Draw, Purpose, StreamKey};
+use crate::foundation::{Draw, Purpose, StreamKey};
 use crate::scenario::{NetworkKind, NetworkParams};
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -223,12 +223,12 @@ fn skip_sample(total: u64, p: f64, r: &mut impl rand::Rng, mut hit: impl FnMut(u
         (0..total).for_each(hit);
         return;
     }
-    let log_q = crate::engine::streams::det_ln(1.0 - p);
+    let log_q = crate::foundation::det_ln(1.0 - p);
     let mut idx: u64 = 0;
     loop {
         // Geometric gap: number of failures before the next success.
         let u = 1.0 - r.unit(); // in (0, 1]
-        let gap = (crate::engine::streams::det_ln(u) / log_q).floor();
+        let gap = (crate::foundation::det_ln(u) / log_q).floor();
         if !gap.is_finite() || gap >= (total - idx) as f64 {
             return;
         }

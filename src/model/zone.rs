@@ -6,7 +6,7 @@
 
 use rand::Rng as _;
 
-use crate::engine::streams::{Draw, Fast, StreamPrefix};
+use crate::foundation::{Draw, Fast, StreamPrefix};
 use crate::model::landscape::Landscape;
 use crate::model::lineage::PENDING;
 use crate::model::network::Network;
@@ -463,13 +463,13 @@ pub fn for_each_bit(mut bits: u64, mut f: impl FnMut(usize)) {
 
 /// Effective detection with several supervising authorities (DESIGN 6.3).
 pub fn effective_detection(detection: f64, supervisors: u32) -> f64 {
-    1.0 - crate::engine::streams::pow_int(1.0 - detection, supervisors)
+    1.0 - crate::foundation::pow_int(1.0 - detection, supervisors)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::streams::{Purpose, StreamKey};
+    use crate::foundation::{Purpose, StreamKey};
     use crate::model::landscape::{Kind, Target};
     use crate::model::network::Csr;
 

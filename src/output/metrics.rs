@@ -3,8 +3,8 @@
 
 use serde::Serialize;
 
-use crate::engine::streams::pow_int;
 use crate::engine::{Replication, TickCounts};
+use crate::foundation::pow_int;
 use crate::model::landscape::Kind;
 use crate::model::policy::{Policy, full_mask};
 use crate::scenario::Level;

@@ -2,7 +2,7 @@
 //! stream (so a report is reproducible to the last digit), Spearman's rank correlation and
 //! Wilson's interval for a share.
 
-use crate::engine::streams::{Draw, Purpose, StreamKey};
+use crate::foundation::{Draw, Purpose, StreamKey};
 use crate::sweep::stats::Moments;
 
 /// Bootstrap resamples per interval.

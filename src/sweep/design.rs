@@ -5,7 +5,7 @@
 //! IEEE-exact arithmetic, so the same sweep file plans the same runs on any machine.
 
 use super::file::{Axis, AxisValues, DesignKind, Scale, Seeds, SweepFile};
-use crate::engine::streams::{Draw, Purpose, StreamKey, det_exp, det_ln};
+use crate::foundation::{Draw, Purpose, StreamKey, det_exp, det_ln};
 use crate::scenario::{Domain, ParamSpec, Scenario, ScenarioError, Value};
 
 /// The values of one design point, in axis order.

@@ -111,7 +111,7 @@ impl Checksum {
             last[..self.tail_len].copy_from_slice(&self.tail[..self.tail_len]);
             self.word(u64::from_le_bytes(last));
         }
-        crate::engine::streams::mix(self.h ^ self.len)
+        crate::foundation::mix(self.h ^ self.len)
     }
 
     pub fn of(bytes: &[u8]) -> u64 {

@@ -74,7 +74,7 @@ pub fn t975(df: u64) -> f64 {
         _ => {
             let z: f64 = 1.959963984540054;
             let v = df as f64;
-            let p = |k| crate::engine::streams::pow_int(z, k);
+            let p = |k| crate::foundation::pow_int(z, k);
             let (z3, z5, z7, z9) = (p(3), p(5), p(7), p(9));
             z + (z3 + z) / (4.0 * v)
                 + (5.0 * z5 + 16.0 * z3 + 3.0 * z) / (96.0 * v * v)
