@@ -12,6 +12,7 @@
 pub mod calibrate;
 pub mod engine;
 pub mod foundation;
+pub mod input;
 pub mod model;
 pub mod output;
 pub mod plot;

@@ -27,6 +27,7 @@ use std::path::{Path, PathBuf};
 use crate::output::BuildError;
 use crate::output::metrics::{METRICS, Metric};
 use crate::scenario::{Domain, ParamSpec, Scenario, Value, spec};
+use crate::scenario::MAX_REPLICATIONS;
 use crate::sweep::file::AxisValues;
 use crate::sweep::merge;
 use crate::sweep::plan::write_atomic;
@@ -65,7 +66,8 @@ impl Param {
             _ => return Err(format!("--params: `{name}` is {}, not a number: it cannot be fitted", spec.domain)),
         };
         // What a sweep may not vary, and the run's length: none of them is part of the model.
-        use crate::sweep::file::{CALENDAR, RESERVED};
+        use crate::scenario::RESERVED;
+        use crate::sweep::file::CALENDAR;
         if RESERVED.contains(&name) || CALENDAR.contains(&name) || name == "run.ticks" {
             return Err(format!("--params: `{name}` describes the run, not the model; it cannot be fitted"));
         }
@@ -246,9 +248,6 @@ fn check_counts(s: &Settings) -> Result<(), Error> {
     }
     Ok(())
 }
-
-/// The most replications a sample (and a scenario) may have.
-const MAX_REPLICATIONS: u32 = 100_000;
 
 /// The sweep a calibration runs: a Latin hypercube over the parameters, every tick of the
 /// metrics the targets read. It writes no summary.csv: one replication per sample is the

@@ -4,13 +4,11 @@
 
 use std::path::Path;
 
-use toml::de::DeTable;
 
 use crate::foundation::{det_exp, det_ln};
 use crate::output::metrics::Metric;
-use crate::scenario::error::line_col;
 use crate::scenario::{Scenario, ScenarioError, Value};
-use crate::sweep::file::{Reader, Table};
+use crate::input::{Reader, Table};
 
 /// How a target reads its metric over a calendar year.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -162,13 +160,10 @@ pub fn load(path: &Path, calendar: Calendar) -> Result<(Vec<Target>, String), Sc
 
 /// Parses targets text; `file` names it in errors.
 pub fn parse(text: &str, file: &str, calendar: Calendar) -> Result<Vec<Target>, ScenarioError> {
-    let root = DeTable::parse(text).map_err(|e| {
-        let at = e.span().map(|s| line_col(text, s.start));
-        ScenarioError::new(file, format!("invalid TOML: {}", e.message().trim())).at(at)
-    })?;
+    let root = crate::input::parse(text, file)?;
     let dir = Path::new(".");
-    let r = Reader { text, file, dir };
-    let root = root.get_ref();
+    let r = Reader::new(text, file, dir);
+    let root = &root;
     for (k, _) in root.iter() {
         r.known(k, "", &["target"], "a targets file holds")?;
     }

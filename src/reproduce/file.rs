@@ -7,12 +7,12 @@
 use std::path::Path;
 
 use toml::Spanned;
-use toml::de::{DeTable, DeValue};
+use toml::de::DeValue;
 
-use crate::scenario::error::toml_error;
-use crate::scenario::{ParamSpec, Scenario, ScenarioError, Value, short, suggest};
+use crate::scenario::{MAX_REPLICATIONS, RESERVED, ParamSpec, Scenario, ScenarioError, Value, short, suggest};
 use crate::sweep::design::grid_values;
-use crate::sweep::file::{Axis, DesignKind, Reader, Span, Table, param_entries};
+use crate::input::{Reader, Span, Table, param_entries};
+use crate::sweep::file::{Axis, DesignKind};
 
 /// How many replications an experiment runs (per condition and map cell alike).
 #[derive(Clone, Debug, PartialEq)]
@@ -193,8 +193,6 @@ const TEST_KEYS: &[&str] =
     &["name", "label", "kind", "measure", "metric", "a", "b", "at", "a_at", "b_at", "expect", "threshold", "main"];
 const MAP_KEYS: &[&str] = &["axes", "test", "replications", "quick_replications"];
 const FIGURE_KEYS: &[&str] = &["kind", "title", "metric", "regimes", "measure", "regime", "x", "group"];
-/// Parameters an experiment sets itself.
-const RESERVED: &[&str] = &["run.seed", "run.replications"];
 
 /// Finds a scenario named in an experiment file: its text and a name for errors.
 pub type ScenarioSource<'a> = dyn Fn(&str) -> Option<(String, String)> + 'a;
@@ -215,9 +213,9 @@ impl Experiment {
 
     /// Parses experiment text; `find` resolves the scenario paths it names.
     pub fn parse(text: &str, file: &str, find: &ScenarioSource<'_>) -> Result<Experiment, ScenarioError> {
-        let root = DeTable::parse(text).map_err(|e| toml_error(file, text, &e))?;
-        let r = Reader { text, file, dir: Path::new("") };
-        ExperimentParser { r, find }.experiment(root.get_ref(), text).map_err(|e| place_missing(e, text))
+        let root = crate::input::parse(text, file)?;
+        let r = Reader::new(text, file, Path::new(""));
+        ExperimentParser { r, find }.experiment(&root, text).map_err(|e| place_missing(e, text))
     }
 
     /// Every condition (regime x grid point of its axes), in order.
@@ -331,7 +329,7 @@ impl ExperimentParser<'_, '_> {
         };
         let replications = self.replications(e)?;
         let quick_replications = match r.get(Some(e), "experiment", "quick_replications")? {
-            Some((v, span)) => r.int(&v, span, "experiment.quick_replications", 2, 100_000)? as u32,
+            Some((v, span)) => r.int(&v, span, "experiment.quick_replications", 2, MAX_REPLICATIONS as i64)? as u32,
             None => 5,
         };
         let regimes = self.regimes(root, seed)?;
@@ -399,14 +397,14 @@ impl ExperimentParser<'_, '_> {
         let r = &self.r;
         let n = |key: &str, min: i64| -> Result<Option<u32>, ScenarioError> {
             r.get(Some(e), "experiment", key)?
-                .map(|(v, span)| r.int(&v, span, &format!("experiment.{key}"), min, 100_000).map(|i| i as u32))
+                .map(|(v, span)| r.int(&v, span, &format!("experiment.{key}"), min, MAX_REPLICATIONS as i64).map(|i| i as u32))
                 .transpose()
         };
         let auto_keys = ["min_replications", "max_replications", "half_width"];
         match r.get(Some(e), "experiment", "replications")? {
             Some((Value::Str(s), _)) if s == "auto" => {}
             Some((v, span)) => {
-                let fixed = r.int(&v, span.clone(), "experiment.replications", 2, 100_000).map_err(|err| {
+                let fixed = r.int(&v, span.clone(), "experiment.replications", 2, MAX_REPLICATIONS as i64).map_err(|err| {
                     err.help("an integer of at least 2, or \"auto\" (enough for the main test's CI half-width)")
                 })? as u32;
                 if let Some(k) = auto_keys.iter().find(|k| e.get(**k).is_some()) {
@@ -874,7 +872,7 @@ impl ExperimentParser<'_, '_> {
         }
         let n = |key: &str, default: u32| -> Result<u32, ScenarioError> {
             Ok(r.get(Some(t), "map", key)?
-                .map(|(v, span)| r.int(&v, span, &format!("map.{key}"), 2, 100_000).map(|i| i as u32))
+                .map(|(v, span)| r.int(&v, span, &format!("map.{key}"), 2, MAX_REPLICATIONS as i64).map(|i| i as u32))
                 .transpose()?
                 .unwrap_or(default))
         };

@@ -4,10 +4,8 @@
 //! Architecture invariant: this module knows the model only through the parameters it
 //! produces; it never builds model state.
 
-pub mod error;
 pub mod params;
 pub mod resolve;
-pub mod suggest;
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -15,7 +13,9 @@ use std::path::Path;
 use toml::Spanned;
 use toml::de::{DeTable, DeValue};
 
-pub use error::ScenarioError;
+pub use crate::input::{ScenarioError, suggest};
+
+use crate::input::Reader;
 pub use params::*;
 
 /// The embedded default scenario: the baseline ESH scenario (identical to `scenarios/baseline.toml`).
@@ -274,17 +274,19 @@ impl Scenario {
 /// [`Scenario::estimated_bytes_per_replication`]): 32 GiB. A scenario above it is refused.
 pub const REPLICATION_BUDGET: u64 = 32 << 30;
 
+/// The most memory the NK contribution tables of one replication may take (contexts x N x
+/// 2^(K+1) values of 4 bytes): 4 GiB. They are built before the first tick, so a scenario
+/// over it is refused rather than left to fail.
+pub const NK_TABLE_BUDGET: u64 = 4 << 30;
+
 const SECTIONS: &[&str] = &["run", "landscape", "centre", "zones", "network", "firms", "output", "regions", "events"];
 
 struct Parser<'a> {
-    text: &'a str,
-    file: &'a str,
+    r: Reader<'a>,
     /// Where each key was written, for errors found after parsing.
     spans: HashMap<String, (usize, usize)>,
     /// Zones brought in by add_zones events (for checking zone ids in other events).
     added_zones: u64,
-    /// Where each line of `text` starts, for turning byte offsets into line and column.
-    lines: error::LineIndex,
     /// For each event in tick order, its index in the file (`events[i]`), so that errors
     /// found after the events are sorted name the event as written.
     event_order: Vec<usize>,
@@ -294,18 +296,11 @@ type Table<'i> = DeTable<'i>;
 
 impl<'a> Parser<'a> {
     fn new(text: &'a str, file: &'a str) -> Parser<'a> {
-        Parser {
-            text,
-            file,
-            spans: HashMap::new(),
-            added_zones: 0,
-            lines: error::LineIndex::new(text),
-            event_order: Vec::new(),
-        }
+        Parser { r: Reader::new(text, file, Path::new("")), spans: HashMap::new(), added_zones: 0, event_order: Vec::new() }
     }
 
     fn err(&self, span: std::ops::Range<usize>, key: &str, message: impl Into<String>) -> ScenarioError {
-        ScenarioError::new(self.file, message).at(Some(self.lines.line_col(span.start))).key(key)
+        self.r.err(span, key, message)
     }
 
     /// An error about a key, placed where the key was written; for a key left at its
@@ -313,7 +308,7 @@ impl<'a> Parser<'a> {
     /// at the regions (most combinations a default breaks are with the zones), else at the
     /// top of the file.
     fn err_at(&self, key: &str, message: impl Into<String>) -> ScenarioError {
-        ScenarioError::new(self.file, message).at(self.place(key)).key(key)
+        ScenarioError::new(self.r.file, message).at(self.place(key)).key(key)
     }
 
     fn place(&self, key: &str) -> Option<(usize, usize)> {
@@ -327,15 +322,15 @@ impl<'a> Parser<'a> {
                 None => break,
             }
         }
-        if self.text.is_empty() {
+        if self.r.text.is_empty() {
             return None;
         }
         Some(self.spans.get("regions").copied().unwrap_or((1, 1)))
     }
 
     fn scenario(self) -> Result<Scenario, ScenarioError> {
-        let root = DeTable::parse(self.text).map_err(|e| error::toml_error(self.file, self.text, &e))?;
-        self.read_root(root.get_ref())
+        let root = crate::input::parse(self.r.text, self.r.file)?;
+        self.read_root(&root)
     }
 
     fn read_root(mut self, root: &Table<'_>) -> Result<Scenario, ScenarioError> {
@@ -344,7 +339,7 @@ impl<'a> Parser<'a> {
         let mut event_entries = None;
         for (k, v) in root.iter() {
             let key = k.get_ref().as_ref();
-            self.spans.insert(key.to_string(), self.lines.line_col(k.span().start));
+            self.spans.insert(key.to_string(), self.r.lines.line_col(k.span().start));
             match key {
                 "run" => self.section(&mut s.run, v)?,
                 "landscape" => self.section(&mut s.landscape, v)?,
@@ -383,9 +378,7 @@ impl<'a> Parser<'a> {
     }
 
     fn table<'t, 'i>(&self, v: &'t Spanned<DeValue<'i>>, what: &str) -> Result<&'t Table<'i>, ScenarioError> {
-        v.get_ref()
-            .as_table()
-            .ok_or_else(|| self.err(v.span(), what, format!("expected a table, found {}", v.get_ref().type_str())))
+        self.r.table(v, what)
     }
 
     fn section<S: Section>(&mut self, target: &mut S, v: &Spanned<DeValue<'_>>) -> Result<(), ScenarioError> {
@@ -398,7 +391,7 @@ impl<'a> Parser<'a> {
             };
             let value = self.value(val, &path)?;
             target.set(spec.key, &value).map_err(|m| self.err(val.span(), &path, m))?;
-            self.spans.insert(path, self.lines.line_col(k.span().start));
+            self.spans.insert(path, self.r.lines.line_col(k.span().start));
         }
         Ok(())
     }
@@ -424,24 +417,7 @@ impl<'a> Parser<'a> {
     }
 
     fn value(&self, v: &Spanned<DeValue<'_>>, path: &str) -> Result<Value, ScenarioError> {
-        let bad = |what: &str| self.err(v.span(), path, format!("{what} is not allowed here"));
-        Ok(match v.get_ref() {
-            DeValue::String(s) => Value::Str(s.to_string()),
-            DeValue::Boolean(b) => Value::Bool(*b),
-            DeValue::Integer(i) => {
-                let digits = i.as_str().replace('_', "");
-                let n = i64::from_str_radix(&digits, i.radix())
-                    .map_err(|_| self.err(v.span(), path, format!("integer {i} does not fit in 64 bits")))?;
-                Value::Int(n)
-            }
-            DeValue::Float(f) => {
-                let x: f64 = f.as_str().replace('_', "").parse().map_err(|_| bad("this float"))?;
-                Value::Float(x)
-            }
-            DeValue::Datetime(_) => return Err(bad("a date-time")),
-            DeValue::Array(_) => return Err(bad("an array")),
-            DeValue::Table(_) => return Err(bad("a table")),
-        })
+        self.r.value(v, path)
     }
 
     fn array<'t, 'i>(
@@ -489,7 +465,7 @@ impl<'a> Parser<'a> {
             }
             return Err(e);
         }
-        self.spans.insert(path.to_string(), self.lines.line_col(k.span().start));
+        self.spans.insert(path.to_string(), self.r.lines.line_col(k.span().start));
         Ok(Some(value))
     }
 
@@ -517,7 +493,7 @@ impl<'a> Parser<'a> {
         for (i, (t, span)) in entries.into_iter().enumerate() {
             self.check_keys(t, "regions", i, REGION_SPECS)?;
             let p = |k: &str| format!("regions[{i}].{k}");
-            self.spans.insert(format!("regions[{i}]"), self.lines.line_col(span.start));
+            self.spans.insert(format!("regions[{i}]"), self.r.lines.line_col(span.start));
             let mut r = default_region(i);
             if let Some(Value::Str(s)) = self.entry_value(t, "name", &p("name"), REGION_SPECS)? {
                 r.name = s;
@@ -564,7 +540,7 @@ impl<'a> Parser<'a> {
         for (i, (t, span)) in entries.into_iter().enumerate() {
             self.check_keys(t, "events", i, EVENT_SPECS)?;
             let here = format!("events[{i}]");
-            self.spans.insert(here.clone(), self.lines.line_col(span.start));
+            self.spans.insert(here.clone(), self.r.lines.line_col(span.start));
             let p = |k: &str| format!("events[{i}].{k}");
             let tick = self.event_tick(t, i, s)?;
             let action = match self.entry_value(t, "action", &p("action"), EVENT_SPECS)? {
@@ -665,7 +641,7 @@ impl<'a> Parser<'a> {
                         .err(v.span(), &p("year"), format!("year {year} is before the start year {start} (tick 0)"))
                         .help("events must fall at tick 0 or later"));
                 }
-                self.spans.insert(p("year"), self.lines.line_col(v.span().start));
+                self.spans.insert(p("year"), self.r.lines.line_col(v.span().start));
                 // Saturating: a huge year falls after the last tick (refused below).
                 (year - start).saturating_mul(s.run.ticks_per_year as i64)
             }
@@ -715,7 +691,7 @@ impl<'a> Parser<'a> {
             }
             (None, Some((k, v))) => {
                 let path = p("zones");
-                self.spans.insert(path.clone(), self.lines.line_col(k.span().start));
+                self.spans.insert(path.clone(), self.r.lines.line_col(k.span().start));
                 let arr = v.get_ref().as_array().ok_or_else(|| {
                     self.err(v.span(), &path, format!("expected {}, found {}", Domain::ZoneIds, v.get_ref().type_str()))
                 })?;
@@ -754,7 +730,7 @@ impl<'a> Parser<'a> {
                 ));
             }
         };
-        self.spans.insert(p("parameter"), self.lines.line_col(pk.span().start));
+        self.spans.insert(p("parameter"), self.r.lines.line_col(pk.span().start));
         let Some(spec) = spec(&path) else {
             let paths: Vec<String> = all_specs().filter(|s| s.settable).map(|s| s.path()).collect();
             let mut e = self.err(pv.span(), &p("parameter"), format!("no parameter \"{path}\""));
@@ -773,7 +749,7 @@ impl<'a> Parser<'a> {
             return Err(self.err_at(&here, "a \"set\" event needs `value`"));
         };
         let value = self.value(v, &p("value")).map_err(|e| e.help(format!("`value` is {}", Domain::ParameterValue)))?;
-        self.spans.insert(p("value"), self.lines.line_col(v.span().start));
+        self.spans.insert(p("value"), self.r.lines.line_col(v.span().start));
         // Check the value by applying it to a scratch scenario.
         let mut scratch = Scenario::default();
         scratch.set(spec, &value).map_err(|m| self.err(v.span(), &p("value"), format!("{path}: {m}")))?;
@@ -918,7 +894,7 @@ impl<'a> Parser<'a> {
 
     /// " (the default)" when the user did not write the key.
     fn default_note(&self, key: &str) -> &'static str {
-        if self.text.is_empty() || self.spans.contains_key(key) { "" } else { " (the default)" }
+        if self.r.text.is_empty() || self.spans.contains_key(key) { "" } else { " (the default)" }
     }
 
     /// Rejects scenarios whose network or state would not fit: the network's edge list
@@ -959,16 +935,17 @@ impl<'a> Parser<'a> {
         }
         if l.kind == LandscapeKind::Nk {
             let bytes = (s.contexts() as u64) * (l.n as u64) * (4u64 << (l.k + 1));
-            if bytes > 4 << 30 {
+            if bytes > NK_TABLE_BUDGET {
                 return Err(self
                     .err_at(
                         "landscape.k",
                         format!(
-                            "the NK tables need {} MiB (N = {}, K = {}, {} contexts)",
+                            "the NK tables need {} MiB (N = {}, K = {}, {} contexts); at most {} MiB are supported",
                             bytes >> 20,
                             l.n,
                             l.k,
-                            s.contexts()
+                            s.contexts(),
+                            NK_TABLE_BUDGET >> 20
                         ),
                     )
                     .help("lower K or N, or share contexts between regions (regions.context)"));

@@ -4,56 +4,7 @@
 
 use std::fmt;
 
-/// A parameter value as it appears in a scenario file.
-#[derive(Clone, Debug, PartialEq)]
-pub enum Value {
-    Int(i64),
-    Float(f64),
-    Bool(bool),
-    Str(String),
-}
-
-impl fmt::Display for Value {
-    /// TOML syntax; floats in Rust's shortest round-trip form so a resolved scenario
-    /// re-reads to the same bits.
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Value::Int(i) => write!(f, "{i}"),
-            Value::Float(x) => write!(f, "{x:?}"),
-            Value::Bool(b) => write!(f, "{b}"),
-            Value::Str(s) => write!(f, "{}", super::resolve::quote(s)),
-        }
-    }
-}
-
-impl Value {
-    pub fn type_name(&self) -> &'static str {
-        match self {
-            Value::Int(_) => "an integer",
-            Value::Float(_) => "a float",
-            Value::Bool(_) => "a boolean",
-            Value::Str(_) => "a string",
-        }
-    }
-
-    /// The value as a CSV cell: numbers as TOML writes them (floats in shortest round-trip
-    /// form), strings bare.
-    pub fn bare(&self) -> String {
-        match self {
-            Value::Str(s) => s.clone(),
-            other => other.to_string(),
-        }
-    }
-
-    /// A number's value (for axes of figures); None for booleans and strings.
-    pub fn as_f64(&self) -> Option<f64> {
-        match self {
-            Value::Int(i) => Some(*i as f64),
-            Value::Float(x) => Some(*x),
-            _ => None,
-        }
-    }
-}
+pub use crate::input::Value;
 
 /// What values a parameter allows.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -324,6 +275,13 @@ const fn choice<C: Choice>() -> Domain {
     Domain::Choice(C::NAMES)
 }
 
+/// Parameters that a sweep, an experiment or a calibration sets itself for each run (its seed
+/// and replications), so that none of their axes may vary them.
+pub const RESERVED: &[&str] = &["run.seed", "run.replications"];
+
+/// The most replications one run, sweep point or experiment condition may have.
+pub const MAX_REPLICATIONS: u32 = 100_000;
+
 /// The most zones one scenario may hold (initial plus entering).
 pub const MAX_ZONES: i64 = 10_000_000;
 
@@ -339,7 +297,7 @@ section!(
         /// Master seed of every random stream of the run.
         seed: u64 = 1, int(0, i64::MAX), false;
         /// Independent replications, each with its own landscape, network and draws.
-        replications: u32 = 4, int(1, 100_000), false;
+        replications: u32 = 4, int(1, MAX_REPLICATIONS as i64), false;
         /// Stop a replication early once nothing can change any more (every zone holds the programme exactly, and experiments, turnover, turbulence and central search are off).
         stop_at_equilibrium: bool = false, BOOL, false;
     }

@@ -6,11 +6,7 @@ use std::fmt::Write;
 use super::params::*;
 use super::{Action, Scenario, Target};
 
-/// A string as a TOML basic string (the toml crate's quoting: Rust's `{:?}` writes escapes
-/// such as `\u{301}` that TOML does not read).
-pub fn quote(s: &str) -> String {
-    toml::Value::String(s.to_string()).to_string()
-}
+pub use crate::input::quote;
 
 fn section<S: Section>(out: &mut String, s: &S) {
     writeln!(out, "[{}]", S::NAME).unwrap();

@@ -7,12 +7,12 @@ use std::fmt::Write;
 use std::path::{Path, PathBuf};
 
 use toml::Spanned;
-use toml::de::{DeTable, DeValue};
+use toml::de::DeValue;
 
 use crate::output::metrics::{METRICS, Metric, is_firm_metric, is_knowledge_metric, metric};
 use crate::scenario::LandscapeKind;
-use crate::scenario::error::line_col;
-use crate::scenario::{Domain, ParamSpec, Scenario, ScenarioError, Value, all_specs, spec, suggest};
+use crate::input::{Reader, Span, Table, param_entries};
+use crate::scenario::{Domain, MAX_REPLICATIONS, RESERVED, ParamSpec, Scenario, ScenarioError, Value, all_specs, spec, suggest};
 
 /// How the seeds of design points relate.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -288,8 +288,6 @@ pub const KEYS: &[KeyDoc] = &[
 fn keys_of(section: &str) -> Vec<&'static str> {
     KEYS.iter().filter(|k| k.section == section).map(|k| k.key).collect()
 }
-/// Parameters a sweep sets itself, so no axis may vary them.
-pub(crate) const RESERVED: &[&str] = &["run.seed", "run.replications"];
 /// Parameters that fix the calendar: events given by year were turned into ticks with them
 /// when the base scenario was read, so an axis cannot change them.
 pub(crate) const CALENDAR: &[&str] = &["run.start_year", "run.ticks_per_year"];
@@ -313,11 +311,8 @@ impl SweepFile {
     /// Parses sweep text; `file` names it in errors and `dir` anchors a relative
     /// `scenario` path.
     pub fn parse(text: &str, file: &str, dir: &Path) -> Result<SweepFile, ScenarioError> {
-        let root = DeTable::parse(text).map_err(|e| {
-            let at = e.span().map(|s| line_col(text, s.start));
-            ScenarioError::new(file, format!("invalid TOML: {}", e.message().trim())).at(at)
-        })?;
-        Reader { text, file, dir }.sweep(root.get_ref())
+        let root = crate::input::parse(text, file)?;
+        Reader::new(text, file, dir).sweep(&root)
     }
 
     /// Design points of the plan (a parsed sweep has at most [`MAX_RUNS`] runs, so this
@@ -446,48 +441,7 @@ pub fn grid_len(a: &Axis) -> usize {
     }
 }
 
-/// The entries of a table of parameters, in file order: dotted keys (`"centre.tolerance" = x`)
-/// and nested tables (`centre = { tolerance = x }`, which is also what TOML makes of an
-/// unquoted `centre.tolerance = x`) alike. `is_value` tells a table that is itself a value
-/// (such as a range) from a nested section.
-pub(crate) fn param_entries<'t, 'i>(
-    t: &'t Table<'i>,
-    is_value: impl Fn(&Table<'_>) -> bool,
-) -> Vec<(String, Span, &'t Spanned<DeValue<'i>>)> {
-    let mut entries = Vec::new();
-    for (k, val) in t.iter() {
-        let key = k.get_ref().as_ref();
-        match val.get_ref().as_table().filter(|inner| !is_value(inner)) {
-            Some(inner) if !key.contains('.') => {
-                for (ik, iv) in inner.iter() {
-                    entries.push((format!("{key}.{}", ik.get_ref().as_ref()), ik.span(), iv));
-                }
-            }
-            _ => entries.push((key.to_string(), k.span(), val)),
-        }
-    }
-    // The table is sorted by name; file order is the order the user wrote.
-    entries.sort_by_key(|e| e.1.start);
-    entries
-}
-
-/// Reads TOML input files (sweeps, experiments) with the error quality of scenario files:
-/// every error names the file, line, column and key, and suggests the nearest known name.
-pub(crate) struct Reader<'a> {
-    pub text: &'a str,
-    pub file: &'a str,
-    /// Directory that relative paths in the file are anchored to.
-    pub dir: &'a Path,
-}
-
-pub(crate) type Table<'i> = DeTable<'i>;
-pub(crate) type Span = std::ops::Range<usize>;
-
 impl Reader<'_> {
-    pub(crate) fn err(&self, span: Span, key: &str, message: impl Into<String>) -> ScenarioError {
-        ScenarioError::new(self.file, message).at(Some(line_col(self.text, span.start))).key(key)
-    }
-
     /// The scenario parameter a dotted name means, or an error suggesting the nearest.
     pub(crate) fn param(&self, name: &str, span: Span, path: &str) -> Result<&'static ParamSpec, ScenarioError> {
         spec(name).ok_or_else(|| {
@@ -537,7 +491,7 @@ impl Reader<'_> {
         let sweep = self.section(root, "sweep", &keys_of("sweep"))?;
         let (base, base_span) = self.base(root, sweep)?;
         let replications = match self.get(sweep, "sweep", "replications")? {
-            Some((v, span)) => self.int(&v, span, "sweep.replications", 1, 100_000)? as u32,
+            Some((v, span)) => self.int(&v, span, "sweep.replications", 1, MAX_REPLICATIONS as i64)? as u32,
             // Unset: the base scenario's, as `esh run` of it would do.
             None => base.run.replications,
         };
@@ -620,114 +574,6 @@ impl Reader<'_> {
             return Err(self.err(base_span, "axes", "a random or lhs design needs at least one axis in [axes]"));
         }
         Ok(s)
-    }
-
-    /// Rejects a key that is not one of `allowed`, suggesting the nearest.
-    pub(crate) fn known(
-        &self,
-        k: &Spanned<impl AsRef<str>>,
-        section: &str,
-        allowed: &[&str],
-        list: &str,
-    ) -> Result<(), ScenarioError> {
-        let key = k.get_ref().as_ref();
-        if allowed.contains(&key) {
-            return Ok(());
-        }
-        let path = if section.is_empty() { key.to_string() } else { format!("{section}.{key}") };
-        let place = if section.is_empty() { "at the top level".to_string() } else { format!("in [{section}]") };
-        let mut e = self.err(k.span(), &path, format!("unknown key {place}"));
-        e = match suggest::nearest(key, allowed.iter().copied()) {
-            Some(near) => e.help(format!("did you mean `{near}`?")),
-            None => e.help(format!("{list} {}", allowed.join(", "))),
-        };
-        Err(e)
-    }
-
-    pub(crate) fn section<'t, 'i>(
-        &self,
-        root: &'t Table<'i>,
-        name: &str,
-        keys: &[&str],
-    ) -> Result<Option<&'t Table<'i>>, ScenarioError> {
-        let Some(v) = root.get(name) else { return Ok(None) };
-        let t = v
-            .get_ref()
-            .as_table()
-            .ok_or_else(|| self.err(v.span(), name, format!("expected a table, found {}", v.get_ref().type_str())))?;
-        for (k, _) in t.iter() {
-            self.known(k, name, keys, &format!("the keys of [{name}] are"))?;
-        }
-        Ok(Some(t))
-    }
-
-    pub(crate) fn get(
-        &self,
-        t: Option<&Table<'_>>,
-        section: &str,
-        key: &str,
-    ) -> Result<Option<(Value, Span)>, ScenarioError> {
-        let Some(v) = t.and_then(|t| t.get(key)) else { return Ok(None) };
-        Ok(Some((self.value(v, &format!("{section}.{key}"))?, v.span())))
-    }
-
-    pub(crate) fn value(&self, v: &Spanned<DeValue<'_>>, path: &str) -> Result<Value, ScenarioError> {
-        let bad = |what: &str| self.err(v.span(), path, format!("{what} is not allowed here"));
-        Ok(match v.get_ref() {
-            DeValue::String(s) => Value::Str(s.to_string()),
-            DeValue::Boolean(b) => Value::Bool(*b),
-            DeValue::Integer(i) => {
-                let digits = i.as_str().replace('_', "");
-                Value::Int(
-                    i64::from_str_radix(&digits, i.radix())
-                        .map_err(|_| self.err(v.span(), path, format!("integer {i} does not fit in 64 bits")))?,
-                )
-            }
-            DeValue::Float(f) => Value::Float(f.as_str().replace('_', "").parse().map_err(|_| bad("this float"))?),
-            DeValue::Datetime(_) => return Err(bad("a date-time")),
-            DeValue::Array(_) => return Err(bad("an array")),
-            DeValue::Table(_) => return Err(bad("a table")),
-        })
-    }
-
-    pub(crate) fn int(&self, v: &Value, span: Span, path: &str, min: i64, max: i64) -> Result<i64, ScenarioError> {
-        match v {
-            Value::Int(i) if (min..=max).contains(i) => Ok(*i),
-            other => Err(self.err(span, path, format!("expected an integer in [{min}, {max}], found {other}"))),
-        }
-    }
-
-    pub(crate) fn string(&self, v: &Value, span: Span, path: &str) -> Result<String, ScenarioError> {
-        match v {
-            Value::Str(s) => Ok(s.clone()),
-            other => Err(self.err(span, path, format!("expected a string, found {other}"))),
-        }
-    }
-
-    pub(crate) fn choice(
-        &self,
-        t: Option<&Table<'_>>,
-        section: &str,
-        key: &str,
-        names: &[&'static str],
-    ) -> Result<Option<&'static str>, ScenarioError> {
-        let Some((v, span)) = self.get(t, section, key)? else { return Ok(None) };
-        let path = format!("{section}.{key}");
-        let quoted: Vec<String> = names.iter().map(|n| format!("\"{n}\"")).collect();
-        let allowed = format!("one of {}", quoted.join(", "));
-        match &v {
-            Value::Str(s) => match names.iter().find(|n| **n == s) {
-                Some(n) => Ok(Some(*n)),
-                None => {
-                    let mut e = self.err(span, &path, format!("expected {allowed}, found {v}"));
-                    if let Some(near) = suggest::nearest(s, names.iter().copied()) {
-                        e = e.help(format!("did you mean \"{near}\"?"));
-                    }
-                    Err(e)
-                }
-            },
-            _ => Err(self.err(span, &path, format!("expected {allowed}, found {v}"))),
-        }
     }
 
     /// The base scenario: a path (relative to the sweep file) or an inline [scenario].
