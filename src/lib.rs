@@ -18,4 +18,5 @@ pub mod output;
 pub mod plot;
 pub mod reproduce;
 pub mod scenario;
+pub mod stats;
 pub mod sweep;

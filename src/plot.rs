@@ -7,7 +7,7 @@ use std::path::Path;
 
 use plotters::prelude::*;
 
-use crate::sweep::stats::Moments;
+use crate::stats::Moments;
 
 /// One line of a figure: its points, with a 95% band when known.
 #[derive(Clone, Debug, PartialEq)]

@@ -26,8 +26,8 @@ use std::path::{Path, PathBuf};
 
 use crate::output::BuildError;
 use crate::output::metrics::{METRICS, Metric};
-use crate::scenario::{Domain, ParamSpec, Scenario, Value, spec};
 use crate::scenario::MAX_REPLICATIONS;
+use crate::scenario::{Domain, ParamSpec, Scenario, Value, spec};
 use crate::sweep::file::AxisValues;
 use crate::sweep::merge;
 use crate::sweep::plan::write_atomic;
@@ -716,7 +716,7 @@ fn params_table(f: &Fit) -> (String, String) {
         let mut acc: Vec<f64> =
             f.samples.iter().filter(|s| s.accepted).filter_map(|s| s.values[k].parse::<f64>().ok()).collect();
         acc.sort_by(f64::total_cmp);
-        let q = |p: f64| crate::reproduce::stats::quantile(&acc, p);
+        let q = |p: f64| crate::stats::quantile(&acc, p);
         let mean = acc.iter().sum::<f64>() / acc.len() as f64;
         let b = &best.values[k];
         writeln!(

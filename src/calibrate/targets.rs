@@ -4,11 +4,10 @@
 
 use std::path::Path;
 
-
 use crate::foundation::{det_exp, det_ln};
+use crate::input::{Reader, Table};
 use crate::output::metrics::Metric;
 use crate::scenario::{Scenario, ScenarioError, Value};
-use crate::input::{Reader, Table};
 
 /// How a target reads its metric over a calendar year.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

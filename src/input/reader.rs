@@ -81,12 +81,7 @@ impl<'a> Reader<'a> {
     }
 
     /// The scalar at `key` of table `t`, if given, with its span; `section` names it.
-    pub fn get(
-        &self,
-        t: Option<&Table<'_>>,
-        section: &str,
-        key: &str,
-    ) -> Result<Option<(Value, Span)>, ScenarioError> {
+    pub fn get(&self, t: Option<&Table<'_>>, section: &str, key: &str) -> Result<Option<(Value, Span)>, ScenarioError> {
         let Some(v) = t.and_then(|t| t.get(key)) else { return Ok(None) };
         Ok(Some((self.value(v, &format!("{section}.{key}"))?, v.span())))
     }

@@ -9,9 +9,9 @@ use std::path::Path;
 use toml::Spanned;
 use toml::de::DeValue;
 
-use crate::scenario::{MAX_REPLICATIONS, RESERVED, ParamSpec, Scenario, ScenarioError, Value, short, suggest};
-use crate::sweep::design::grid_values;
 use crate::input::{Reader, Span, Table, param_entries};
+use crate::scenario::{MAX_REPLICATIONS, ParamSpec, RESERVED, Scenario, ScenarioError, Value, short, suggest};
+use crate::sweep::design::grid_values;
 use crate::sweep::file::{Axis, DesignKind};
 
 /// How many replications an experiment runs (per condition and map cell alike).
@@ -397,16 +397,19 @@ impl ExperimentParser<'_, '_> {
         let r = &self.r;
         let n = |key: &str, min: i64| -> Result<Option<u32>, ScenarioError> {
             r.get(Some(e), "experiment", key)?
-                .map(|(v, span)| r.int(&v, span, &format!("experiment.{key}"), min, MAX_REPLICATIONS as i64).map(|i| i as u32))
+                .map(|(v, span)| {
+                    r.int(&v, span, &format!("experiment.{key}"), min, MAX_REPLICATIONS as i64).map(|i| i as u32)
+                })
                 .transpose()
         };
         let auto_keys = ["min_replications", "max_replications", "half_width"];
         match r.get(Some(e), "experiment", "replications")? {
             Some((Value::Str(s), _)) if s == "auto" => {}
             Some((v, span)) => {
-                let fixed = r.int(&v, span.clone(), "experiment.replications", 2, MAX_REPLICATIONS as i64).map_err(|err| {
-                    err.help("an integer of at least 2, or \"auto\" (enough for the main test's CI half-width)")
-                })? as u32;
+                let fixed =
+                    r.int(&v, span.clone(), "experiment.replications", 2, MAX_REPLICATIONS as i64).map_err(|err| {
+                        err.help("an integer of at least 2, or \"auto\" (enough for the main test's CI half-width)")
+                    })? as u32;
                 if let Some(k) = auto_keys.iter().find(|k| e.get(**k).is_some()) {
                     let s = e.get(*k).expect("present").span();
                     return Err(r

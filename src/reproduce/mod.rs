@@ -9,8 +9,8 @@ pub mod embedded;
 pub mod file;
 pub mod probe;
 pub mod report;
-pub mod stats;
 
+use crate::stats;
 use rayon::prelude::*;
 
 use crate::engine::run_replication;

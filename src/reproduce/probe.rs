@@ -9,7 +9,7 @@ use crate::model::lineage::CENTRE;
 use crate::output::metrics::{METRICS, tick_row};
 
 use super::file::{At, Measure, MeasureKind};
-use super::stats::spearman;
+use crate::stats::spearman;
 
 /// What one run leaves: a value per measure (NaN where undefined) and per kept metric the
 /// series over ticks 0..=ticks (a run stopped at equilibrium is continued by its last value).
@@ -221,8 +221,8 @@ fn ratio(a: f64, b: f64) -> f64 {
 
 /// (x - mean) / sd; all zeros when x is constant.
 fn standardise(x: &[f64]) -> Vec<f64> {
-    let m = super::stats::mean(x);
-    let s = super::stats::sd(x);
+    let m = crate::stats::mean(x);
+    let s = crate::stats::sd(x);
     x.iter().map(|v| if s > 0.0 { (v - m) / s } else { 0.0 }).collect()
 }
 

@@ -380,7 +380,7 @@ fn curve_table(
     let g = group.as_deref().unwrap_or("");
     writeln!(out, "| {g} | {x} | mean | standard error | 95% CI | runs |\n|---|---|---|---|---|---|").unwrap();
     for (gv, xv, mean, half, n) in points {
-        let se = if *n >= 2 { half / crate::sweep::stats::t975(*n as u64 - 1) } else { f64::NAN };
+        let se = if *n >= 2 { half / crate::stats::t975(*n as u64 - 1) } else { f64::NAN };
         let gv = if group.is_some() { gv.to_string() } else { String::new() };
         writeln!(
             out,

@@ -296,7 +296,12 @@ type Table<'i> = DeTable<'i>;
 
 impl<'a> Parser<'a> {
     fn new(text: &'a str, file: &'a str) -> Parser<'a> {
-        Parser { r: Reader::new(text, file, Path::new("")), spans: HashMap::new(), added_zones: 0, event_order: Vec::new() }
+        Parser {
+            r: Reader::new(text, file, Path::new("")),
+            spans: HashMap::new(),
+            added_zones: 0,
+            event_order: Vec::new(),
+        }
     }
 
     fn err(&self, span: std::ops::Range<usize>, key: &str, message: impl Into<String>) -> ScenarioError {

@@ -9,10 +9,12 @@ use std::path::{Path, PathBuf};
 use toml::Spanned;
 use toml::de::DeValue;
 
+use crate::input::{Reader, Span, Table, param_entries};
 use crate::output::metrics::{METRICS, Metric, is_firm_metric, is_knowledge_metric, metric};
 use crate::scenario::LandscapeKind;
-use crate::input::{Reader, Span, Table, param_entries};
-use crate::scenario::{Domain, MAX_REPLICATIONS, RESERVED, ParamSpec, Scenario, ScenarioError, Value, all_specs, spec, suggest};
+use crate::scenario::{
+    Domain, MAX_REPLICATIONS, ParamSpec, RESERVED, Scenario, ScenarioError, Value, all_specs, spec, suggest,
+};
 
 /// How the seeds of design points relate.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -14,9 +14,9 @@ use std::path::PathBuf;
 
 use super::file::Keep;
 use super::shard::{self, Outcome, Shard};
-use super::stats::Moments;
 use super::{Plan, SweepError};
 use crate::output::AtomicFile;
+use crate::stats::Moments;
 
 /// Where a run's outcome was found.
 #[derive(Clone, Copy, Debug)]

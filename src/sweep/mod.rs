@@ -23,7 +23,6 @@ pub mod merge;
 pub mod plan;
 pub mod shard;
 pub mod slurm;
-pub mod stats;
 
 pub use file::SweepFile;
 pub use plan::Plan;

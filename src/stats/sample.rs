@@ -2,8 +2,8 @@
 //! stream (so a report is reproducible to the last digit), Spearman's rank correlation and
 //! Wilson's interval for a share.
 
+use super::moments::Moments;
 use crate::foundation::{Draw, Purpose, StreamKey};
-use crate::sweep::stats::Moments;
 
 /// Bootstrap resamples per interval.
 pub const RESAMPLES: usize = 2000;
