@@ -61,9 +61,8 @@ impl Replication {
                 }
                 Action::Set { parameter, value } => {
                     self.scenario.set(parameter, value).expect("validated when the scenario was read");
-                    if parameter.section == "centre" && parameter.key == "mandate_share" {
-                        self.centre.set_mandate(self.scenario.centre.mandate_share);
-                    }
+                    // What the centre derives from its parameters (the mandate) follows them.
+                    self.centre.follow(&self.scenario.centre);
                     // Firm rates depend on [firms] and, through the hierarchy bias, on the
                     // centre and zones: recomputed at once, so that later events of the tick
                     // (a zone entering with its firms) and the tick's firm step see the change.

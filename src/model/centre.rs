@@ -101,7 +101,14 @@ impl Centre {
         c
     }
 
-    /// Recomputes the mandate from the share (also after a `set` event changes it).
+    /// Recomputes what the centre derives from its parameters after a `set` event may have
+    /// changed one: the mandate (no draws, and idempotent: the instruments the centre has
+    /// designed stay mandated).
+    pub fn follow(&mut self, p: &CentreParams) {
+        self.set_mandate(p.mandate_share);
+    }
+
+    /// Recomputes the mandate from the share.
     pub fn set_mandate(&mut self, share: f64) {
         let count = (share * self.mandate_order.len() as f64).round() as usize;
         self.mandate = self.designed | self.mandate_order[..count].iter().fold(0u64, |m, &i| m | 1 << i);

@@ -243,29 +243,14 @@ impl Scenario {
 
     /// The current value of a plain parameter.
     pub fn get(&self, spec: &ParamSpec) -> Option<Value> {
-        match spec.section {
-            "run" => self.run.get(spec.key),
-            "landscape" => self.landscape.get(spec.key),
-            "centre" => self.centre.get(spec.key),
-            "zones" => self.zones.get(spec.key),
-            "network" => self.network.get(spec.key),
-            "firms" => self.firms.get(spec.key),
-            "output" => self.output.get(spec.key),
-            _ => None,
-        }
+        spec.access.map(|a| (a.get)(self))
     }
 
     /// Applies a `set` value to the parameter it names.
     pub fn set(&mut self, spec: &ParamSpec, v: &Value) -> Result<(), String> {
-        match spec.section {
-            "run" => self.run.set(spec.key, v),
-            "landscape" => self.landscape.set(spec.key, v),
-            "centre" => self.centre.set(spec.key, v),
-            "zones" => self.zones.set(spec.key, v),
-            "network" => self.network.set(spec.key, v),
-            "firms" => self.firms.set(spec.key, v),
-            "output" => self.output.set(spec.key, v),
-            other => Err(format!("no section `{other}`")),
+        match spec.access {
+            Some(a) => (a.set)(self, v),
+            None => Err(format!("`{}` is not a plain parameter", spec.path())),
         }
     }
 }
@@ -346,13 +331,13 @@ impl<'a> Parser<'a> {
             let key = k.get_ref().as_ref();
             self.spans.insert(key.to_string(), self.r.lines.line_col(k.span().start));
             match key {
-                "run" => self.section(&mut s.run, v)?,
-                "landscape" => self.section(&mut s.landscape, v)?,
-                "centre" => self.section(&mut s.centre, v)?,
-                "zones" => self.section(&mut s.zones, v)?,
-                "network" => self.section(&mut s.network, v)?,
-                "firms" => self.section(&mut s.firms, v)?,
-                "output" => self.section(&mut s.output, v)?,
+                "run" => self.section::<RunParams>(&mut s, v)?,
+                "landscape" => self.section::<LandscapeParams>(&mut s, v)?,
+                "centre" => self.section::<CentreParams>(&mut s, v)?,
+                "zones" => self.section::<ZoneParams>(&mut s, v)?,
+                "network" => self.section::<NetworkParams>(&mut s, v)?,
+                "firms" => self.section::<FirmParams>(&mut s, v)?,
+                "output" => self.section::<OutputParams>(&mut s, v)?,
                 "regions" => region_entries = Some(v),
                 "events" => event_entries = Some(v),
                 other => return Err(self.unknown_top(other, k.span())),
@@ -386,7 +371,7 @@ impl<'a> Parser<'a> {
         self.r.table(v, what)
     }
 
-    fn section<S: Section>(&mut self, target: &mut S, v: &Spanned<DeValue<'_>>) -> Result<(), ScenarioError> {
+    fn section<S: Section>(&mut self, s: &mut Scenario, v: &Spanned<DeValue<'_>>) -> Result<(), ScenarioError> {
         let table = self.table(v, S::NAME)?;
         for (k, val) in table.iter() {
             let key = k.get_ref().as_ref();
@@ -395,7 +380,7 @@ impl<'a> Parser<'a> {
                 return Err(self.unknown_key(S::NAME, key, S::SPECS, k.span()));
             };
             let value = self.value(val, &path)?;
-            target.set(spec.key, &value).map_err(|m| self.err(val.span(), &path, m))?;
+            s.set(spec, &value).map_err(|m| self.err(val.span(), &path, m))?;
             self.spans.insert(path, self.r.lines.line_col(k.span().start));
         }
         Ok(())
@@ -869,17 +854,17 @@ impl<'a> Parser<'a> {
         }
         // `set` events may change the weights during the run: replay them in the order they
         // apply and check the weights after each tick's events.
-        let mut now = f.clone();
+        let mut now = Scenario { firms: f.clone(), regions: Vec::new(), events: Vec::new(), ..Scenario::default() };
         let mut last_set = None;
         for (j, e) in s.events.iter().enumerate() {
             if let Action::Set { parameter, value } = &e.action
-                && parameter.section == "firms"
+                && parameter.section == FirmParams::NAME
             {
-                now.set(parameter.key, value).expect("checked when the event was read");
+                now.set(parameter, value).expect("checked when the event was read");
                 last_set = Some(self.file_index(j));
             }
             let tick_done = s.events.get(j + 1).is_none_or(|next| next.tick != e.tick);
-            if let (true, Some((_, what)), Some(i)) = (tick_done, zero(&now), last_set) {
+            if let (true, Some((_, what)), Some(i)) = (tick_done, zero(&now.firms), last_set) {
                 return Err(self
                     .err_at(
                         &format!("events[{i}].value"),

@@ -51,7 +51,7 @@ impl fmt::Display for Domain {
 }
 
 /// One parameter's definition.
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Copy, Debug)]
 pub struct ParamSpec {
     pub section: &'static str,
     pub key: &'static str,
@@ -59,6 +59,25 @@ pub struct ParamSpec {
     pub doc: &'static str,
     /// Whether a `set` event may change it during a run.
     pub settable: bool,
+    /// How to read and write it on a scenario: generated with the field, so that no code
+    /// finds a field by its section's or key's name. None for the keys of `[[regions]]` and
+    /// `[[events]]` tables, which are read by hand.
+    pub access: Option<Access>,
+}
+
+/// A plain parameter's field on a [`Scenario`](super::Scenario), as functions.
+#[derive(Clone, Copy, Debug)]
+pub struct Access {
+    pub get: fn(&super::Scenario) -> Value,
+    /// Checks the value against the parameter's domain and stores it.
+    pub set: fn(&mut super::Scenario, &Value) -> Result<(), String>,
+}
+
+impl PartialEq for ParamSpec {
+    /// Two specs are the same parameter when their paths are (the access functions follow).
+    fn eq(&self, other: &ParamSpec) -> bool {
+        self.section == other.section && self.key == other.key
+    }
 }
 
 impl ParamSpec {
@@ -228,12 +247,12 @@ choice!(
 pub trait Section: Default + Clone {
     const NAME: &'static str;
     const SPECS: &'static [ParamSpec];
-    fn get(&self, key: &str) -> Option<Value>;
-    fn set(&mut self, key: &str, v: &Value) -> Result<(), String>;
 }
 
+/// A section's struct and the specs of its fields; `$section` is both the section's name in
+/// the file and the [`Scenario`](super::Scenario) field that holds it.
 macro_rules! section {
-    ($(#[$m:meta])* $name:ident = $section:literal {
+    ($(#[$m:meta])* $name:ident = $section:ident {
         $( #[doc = $doc:literal] $field:ident : $ty:ty = $default:expr, $domain:expr, $settable:literal; )*
     }) => {
         $(#[$m])*
@@ -243,22 +262,17 @@ macro_rules! section {
             fn default() -> Self { $name { $( $field: $default, )* } }
         }
         impl Section for $name {
-            const NAME: &'static str = $section;
+            const NAME: &'static str = stringify!($section);
             const SPECS: &'static [ParamSpec] = &[ $( ParamSpec {
-                section: $section, key: stringify!($field), domain: $domain, doc: $doc, settable: $settable,
-            }, )* ];
-            fn get(&self, key: &str) -> Option<Value> {
-                match key { $( stringify!($field) => Some(self.$field.to_value()), )* _ => None }
-            }
-            fn set(&mut self, key: &str, v: &Value) -> Result<(), String> {
-                match key {
-                    $( stringify!($field) => {
-                        self.$field = <$ty as ParamValue>::from_value(v, &$domain)?;
+                section: stringify!($section), key: stringify!($field), domain: $domain, doc: $doc, settable: $settable,
+                access: Some(Access {
+                    get: |s| s.$section.$field.to_value(),
+                    set: |s, v| {
+                        s.$section.$field = <$ty as ParamValue>::from_value(v, &$domain)?;
                         Ok(())
-                    } )*
-                    _ => Err(format!("unknown key `{key}`")),
-                }
-            }
+                    },
+                }),
+            }, )* ];
         }
     };
 }
@@ -287,7 +301,7 @@ pub const MAX_ZONES: i64 = 10_000_000;
 
 section!(
     /// `[run]`: how long, how many replications, which seed.
-    RunParams = "run" {
+    RunParams = run {
         /// Ticks to simulate after the initial state (tick 0); a tick is a year unless ticks_per_year says otherwise.
         ticks: u32 = 50, int(1, 1_000_000), false;
         /// Calendar year of tick 0; outputs report year = start_year + tick / ticks_per_year.
@@ -305,7 +319,7 @@ section!(
 
 section!(
     /// `[landscape]`: what a policy is worth.
-    LandscapeParams = "landscape" {
+    LandscapeParams = landscape {
         /// Landscape kind: "nk" (Kauffman) or "target" (March 1991's hidden reality).
         kind: LandscapeKind = LandscapeKind::Nk, choice::<LandscapeKind>(), false;
         /// Number of policy instruments N.
@@ -327,7 +341,7 @@ section!(
 
 section!(
     /// `[centre]`: the central planner.
-    CentreParams = "centre" {
+    CentreParams = centre {
         /// Ticks between central reviews (5: a Five-Year Plan); 0: the centre never reviews.
         review_interval: u32 = 5, int(0, 1_000_000), true;
         /// Share of the N instruments the programme mandates; the rest is local discretion.
@@ -359,7 +373,7 @@ section!(
 
 section!(
     /// `[zones]`: the local agents' rules.
-    ZoneParams = "zones" {
+    ZoneParams = zones {
         /// A zone's policy when it enters: "random", "programme" (perturbed), "unset", or "three_state" (each instrument unset/0/1 equally likely; March 1991).
         initial_policy: PolicyInit = PolicyInit::Random, choice::<PolicyInit>(), true;
         /// With initial_policy = "programme": share of instruments flipped away from the programme.
@@ -397,7 +411,7 @@ section!(
 
 section!(
     /// `[network]`: who observes whom.
-    NetworkParams = "network" {
+    NetworkParams = network {
         /// "regional" (block model), "linear" (a path), "ring" (lattice), "full", "random", "small_world" (rewired ring, connected), or "none".
         kind: NetworkKind = NetworkKind::Regional, choice::<NetworkKind>(), false;
         /// Ring and small-world lattice degree (even; each zone links degree/2 on each side).
@@ -415,7 +429,7 @@ section!(
 
 section!(
     /// `[firms]`: firms inside zones (DESIGN 6.7), off unless enabled. Rates are per year.
-    FirmParams = "firms" {
+    FirmParams = firms {
         /// Simulate firms inside zones (the firm columns of ticks.csv, zones.csv and regions.csv are empty when off).
         enabled: bool = false, BOOL, false;
         /// Firms a zone holds when it enters, per unit of its capacity.
@@ -493,7 +507,7 @@ section!(
 
 section!(
     /// `[output]`: what is written besides ticks.csv, events.csv and the provenance.
-    OutputParams = "output" {
+    OutputParams = output {
         /// Write zones.csv (a per-zone panel) every this many ticks; 0: not written.
         zones_every: u32 = 10, int(0, 1_000_000), false;
         /// Write diffusion.csv (holders of every live innovation) every this many ticks; 0: not written.
@@ -532,6 +546,7 @@ pub const REGION_SPECS: &[ParamSpec] = &[
         domain: Domain::Text,
         doc: "Region name, unique (default \"region-<index>\").",
         settable: false,
+        access: None,
     },
     ParamSpec {
         section: "regions",
@@ -539,6 +554,7 @@ pub const REGION_SPECS: &[ParamSpec] = &[
         domain: int(0, MAX_ZONES),
         doc: "Zones in the region at tick 0 (default 100).",
         settable: false,
+        access: None,
     },
     ParamSpec {
         section: "regions",
@@ -546,6 +562,7 @@ pub const REGION_SPECS: &[ParamSpec] = &[
         domain: float(0.0, 1e12),
         doc: "Capacity of each zone when it enters (default 1.0).",
         settable: false,
+        access: None,
     },
     ParamSpec {
         section: "regions",
@@ -553,6 +570,7 @@ pub const REGION_SPECS: &[ParamSpec] = &[
         domain: int(0, 4095),
         doc: "Landscape context; regions sharing one share a landscape (default: the region's index).",
         settable: false,
+        access: None,
     },
     ParamSpec {
         section: "regions",
@@ -560,6 +578,7 @@ pub const REGION_SPECS: &[ParamSpec] = &[
         domain: Domain::Choice(Level::NAMES),
         doc: "Administrative level of its zones (default \"national\"; \"demonstration\" zones are permanent pilots).",
         settable: false,
+        access: None,
     },
 ];
 
@@ -571,6 +590,7 @@ pub const EVENT_SPECS: &[ParamSpec] = &[
         domain: int(0, 1_000_000),
         doc: "Tick at which the event applies (before zones act); give tick or year.",
         settable: false,
+        access: None,
     },
     ParamSpec {
         section: "events",
@@ -578,6 +598,7 @@ pub const EVENT_SPECS: &[ParamSpec] = &[
         domain: int(0, 9999),
         doc: "Calendar year at which it applies, at its first tick: tick = (year - run.start_year) x run.ticks_per_year.",
         settable: false,
+        access: None,
     },
     ParamSpec {
         section: "events",
@@ -585,6 +606,7 @@ pub const EVENT_SPECS: &[ParamSpec] = &[
         domain: Domain::Choice(&["add_zones", "set_level", "set_pilot", "set"]),
         doc: "What happens.",
         settable: false,
+        access: None,
     },
     ParamSpec {
         section: "events",
@@ -592,6 +614,7 @@ pub const EVENT_SPECS: &[ParamSpec] = &[
         domain: Domain::Text,
         doc: "add_zones: the region they join; set_level / set_pilot: every zone of the region active then.",
         settable: false,
+        access: None,
     },
     ParamSpec {
         section: "events",
@@ -599,6 +622,7 @@ pub const EVENT_SPECS: &[ParamSpec] = &[
         domain: int(1, MAX_ZONES),
         doc: "add_zones: how many zones enter.",
         settable: false,
+        access: None,
     },
     ParamSpec {
         section: "events",
@@ -606,6 +630,7 @@ pub const EVENT_SPECS: &[ParamSpec] = &[
         domain: float(0.0, 1e12),
         doc: "add_zones: their capacity (default: the region's initial_capacity).",
         settable: false,
+        access: None,
     },
     ParamSpec {
         section: "events",
@@ -613,6 +638,7 @@ pub const EVENT_SPECS: &[ParamSpec] = &[
         domain: Domain::ZoneIds,
         doc: "set_level / set_pilot: a list of zone ids (zones are numbered region by region, then in order of entry).",
         settable: false,
+        access: None,
     },
     ParamSpec {
         section: "events",
@@ -620,6 +646,7 @@ pub const EVENT_SPECS: &[ParamSpec] = &[
         domain: Domain::Choice(Level::NAMES),
         doc: "add_zones / set_level: the level (add_zones default: the region's).",
         settable: false,
+        access: None,
     },
     ParamSpec {
         section: "events",
@@ -627,6 +654,7 @@ pub const EVENT_SPECS: &[ParamSpec] = &[
         domain: Domain::Bool,
         doc: "set_pilot: pilot status to set.",
         settable: false,
+        access: None,
     },
     ParamSpec {
         section: "events",
@@ -634,6 +662,7 @@ pub const EVENT_SPECS: &[ParamSpec] = &[
         domain: Domain::Text,
         doc: "set: the dotted path of a settable parameter, e.g. \"centre.tolerance\".",
         settable: false,
+        access: None,
     },
     ParamSpec {
         section: "events",
@@ -641,6 +670,7 @@ pub const EVENT_SPECS: &[ParamSpec] = &[
         domain: Domain::ParameterValue,
         doc: "set: its new value (checked against the parameter's range).",
         settable: false,
+        access: None,
     },
 ];
 

@@ -8,10 +8,10 @@ use super::{Action, Scenario, Target};
 
 pub use crate::input::quote;
 
-fn section<S: Section>(out: &mut String, s: &S) {
+fn section<S: Section>(out: &mut String, s: &Scenario) {
     writeln!(out, "[{}]", S::NAME).unwrap();
     for spec in S::SPECS {
-        let v = s.get(spec.key).expect("every spec has a field");
+        let v = s.get(spec).expect("every spec of a section has a field");
         writeln!(out, "{} = {}  # {}", spec.key, v, spec.doc.trim()).unwrap();
     }
     out.push('\n');
@@ -23,13 +23,13 @@ pub fn to_toml(s: &Scenario) -> String {
     let mut out = String::from(
         "# Fully resolved ESH scenario: every parameter explicit. Re-run it with `esh run <this file>`.\n\n",
     );
-    section(&mut out, &s.run);
-    section(&mut out, &s.landscape);
-    section(&mut out, &s.centre);
-    section(&mut out, &s.zones);
-    section(&mut out, &s.network);
-    section(&mut out, &s.firms);
-    section(&mut out, &s.output);
+    section::<RunParams>(&mut out, s);
+    section::<LandscapeParams>(&mut out, s);
+    section::<CentreParams>(&mut out, s);
+    section::<ZoneParams>(&mut out, s);
+    section::<NetworkParams>(&mut out, s);
+    section::<FirmParams>(&mut out, s);
+    section::<OutputParams>(&mut out, s);
     for r in &s.regions {
         writeln!(out, "[[regions]]").unwrap();
         writeln!(out, "name = {}", quote(&r.name)).unwrap();
@@ -79,18 +79,7 @@ pub fn to_toml(s: &Scenario) -> String {
 }
 
 fn default_of(spec: &ParamSpec) -> String {
-    let d = Scenario::default();
-    let v = match spec.section {
-        "run" => d.run.get(spec.key),
-        "landscape" => d.landscape.get(spec.key),
-        "centre" => d.centre.get(spec.key),
-        "zones" => d.zones.get(spec.key),
-        "network" => d.network.get(spec.key),
-        "firms" => d.firms.get(spec.key),
-        "output" => d.output.get(spec.key),
-        _ => None,
-    };
-    v.map_or_else(|| "see doc".to_string(), |v| format!("`{v}`"))
+    Scenario::default().get(spec).map_or_else(|| "see doc".to_string(), |v| format!("`{v}`"))
 }
 
 fn table(out: &mut String, specs: &[ParamSpec], with_default: bool) {
