@@ -112,6 +112,8 @@ name = "t"
 metric = "firms"'
 rm -rf "$bad"
 blank "$out"
+# Shard records are in the order runs finished (merge orders them): keep their rows, sorted.
+find "$out" -path '*/shards/*.csv' -print0 | xargs -0 -r -I{} sh -c 'sort -o "$1" "$1"' _ {}
 # Printed summaries: the output path and the wall-clock time are not results.
 grep -rlI -e "$out" -e "$esh" -e "$repo" -e "Run time" "$out" | xargs -r sed -i -E "s#$esh#ESH#g; s#$out#OUT#g; s#$repo#REPO#g; s/Run time [0-9.]+ (s|ms|min)/Run time T/g"
 find "$out" -maxdepth 1 -name '*.txt' -print0 | xargs -0 -r sed -i -E \
