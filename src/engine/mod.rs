@@ -26,6 +26,9 @@ pub enum RunError {
     /// The scenario cannot be built (e.g. no connected small world), or its model cannot go
     /// on (firms outgrowing what a replication may hold).
     Model(String),
+    /// The scenario breaks a rule of scenario files (one built in code; see
+    /// [`Scenario::validate`](crate::scenario::Scenario::validate)).
+    Invalid(crate::scenario::ScenarioError),
     Io(std::io::Error),
 }
 
@@ -33,6 +36,7 @@ impl std::fmt::Display for RunError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             RunError::Model(m) => write!(f, "{m}"),
+            RunError::Invalid(e) => write!(f, "{e}"),
             RunError::Io(e) => write!(f, "writing outputs failed: {e}"),
         }
     }
@@ -47,14 +51,16 @@ impl From<std::io::Error> for RunError {
 }
 
 /// Runs one replication to the end, reporting to `observer`; `progress` is called after
-/// each tick.
+/// each tick. The scenario is validated first (a scenario built in code gets the checks of
+/// a scenario file), so an impossible one is an error, not a panic deep in the model.
 pub fn run_replication(
     scenario: &crate::scenario::Scenario,
     replication: u32,
     observer: &mut impl Observer,
     progress: &(dyn Fn() + Sync),
 ) -> Result<(), RunError> {
-    let mut rep = Replication::new(scenario, replication).map_err(RunError::Model)?;
+    scenario.validate("the scenario").map_err(RunError::Invalid)?;
+    let mut rep = Replication::build(scenario, replication).map_err(RunError::Model)?;
     if let Some(m) = rep.failure.take() {
         return Err(RunError::Model(m));
     }

@@ -77,8 +77,15 @@ pub struct Replication {
 }
 
 impl Replication {
-    /// Builds tick 0: landscape, network, centre, the zones of the regions, tick-0 events.
+    /// Builds tick 0: landscape, network, centre, the zones of the regions, tick-0 events,
+    /// after validating the scenario ([`Scenario::validate`]).
     pub fn new(s: &Scenario, replication: u32) -> Result<Replication, String> {
+        s.validate("the scenario").map_err(|e| e.to_string())?;
+        Replication::build(s, replication)
+    }
+
+    /// [`Replication::new`] for a scenario already validated.
+    pub(crate) fn build(s: &Scenario, replication: u32) -> Result<Replication, String> {
         let key = StreamKey::new(s.run.seed, replication as u64);
         let n = s.landscape.n;
         let landscape = Landscape::build_for(&s.landscape, &s.used_contexts(), &key);

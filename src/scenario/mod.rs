@@ -4,6 +4,7 @@
 //! Architecture invariant: this module knows the model only through the parameters it
 //! produces; it never builds model state.
 
+mod check;
 pub mod params;
 pub mod resolve;
 
@@ -118,9 +119,12 @@ impl Scenario {
         Parser::new(text, file).read_root(table)
     }
 
-    /// Checks a scenario built in code (a sweep's design point) against every rule a
-    /// scenario file must satisfy; `file` names it in errors.
+    /// Checks a scenario built in code (a library user's, a sweep's design point) against
+    /// every rule a scenario file must satisfy: each value in its parameter's range, regions
+    /// and events that exist and are in tick order, and the rules between keys (K < N, ...).
+    /// `file` names it in errors. [`crate::engine::run_replication`] calls it.
     pub fn validate(&self, file: &str) -> Result<(), ScenarioError> {
+        check::fields(self, file)?;
         Parser::new("", file).validate(self)
     }
 

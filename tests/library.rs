@@ -1,0 +1,105 @@
+//! ESH used as a library: a scenario built in code gets the checks a scenario file gets, so
+//! an impossible one is an error that names the key, never a panic inside the model.
+
+use esh::engine::{Observer, Replication, RunError, TickCounts, run_replication};
+use esh::model::centre::Act;
+use esh::scenario::{Action, Event, Scenario, Target, spec};
+
+struct Count(u32);
+
+impl Observer for Count {
+    fn tick(&mut self, _: &Replication, _: &TickCounts) -> std::io::Result<()> {
+        self.0 += 1;
+        Ok(())
+    }
+    fn acts(&mut self, _: &Replication, _: &[Act]) -> std::io::Result<()> {
+        Ok(())
+    }
+    fn finish(&mut self, _: &Replication) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+fn small() -> Scenario {
+    let mut s = Scenario::default();
+    s.run.ticks = 3;
+    for r in &mut s.regions {
+        r.zones = 5;
+    }
+    s
+}
+
+/// The key an invalid scenario's error names, or a panic if it ran.
+fn refused(s: &Scenario) -> String {
+    match run_replication(s, 0, &mut Count(0), &|| {}) {
+        Err(RunError::Invalid(e)) => e.key.unwrap_or_default(),
+        Err(other) => panic!("refused for another reason: {other}"),
+        Ok(()) => panic!("an invalid scenario ran"),
+    }
+}
+
+#[test]
+fn a_valid_scenario_built_in_code_runs() {
+    let mut seen = Count(0);
+    run_replication(&small(), 0, &mut seen, &|| {}).expect("runs");
+    assert_eq!(seen.0, 4, "tick 0 and three ticks");
+}
+
+#[test]
+fn scenarios_built_in_code_are_validated() {
+    let mut s = small();
+    s.landscape.k = s.landscape.n; // K > N - 1: tripped only a debug_assert before
+    assert_eq!(refused(&s), "landscape.k");
+
+    let mut s = small();
+    s.centre.tolerance = 2.0;
+    assert_eq!(refused(&s), "centre.tolerance");
+
+    let mut s = small();
+    s.landscape.n = 0;
+    assert_eq!(refused(&s), "landscape.n");
+
+    let mut s = small();
+    s.regions[1].name = s.regions[0].name.clone();
+    assert_eq!(refused(&s), "regions[1].name");
+
+    let mut s = small();
+    s.events.push(Event { tick: 1, action: Action::SetPilot { target: Target::Region(9), pilot: true } });
+    assert_eq!(refused(&s), "events[0].region");
+
+    let mut s = small();
+    s.events.push(Event { tick: 1, action: Action::SetPilot { target: Target::Zones(vec![20]), pilot: true } });
+    assert_eq!(refused(&s), "events[0].zones");
+
+    let mut s = small();
+    s.events.push(Event { tick: 9, action: Action::SetPilot { target: Target::Zones(vec![0]), pilot: true } });
+    assert_eq!(refused(&s), "events[0].tick");
+
+    let mut s = small();
+    let tolerance = spec("centre.tolerance").unwrap();
+    for tick in [2, 1] {
+        s.events.push(Event {
+            tick,
+            action: Action::Set { parameter: tolerance, value: esh::scenario::Value::Float(0.5) },
+        });
+    }
+    assert_eq!(refused(&s), "events[1].tick");
+
+    let mut s = small();
+    s.events
+        .push(Event { tick: 1, action: Action::Set { parameter: tolerance, value: esh::scenario::Value::Float(7.0) } });
+    assert_eq!(refused(&s), "events[0].value");
+
+    let mut s = small();
+    let n = spec("landscape.n").unwrap();
+    s.events.push(Event { tick: 1, action: Action::Set { parameter: n, value: esh::scenario::Value::Int(8) } });
+    assert_eq!(refused(&s), "events[0].parameter");
+}
+
+#[test]
+fn replication_new_validates_too() {
+    let mut s = small();
+    s.landscape.k = 30;
+    let err = Replication::new(&s, 0).err().expect("refused");
+    assert!(err.contains("landscape.k"), "{err}");
+}
