@@ -3,7 +3,7 @@
 //! regions and events that refer to things that exist, events in tick order) before the
 //! rules that need several keys, which files and code share.
 
-use super::params::{EVENT_SPECS, MAX_ZONES, ParamValue, REGION_SPECS, all_specs};
+use super::params::{EVENT_SPECS, ParamValue, REGION_SPECS, all_specs};
 use super::{Action, Scenario, ScenarioError, Target};
 
 /// Every value in its parameter's domain, and the regions and events well-formed.
@@ -42,12 +42,6 @@ fn regions(s: &Scenario, file: &str) -> Result<(), ScenarioError> {
                 .key(format!("regions[{i}].name"))
                 .help("region names must be unique"));
         }
-    }
-    let total = s.total_zones();
-    if total > MAX_ZONES as u64 {
-        return Err(
-            ScenarioError::new(file, format!("{total} zones; at most {MAX_ZONES} are supported")).key("regions")
-        );
     }
     Ok(())
 }
