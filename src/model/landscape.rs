@@ -501,3 +501,129 @@ mod tests {
         assert_eq!(before ^ after, full_mask(30));
     }
 }
+
+/// Property tests of the incremental fitness against fitness computed afresh.
+#[cfg(test)]
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// One change of policy: an instrument and what happens to it.
+    #[derive(Clone, Copy, Debug)]
+    enum Edit {
+        /// A set instrument flips (an unset one becomes set to 1).
+        Flip(u32),
+        /// A set instrument becomes unset, an unset one set to 0 (compliance one step).
+        Toggle(u32),
+    }
+
+    /// A step of a chain: a few edits (the zone step's imitations, experiments and
+    /// compliance change one to a few instruments) or, now and then, a new random policy
+    /// (most instruments affected: `refit`'s recompute-afresh branch).
+    #[derive(Clone, Debug)]
+    enum Change {
+        Few(Vec<Edit>),
+        Many { bits: u64, mask: u64 },
+    }
+
+    fn edit() -> impl Strategy<Value = Edit> {
+        prop_oneof![3 => (0u32..64).prop_map(Edit::Flip), 1 => (0u32..64).prop_map(Edit::Toggle)]
+    }
+
+    fn change() -> impl Strategy<Value = Change> {
+        prop_oneof![
+            6 => prop::collection::vec(edit(), 1..=3).prop_map(Change::Few),
+            1 => (any::<u64>(), any::<u64>()).prop_map(|(bits, mask)| Change::Many { bits, mask }),
+        ]
+    }
+
+    /// Applies a change on n instruments (edits at instrument i mod n), keeping bits within
+    /// the mask as the zone step does.
+    fn apply(p: Policy, c: &Change, n: u32) -> Policy {
+        let full = full_mask(n);
+        match c {
+            Change::Many { bits, mask } => Policy { bits: bits & mask & full, mask: mask & full },
+            Change::Few(edits) => edits.iter().fold(p, |q, e| match *e {
+                Edit::Flip(i) => {
+                    let b = 1u64 << (i % n);
+                    if q.mask & b != 0 {
+                        Policy { bits: q.bits ^ b, ..q }
+                    } else {
+                        Policy { bits: q.bits | b, mask: q.mask | b }
+                    }
+                }
+                Edit::Toggle(i) => {
+                    let b = 1u64 << (i % n);
+                    Policy { bits: q.bits & !b, mask: q.mask ^ b }
+                }
+            }),
+        }
+    }
+
+    fn params(kind: LandscapeKind, n: u32, k: u32, hood: u8, similarity: f64) -> LandscapeParams {
+        let neighbourhood =
+            [Neighbourhood::Adjacent, Neighbourhood::Random, Neighbourhood::RandomWithReplacement][hood as usize];
+        LandscapeParams {
+            kind,
+            n,
+            k: k.min(n - 1),
+            neighbourhood,
+            context_similarity: similarity,
+            ..LandscapeParams::default()
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 64, failure_persistence: None, ..ProptestConfig::default() })]
+
+        /// Guards `Landscape::refit` (only the contributions that depend on a changed
+        /// instrument are looked up again, through `Nk::delta::<B>`, one monomorphic copy per
+        /// policy width in bytes, or afresh when more than half are affected; the target
+        /// kind always afresh). Slow truth: `Landscape::fitness` of the new policy. The code
+        /// promises bit-identity (integer contributions, one division), so f64 bits are
+        /// compared exactly, along a chain in which each refit's result is the next one's
+        /// old fitness, as in the zone step. Every width N = 1..=64 (all eight B), both
+        /// kinds, every neighbourhood, several contexts, before and after turbulence.
+        #[test]
+        fn refit_equals_fitness_afresh_at_every_width(
+            seed in any::<u64>(),
+            target in prop::bool::weighted(0.25),
+            k in 0u32..=6,
+            hood in 0u8..3,
+            similarity in prop::sample::select(vec![0.0, 0.4, 1.0]),
+            contexts in 1usize..=3,
+            context in 0usize..3,
+            shake in any::<bool>(),
+            start in (any::<u64>(), any::<u64>()),
+            chain in prop::collection::vec(change(), 1..=12),
+        ) {
+            let kind = if target { LandscapeKind::Target } else { LandscapeKind::Nk };
+            let mut fast = 0;
+            for n in 1..=64u32 {
+                let key = StreamKey::new(seed, n as u64);
+                let mut l = Landscape::build(&params(kind, n, k, hood, similarity), contexts, &key);
+                if shake {
+                    l.shake(0.3, &key, 1);
+                }
+                let full = full_mask(n);
+                let c = context % contexts;
+                let mut pol = Policy { bits: start.0 & start.1 & full, mask: start.1 & full };
+                let mut fit = l.fitness(c, pol);
+                for change in &chain {
+                    let new = apply(pol, change, n);
+                    if let Kind::Nk(nk) = &l.kind {
+                        let changed = (pol.bits & pol.mask) ^ (new.bits & new.mask);
+                        let affected = (0..n).filter(|&b| changed >> b & 1 == 1).fold(0, |a, b| a | nk.affected[b as usize]);
+                        fast += (affected != 0 && affected.count_ones() * 2 <= n) as u32;
+                    }
+                    let got = l.refit(c, pol, fit, new);
+                    let want = l.fitness(c, new);
+                    prop_assert_eq!(got.to_bits(), want.to_bits(), "n {} context {}: {:?} -> {:?}", n, c, pol, new);
+                    (pol, fit) = (new, got);
+                }
+            }
+            // The chains are small enough that the incremental path is taken, not only the fallback.
+            prop_assert!(target || fast > 0);
+        }
+    }
+}

@@ -653,3 +653,157 @@ mod tests {
         }
     }
 }
+
+/// Property tests of the imitation choice: the fast best-neighbour scan against naive scans.
+#[cfg(test)]
+mod properties {
+    use super::*;
+    use crate::foundation::{Purpose, StreamKey};
+    use crate::model::landscape::{Kind, Target};
+    use crate::model::network::Csr;
+    use proptest::prelude::*;
+
+    /// Fixed and fast: no persisted failures, no time limits, the same cases on every run.
+    fn config(cases: u32) -> ProptestConfig {
+        ProptestConfig { cases, failure_persistence: None, ..ProptestConfig::default() }
+    }
+
+    /// The slow truth for a sorted neighbour list: one left-to-right scan from -inf with a
+    /// strict `>`, so the first (lowest id) of equal maxima wins and -inf or NaN never wins.
+    fn scan_list(list: &[u32], obs: &[f64]) -> Option<usize> {
+        let mut best = None;
+        let mut best_obs = f64::NEG_INFINITY;
+        for &j in list {
+            if obs[j as usize] > best_obs {
+                best = Some(j as usize);
+                best_obs = obs[j as usize];
+            }
+        }
+        best
+    }
+
+    /// The slow truth for the whole rule (DESIGN 3.2, `StepCtx::best_neighbour`): of every
+    /// zone other than z that z can see (a neighbour, any zone on a full network, or a
+    /// showcased zone), the one observed best, ties to the lowest id; zones at -inf (not
+    /// entered) never count. Scans all zone ids in order and asks membership, rather than
+    /// walking lists or using the precomputed top two.
+    fn scan_all(z: usize, net: &Network, showcased: &[bool], obs: &[f64]) -> Option<usize> {
+        let sees = |j: usize| match net {
+            Network::Full { .. } => true,
+            Network::Csr(c) => c.neighbours(z).contains(&(j as u32)),
+        };
+        let mut best = None;
+        let mut best_obs = f64::NEG_INFINITY;
+        for j in (0..obs.len()).filter(|&j| j != z && (sees(j) || showcased[j])) {
+            if obs[j] > best_obs {
+                best = Some(j);
+                best_obs = obs[j];
+            }
+        }
+        best
+    }
+
+    /// A context for `best_neighbour`, which reads only the network, the observations and
+    /// the two precomputed top-two lists; the rest is filler.
+    fn ctx<'a>(
+        p: &'a ZoneParams,
+        land: &'a Landscape,
+        net: &'a Network,
+        prev: &'a Dyn,
+        flags: &'a [bool],
+        showcase_best: [Option<u32>; 2],
+        full_best: [Option<u32>; 2],
+    ) -> StepCtx<'a> {
+        StepCtx {
+            p,
+            n: 4,
+            tick: 1,
+            streams: StreamKey::new(1, 0).prefix(Purpose::ZoneStep, 1),
+            landscape: land,
+            landscape_unchanged: true,
+            network: net,
+            programme: Policy::default(),
+            programme_lineage: &[0; 4],
+            mandate: 0,
+            reference: &[0.0],
+            showcase_best,
+            full_best,
+            detection: 0.0,
+            tolerance: 0.0,
+            prev,
+            active: flags,
+            pilot: flags,
+            context: &[],
+        }
+    }
+
+    /// Observations of entered zones: four levels, so that ties are common.
+    fn level() -> impl Strategy<Value = f64> {
+        (0u8..4).prop_map(|v| v as f64 * 0.25)
+    }
+
+    /// Observations for the bare scan: levels plus -inf (a zone not entered) and NaN.
+    fn any_score() -> impl Strategy<Value = f64> {
+        prop_oneof![6 => level(), 2 => Just(f64::NEG_INFINITY), 1 => Just(f64::NAN)]
+    }
+
+    /// A random undirected graph on `m` zones: any degree from 0 up, odd and even lists.
+    fn edges(m: usize) -> impl Strategy<Value = Vec<(u32, u32)>> {
+        prop::collection::vec((0..m as u32, 0..m as u32), 0..=4 * m)
+    }
+
+    proptest! {
+        #![proptest_config(config(1024))]
+
+        /// Guards the CSR scan of `best_neighbour` (two interleaved running maxima over even
+        /// and odd positions, merged with ties to the lower id, the odd last entry folded
+        /// into the even chain). Slow truth: one plain left-to-right scan of the sorted list
+        /// with a strict `>`. Scores include ties, -inf and NaN; no showcase.
+        #[test]
+        fn csr_scan_equals_a_left_to_right_scan(
+            (m, edges, obs) in (1usize..=40).prop_flat_map(|m| (Just(m), edges(m), prop::collection::vec(any_score(), m)))
+        ) {
+            let csr = Csr::from_edges(m, &edges);
+            let net = Network::Csr(csr.clone());
+            let land = Landscape { n: 4, kind: Kind::Target(Target { reality: vec![0] }), max: vec![1.0] };
+            let prev = Dyn { observed: obs.clone(), ..Dyn::new(m, 4) };
+            let p = ZoneParams::default();
+            let flags = vec![true; m];
+            let c = ctx(&p, &land, &net, &prev, &flags, [None, None], [None, None]);
+            for z in 0..m {
+                prop_assert_eq!(c.best_neighbour(z), scan_list(csr.neighbours(z), &obs), "zone {}", z);
+            }
+        }
+
+        /// Guards the whole choice of whom to imitate: the CSR scan, the full network's
+        /// precomputed two best active zones (`full_best`) and the showcase's precomputed two
+        /// best (`showcase_best`), built with `top_two` as `Replication::step_zones` builds
+        /// them, and their merge. Slow truth: `scan_all`, every visible zone in id order.
+        /// Entered zones hold tied finite scores, the others -inf (as in the model);
+        /// showcased zones are entered ones (the centre picks them among active zones).
+        #[test]
+        fn best_neighbour_equals_a_scan_of_every_visible_zone(
+            (m, edges, active, obs, shown, full) in (1usize..=40).prop_flat_map(|m| (
+                Just(m),
+                edges(m),
+                prop::collection::vec(prop::bool::weighted(0.8), m),
+                prop::collection::vec(level(), m),
+                prop::collection::vec(prop::bool::weighted(0.15), m),
+                prop::bool::weighted(0.3),
+            ))
+        ) {
+            let net = if full { Network::Full { zones: m as u32 } } else { Network::Csr(Csr::from_edges(m, &edges)) };
+            let obs: Vec<f64> = (0..m).map(|z| if active[z] { obs[z] } else { f64::NEG_INFINITY }).collect();
+            let showcased: Vec<bool> = (0..m).map(|z| shown[z] && active[z]).collect();
+            let showcase_best = top_two((0..m).filter(|&z| showcased[z]), &obs);
+            let full_best = if full { top_two((0..m).filter(|&z| active[z]), &obs) } else { [None, None] };
+            let land = Landscape { n: 4, kind: Kind::Target(Target { reality: vec![0] }), max: vec![1.0] };
+            let prev = Dyn { observed: obs.clone(), ..Dyn::new(m, 4) };
+            let p = ZoneParams::default();
+            let c = ctx(&p, &land, &net, &prev, &active, showcase_best, full_best);
+            for z in 0..m {
+                prop_assert_eq!(c.best_neighbour(z), scan_all(z, &net, &showcased, &obs), "zone {}", z);
+            }
+        }
+    }
+}
