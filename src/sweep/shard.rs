@@ -196,12 +196,36 @@ pub fn scan(path: &Path, plan: &Plan, mut visit: impl FnMut(Record)) -> Result<S
     let len = file.metadata().map_err(ioe)?.len();
     let mut r = BufReader::with_capacity(1 << 16, file);
     let mut line = Vec::new();
-    let mut scan = Scan { valid_end: 0, len, ..Scan::default() };
     r.read_until(b'\n', &mut line).map_err(ioe)?;
     if line.last() != Some(&b'\n') {
-        return Ok(scan); // not even a whole header: an empty shard
+        return Ok(Scan { valid_end: 0, len, ..Scan::default() }); // not even a whole header: an empty shard
     }
-    let head = String::from_utf8_lossy(&line).trim_end().to_string();
+    let esh = check_header(path, plan, &line)?;
+    let mut offset = line.len() as u64;
+    let mut s = Scanner { scan: Scan { valid_end: offset, len, esh, ..Scan::default() }, ..Scanner::default() };
+    loop {
+        line.clear();
+        let n = r.read_until(b'\n', &mut line).map_err(ioe)?;
+        if n == 0 {
+            break;
+        }
+        if line.last() != Some(&b'\n') {
+            s.cut_short(&line);
+            break;
+        }
+        let at = offset;
+        offset += n as u64;
+        if let Some(record) = s.line(&line, at) {
+            visit(record);
+            s.verified(offset);
+        }
+    }
+    Ok(s.finish())
+}
+
+/// The shard header's version of esh, once the header is checked to be this plan's.
+fn check_header(path: &Path, plan: &Plan, line: &[u8]) -> Result<String, SweepError> {
+    let head = String::from_utf8_lossy(line).trim_end().to_string();
     let fields: Vec<&str> = head.split(',').collect();
     let plan_field = format!("plan={:016x}", plan.id);
     if fields.len() < 5 || fields[0] != "#esh-shard" || fields[1] != "1" {
@@ -217,145 +241,161 @@ pub fn scan(path: &Path, plan: &Plan, mut visit: impl FnMut(Record)) -> Result<S
             fields[2]
         )));
     }
-    scan.esh = fields[4].trim_start_matches("esh=").to_string();
-    let mut offset = line.len() as u64;
-    scan.valid_end = offset;
-    // The run whose rows are being read: its run, start, row count and hash.
-    let mut block: Option<(u64, u64, u32, Checksum)> = None;
-    // Corruption seen since the last valid record; it counts as corrupt only if a valid
-    // record follows it (otherwise it is the tail).
-    let mut pending: Vec<Corrupt> = Vec::new();
-    // Whether the stretch after the last valid record is more than one run's row lines.
-    let mut tail_garbage = false;
-    // Whether a whole record since the last valid one failed to verify.
-    let mut closed_fault = false;
-    // A fault ends the block in progress; the record where it began is corrupt.
-    fn fault(pending: &mut Vec<Corrupt>, block: &mut Option<(u64, u64, u32, Checksum)>, at: u64, run: Option<u64>) {
-        let (at, run) = match block.take() {
+    Ok(fields[4].trim_start_matches("esh=").to_string())
+}
+
+/// The rows of the run being read: its run, where they start, how many, their hash.
+type Block = (u64, u64, u32, Checksum);
+
+/// The state of a scan between lines.
+#[derive(Default)]
+struct Scanner {
+    scan: Scan,
+    block: Option<Block>,
+    /// Corruption seen since the last valid record; it counts as corrupt only if a valid
+    /// record follows it (otherwise it is the tail).
+    pending: Vec<Corrupt>,
+    /// Whether the stretch after the last valid record is more than one run's row lines.
+    tail_garbage: bool,
+    /// Whether a whole record since the last valid one failed to verify.
+    closed_fault: bool,
+}
+
+impl Scanner {
+    /// A fault ends the block in progress; the record where it began is corrupt.
+    fn fault(&mut self, at: u64, run: Option<u64>) {
+        let (at, run) = match self.block.take() {
             Some((b_run, start, _, _)) => (start, Some(b_run)),
             None => (at, run),
         };
-        if pending.last().is_none_or(|c| c.at != at) {
-            pending.push(Corrupt { at, run });
+        if self.pending.last().is_none_or(|c| c.at != at) {
+            self.pending.push(Corrupt { at, run });
         }
     }
-    loop {
-        line.clear();
-        let n = r.read_until(b'\n', &mut line).map_err(ioe)?;
-        if n == 0 {
-            break;
+
+    /// A fault that also makes the tail garbage if no valid record follows.
+    fn garbage(&mut self, at: u64, run: Option<u64>) {
+        self.fault(at, run);
+        self.tail_garbage = true;
+    }
+
+    /// A last line cut short: a torn write if it starts like a record, else garbage.
+    fn cut_short(&mut self, line: &[u8]) {
+        let torn =
+            ["r,", "done,", "failed,"].iter().any(|k| line.starts_with(k.as_bytes()) || k.as_bytes().starts_with(line));
+        if !torn {
+            self.tail_garbage = true;
         }
-        if line.last() != Some(&b'\n') {
-            // A last line cut short: a torn write if it starts like a record.
-            let torn = ["r,", "done,", "failed,"]
-                .iter()
-                .any(|k| line.starts_with(k.as_bytes()) || k.as_bytes().starts_with(&line));
-            if !torn {
-                tail_garbage = true;
-            }
-            break;
-        }
-        let at = offset;
-        offset += n as u64;
-        let Ok(text) = std::str::from_utf8(&line[..n - 1]) else {
-            fault(&mut pending, &mut block, at, None);
-            tail_garbage = true;
-            continue;
+    }
+
+    /// One whole line at byte `at`: the record it closes, if that verifies.
+    fn line(&mut self, line: &[u8], at: u64) -> Option<Record> {
+        let Ok(text) = std::str::from_utf8(&line[..line.len() - 1]) else {
+            self.garbage(at, None);
+            return None;
         };
         let (kind, rest) = text.split_once(',').unwrap_or((text, ""));
         let (run_text, rest) = rest.split_once(',').unwrap_or((rest, ""));
         let Ok(run) = run_text.parse::<u64>() else {
-            fault(&mut pending, &mut block, at, None);
-            tail_garbage = true;
-            continue;
+            self.garbage(at, None);
+            return None;
         };
         // A whole record (its `done` or `failed` line) ends here: where it starts, and the
         // record if it verifies.
-        let mut closed: Option<(u64, Option<Record>)> = None;
-        match kind {
+        let (start, verified) = match kind {
             "r" => {
-                if block.as_ref().is_some_and(|b| b.0 != run) {
-                    // Rows of another run before this one's end: the block is broken; the
-                    // new rows may start a good one.
-                    {
-                        fault(&mut pending, &mut block, at, Some(run));
-                        tail_garbage = true;
-                    }
-                }
-                let b = block.get_or_insert((run, at, 0, Checksum::new()));
-                b.2 += 1;
-                b.3.write(&line);
+                self.row(line, at, run);
+                return None;
             }
-            "done" => {
-                let (rows_text, sum_text) = rest.split_once(',').unwrap_or((rest, ""));
-                let parsed = (rows_text.parse::<u32>(), u64::from_str_radix(sum_text, 16));
-                let (start, count, hash) = match block.take() {
-                    Some((b_run, start, count, hash)) if b_run == run => (start, count, hash.finish()),
-                    Some(other) => {
-                        block = Some(other);
-                        {
-                            fault(&mut pending, &mut block, at, Some(run));
-                            tail_garbage = true;
-                        }
-                        continue;
-                    }
-                    None => (at, 0, Checksum::new().finish()),
-                };
-                let verified = match parsed {
-                    (Ok(rows), Ok(sum)) if count == rows && hash == sum => Some(Record {
-                        run,
-                        outcome: Outcome::Done { rows },
-                        rows_at: start,
-                        rows_len: at - start,
-                        checksum: sum,
-                    }),
-                    _ => None,
-                };
-                closed = Some((start, verified));
-            }
-            "failed" => {
-                if block.is_some() {
-                    fault(&mut pending, &mut block, at, Some(run));
-                }
-                let (sum_text, quoted) = rest.split_once(',').unwrap_or((rest, ""));
-                let sum = u64::from_str_radix(sum_text, 16).ok();
-                let message = unquote(quoted);
-                let verified = match (sum, message) {
-                    (Some(sum), Some(message)) if Checksum::of(message.as_bytes()) == sum => {
-                        Some(Record { run, outcome: Outcome::Failed(message), rows_at: at, rows_len: 0, checksum: sum })
-                    }
-                    _ => None,
-                };
-                closed = Some((at, verified));
-            }
+            "done" => self.done(rest, at, run)?,
+            "failed" => self.failed(rest, at, run),
             _ => {
-                fault(&mut pending, &mut block, at, Some(run));
-                tail_garbage = true;
+                self.garbage(at, Some(run));
+                return None;
             }
+        };
+        if verified.is_none() {
+            let block = self.block.take();
+            self.fault(start, Some(run));
+            self.block = block;
+            self.tail_garbage = true;
+            self.closed_fault = true;
         }
-        match closed {
-            Some((_, Some(record))) => {
-                visit(record);
-                scan.corrupt.append(&mut pending);
-                tail_garbage = false;
-                closed_fault = false;
-                scan.valid_end = offset;
-            }
-            Some((start, None)) => {
-                fault(&mut pending, &mut None, start, Some(run));
-                tail_garbage = true;
-                closed_fault = true;
-            }
-            None => {}
+        verified
+    }
+
+    fn row(&mut self, line: &[u8], at: u64, run: u64) {
+        if self.block.as_ref().is_some_and(|b| b.0 != run) {
+            // Rows of another run before this one's end: the block is broken; the new rows
+            // may start a good one.
+            self.garbage(at, Some(run));
         }
+        let b = self.block.get_or_insert((run, at, 0, Checksum::new()));
+        b.2 += 1;
+        b.3.write(line);
     }
-    if closed_fault {
-        // The last record is whole but does not verify: corrupt, not an interruption.
-        scan.corrupt.append(&mut pending);
-        scan.tail_corrupt = true;
+
+    /// A `done` line: where its record starts and the record if its rows verify; None when
+    /// it ends another run's block (a fault, not a record).
+    fn done(&mut self, rest: &str, at: u64, run: u64) -> Option<(u64, Option<Record>)> {
+        let (rows_text, sum_text) = rest.split_once(',').unwrap_or((rest, ""));
+        let parsed = (rows_text.parse::<u32>(), u64::from_str_radix(sum_text, 16));
+        let (start, count, hash) = match self.block.take() {
+            Some((b_run, start, count, hash)) if b_run == run => (start, count, hash.finish()),
+            Some(other) => {
+                self.block = Some(other);
+                self.garbage(at, Some(run));
+                return None;
+            }
+            None => (at, 0, Checksum::new().finish()),
+        };
+        let verified = match parsed {
+            (Ok(rows), Ok(sum)) if count == rows && hash == sum => Some(Record {
+                run,
+                outcome: Outcome::Done { rows },
+                rows_at: start,
+                rows_len: at - start,
+                checksum: sum,
+            }),
+            _ => None,
+        };
+        Some((start, verified))
     }
-    scan.garbage = tail_garbage && !scan.tail_corrupt && scan.valid_end < scan.len;
-    Ok(scan)
+
+    /// A `failed` line: its record, if its message verifies.
+    fn failed(&mut self, rest: &str, at: u64, run: u64) -> (u64, Option<Record>) {
+        if self.block.is_some() {
+            self.fault(at, Some(run));
+        }
+        let (sum_text, quoted) = rest.split_once(',').unwrap_or((rest, ""));
+        let sum = u64::from_str_radix(sum_text, 16).ok();
+        let verified = match (sum, unquote(quoted)) {
+            (Some(sum), Some(message)) if Checksum::of(message.as_bytes()) == sum => {
+                Some(Record { run, outcome: Outcome::Failed(message), rows_at: at, rows_len: 0, checksum: sum })
+            }
+            _ => None,
+        };
+        (at, verified)
+    }
+
+    /// A record verified, ending at byte `end`: the corruption before it is real.
+    fn verified(&mut self, end: u64) {
+        self.scan.corrupt.append(&mut self.pending);
+        self.tail_garbage = false;
+        self.closed_fault = false;
+        self.scan.valid_end = end;
+    }
+
+    fn finish(mut self) -> Scan {
+        if self.closed_fault {
+            // The last record is whole but does not verify: corrupt, not an interruption.
+            self.scan.corrupt.append(&mut self.pending);
+            self.scan.tail_corrupt = true;
+        }
+        let s = &mut self.scan;
+        s.garbage = self.tail_garbage && !s.tail_corrupt && s.valid_end < s.len;
+        self.scan
+    }
 }
 
 /// A CSV field in double quotes, with quotes doubled inside.
