@@ -229,43 +229,7 @@ pub fn merge(plan: &Plan, opts: &Options) -> Result<Report, SweepError> {
     let missing: Vec<u64> = index.missing().collect();
     let failed: Vec<(u64, String)> = index.failed().into_iter().map(|(r, m)| (r, m.to_string())).collect();
     if !opts.allow_missing && (!missing.is_empty() || !failed.is_empty()) {
-        let mut m =
-            format!("the sweep is not complete: {} of {} runs done; nothing was written", index.done(), plan.runs);
-        if !missing.is_empty() {
-            let shards: Vec<String> = shard_counts(&index)
-                .into_iter()
-                .map(|n| {
-                    let mut idx: Vec<u32> = missing
-                        .iter()
-                        .map(|r| (r % n as u64) as u32)
-                        .collect::<std::collections::BTreeSet<_>>()
-                        .into_iter()
-                        .collect();
-                    idx.truncate(50);
-                    format!("of {n} shards: {}", idx.iter().map(u32::to_string).collect::<Vec<_>>().join(","))
-                })
-                .collect();
-            write!(m, "\n  missing: {} run(s): {}", missing.len(), list_runs(&missing)).unwrap();
-            if !shards.is_empty() {
-                write!(m, "\n  in shards {}", shards.join("; ")).unwrap();
-            }
-        }
-        if !failed.is_empty() {
-            write!(m, "\n  failed: {} run(s):", failed.len()).unwrap();
-            for (r, e) in failed.iter().take(10) {
-                write!(m, "\n    run {r}: {e}").unwrap();
-            }
-            if failed.len() > 10 {
-                write!(m, "\n    and {} more (`esh sweep status` lists them)", failed.len() - 10).unwrap();
-            }
-        }
-        for fs in &index.files {
-            for c in &fs.corrupt {
-                write!(m, "\n  {}: {c}", fs.path.display()).unwrap();
-            }
-        }
-        m.push_str("\n  help: run the missing shards again (`esh sweep run`, or `esh sweep slurm --missing --submit`); pass --allow-missing to merge what is there");
-        return Err(SweepError::Incomplete(m));
+        return Err(SweepError::Incomplete(incomplete(plan, &index, &missing, &failed)));
     }
     let results_path = plan.dir.join("results.csv");
     let summary_path = plan.dir.join("summary.csv");
@@ -325,7 +289,6 @@ pub fn merge(plan: &Plan, opts: &Options) -> Result<Report, SweepError> {
             prefix.push(',');
             prefix.push_str(&field(v));
         }
-        let keys = key_columns.len();
         for line in block.split(|&b| b == b'\n').filter(|l| !l.is_empty()) {
             // `r,<run>,<rest>`: the rest is the key columns and the metrics.
             let text = std::str::from_utf8(line).map_err(|_| corrupt(&index, &loc))?;
@@ -334,27 +297,7 @@ pub fn merge(plan: &Plan, opts: &Options) -> Result<Report, SweepError> {
             results.write_all(b",").map_err(ioe(&results_path))?;
             results.write_all(rest.as_bytes()).map_err(ioe(&results_path))?;
             results.write_all(b"\n").map_err(ioe(&results_path))?;
-            let mut fields = rest.split(',');
-            let key_fields: Vec<&str> = fields.by_ref().take(keys).collect();
-            // Per-tick statistics for every kept tick; one group for a final tick or a window.
-            let key: u64 = match keep {
-                Keep::All { .. } => {
-                    key_fields.first().and_then(|t| t.parse().ok()).ok_or_else(|| corrupt(&index, &loc))?
-                }
-                _ => 0,
-            };
-            let slot = group.keys.entry(key).or_insert_with(|| vec![Moments::default(); metric_names.len()]);
-            let mut count = 0;
-            for (m, v) in slot.iter_mut().zip(fields) {
-                // An empty cell is an undefined value: not counted in `n`, not averaged.
-                if !v.is_empty() {
-                    m.add(v.parse::<f64>().map_err(|_| corrupt(&index, &loc))?);
-                }
-                count += 1;
-            }
-            if count != metric_names.len() {
-                return Err(corrupt(&index, &loc));
-            }
+            group.add(rest, keep, key_columns.len(), metric_names.len()).ok_or_else(|| corrupt(&index, &loc))?;
         }
         merged += 1;
     }
@@ -378,6 +321,47 @@ pub fn merge(plan: &Plan, opts: &Options) -> Result<Report, SweepError> {
         summary,
         preview: Some(preview),
     })
+}
+
+/// Why a sweep cannot be merged yet: the missing runs and the shards they belong to under
+/// each shard count seen, the failed runs with their reasons, and any corrupt records.
+fn incomplete(plan: &Plan, index: &Index, missing: &[u64], failed: &[(u64, String)]) -> String {
+    let mut m = format!("the sweep is not complete: {} of {} runs done; nothing was written", index.done(), plan.runs);
+    if !missing.is_empty() {
+        let shards: Vec<String> = shard_counts(index)
+            .into_iter()
+            .map(|n| {
+                let mut idx: Vec<u32> = missing
+                    .iter()
+                    .map(|r| (r % n as u64) as u32)
+                    .collect::<std::collections::BTreeSet<_>>()
+                    .into_iter()
+                    .collect();
+                idx.truncate(50);
+                format!("of {n} shards: {}", idx.iter().map(u32::to_string).collect::<Vec<_>>().join(","))
+            })
+            .collect();
+        write!(m, "\n  missing: {} run(s): {}", missing.len(), list_runs(missing)).unwrap();
+        if !shards.is_empty() {
+            write!(m, "\n  in shards {}", shards.join("; ")).unwrap();
+        }
+    }
+    if !failed.is_empty() {
+        write!(m, "\n  failed: {} run(s):", failed.len()).unwrap();
+        for (r, e) in failed.iter().take(10) {
+            write!(m, "\n    run {r}: {e}").unwrap();
+        }
+        if failed.len() > 10 {
+            write!(m, "\n    and {} more (`esh sweep status` lists them)", failed.len() - 10).unwrap();
+        }
+    }
+    for fs in &index.files {
+        for c in &fs.corrupt {
+            write!(m, "\n  {}: {c}", fs.path.display()).unwrap();
+        }
+    }
+    m.push_str("\n  help: run the missing shards again (`esh sweep run`, or `esh sweep slurm --missing --submit`); pass --allow-missing to merge what is there");
+    m
 }
 
 /// A file that may not be written: writes to None go nowhere.
@@ -446,6 +430,27 @@ struct Group {
 }
 
 impl Group {
+    /// Adds one kept row (its key columns and metrics, `rest`) to the point's statistics:
+    /// per tick when every tick is kept, else one group. None when the row is malformed.
+    fn add(&mut self, rest: &str, keep: Keep, keys: usize, metrics: usize) -> Option<()> {
+        let mut fields = rest.split(',');
+        let key_fields: Vec<&str> = fields.by_ref().take(keys).collect();
+        let key: u64 = match keep {
+            Keep::All { .. } => key_fields.first().and_then(|t| t.parse().ok())?,
+            _ => 0,
+        };
+        let slot = self.keys.entry(key).or_insert_with(|| vec![Moments::default(); metrics]);
+        let mut count = 0;
+        for (m, v) in slot.iter_mut().zip(fields) {
+            // An empty cell is an undefined value: not counted in `n`, not averaged.
+            if !v.is_empty() {
+                m.add(v.parse::<f64>().ok()?);
+            }
+            count += 1;
+        }
+        (count == metrics).then_some(())
+    }
+
     fn flush(
         &mut self,
         out: &mut impl Write,
@@ -511,32 +516,7 @@ pub fn status(plan: &Plan, index: &Index, layouts: &[u32]) -> String {
         )
         .unwrap();
         for i in 0..n {
-            let shard = Shard { index: i, count: n };
-            let runs = shard.assigned(plan.runs);
-            // Outcomes count wherever they were recorded (another layout may hold them).
-            let (mut d, mut f) = (0u64, 0u64);
-            let mut r = i as u64;
-            while r < plan.runs {
-                if index.is_done(r) {
-                    d += 1;
-                } else if index.is_complete(r) {
-                    f += 1;
-                }
-                r += n as u64;
-            }
-            let file = index.files.iter().find(|fs| fs.shard == shard);
-            let state = match file {
-                Some(fs) if fs.running => format!("running ({})", fs.note.as_deref().unwrap_or("")),
-                _ if d + f == runs => "complete".to_string(),
-                Some(fs) if fs.note.is_some() => {
-                    format!("interrupted ({}){}", fs.note.as_deref().unwrap_or(""), tail(fs))
-                }
-                Some(fs) if fs.tail > 0 || !fs.corrupt.is_empty() => format!("stopped{}", tail(fs)),
-                Some(_) => "stopped".to_string(),
-                None if d + f > 0 => "partly done in other shards".to_string(),
-                None => "not started".to_string(),
-            };
-            writeln!(o, "{:<10} {runs:>8} {d:>8} {f:>8} {:>8}  {state}", shard.to_string(), runs - d - f).unwrap();
+            shard_line(&mut o, plan, index, Shard { index: i, count: n });
         }
     }
     for fs in &index.files {
@@ -563,6 +543,37 @@ pub fn status(plan: &Plan, index: &Index, layouts: &[u32]) -> String {
         writeln!(o, "\nwarning: shard files were written by different esh versions: {}", versions.join(", ")).unwrap();
     }
     o
+}
+
+/// One shard's line of the status table: its runs, done, failed, missing, and its state.
+fn shard_line(o: &mut String, plan: &Plan, index: &Index, shard: Shard) {
+    let (i, n) = (shard.index, shard.count);
+
+    let runs = shard.assigned(plan.runs);
+    // Outcomes count wherever they were recorded (another layout may hold them).
+    let (mut d, mut f) = (0u64, 0u64);
+    let mut r = i as u64;
+    while r < plan.runs {
+        if index.is_done(r) {
+            d += 1;
+        } else if index.is_complete(r) {
+            f += 1;
+        }
+        r += n as u64;
+    }
+    let file = index.files.iter().find(|fs| fs.shard == shard);
+    let state = match file {
+        Some(fs) if fs.running => format!("running ({})", fs.note.as_deref().unwrap_or("")),
+        _ if d + f == runs => "complete".to_string(),
+        Some(fs) if fs.note.is_some() => {
+            format!("interrupted ({}){}", fs.note.as_deref().unwrap_or(""), tail(fs))
+        }
+        Some(fs) if fs.tail > 0 || !fs.corrupt.is_empty() => format!("stopped{}", tail(fs)),
+        Some(_) => "stopped".to_string(),
+        None if d + f > 0 => "partly done in other shards".to_string(),
+        None => "not started".to_string(),
+    };
+    writeln!(o, "{:<10} {runs:>8} {d:>8} {f:>8} {:>8}  {state}", shard.to_string(), runs - d - f).unwrap();
 }
 
 fn tail(fs: &FileState) -> String {

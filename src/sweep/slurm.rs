@@ -247,7 +247,23 @@ pub fn write_scripts(plan: &Plan, opts: &Options) -> Result<Scripts, SweepError>
     let name: String =
         name.chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c } else { '_' }).collect();
 
-    let indices: Vec<u32> = if o.missing {
+    let indices = task_indices(plan, tasks, o.missing)?;
+    let paths = ScriptPaths { dir: &dir, esh: &esh, logs: &logs, name: &name };
+    let a = array_script(plan, &o, tasks, &paths);
+    let m = merge_script(&o, &paths);
+
+    let array = slurm_dir.join("array.sbatch");
+    let merge = slurm_dir.join("merge.sbatch");
+    super::plan::write_atomic(&array, a.as_bytes())?;
+    super::plan::write_atomic(&merge, m.as_bytes())?;
+    super::plan::write_atomic(&slurm_dir.join("tasks"), format!("{tasks}\n").as_bytes())?;
+    Ok(Scripts { array, merge, array_text: a, merge_text: m, tasks, indices, throttle: o.throttle })
+}
+
+/// The array's task indices: every task with runs, or with --missing those of them that
+/// still have runs to do.
+fn task_indices(plan: &Plan, tasks: u32, missing: bool) -> Result<Vec<u32>, SweepError> {
+    Ok(if missing {
         let index = Index::build(plan)?;
         (0..tasks)
             .filter(|&i| {
@@ -263,74 +279,91 @@ pub fn write_scripts(plan: &Plan, opts: &Options) -> Result<Scripts, SweepError>
             .collect()
     } else {
         (0..tasks).filter(|&i| Shard { index: i, count: tasks }.assigned(plan.runs) > 0).collect()
-    };
+    })
+}
 
-    let common = |o: &Options, s: &mut String| {
-        if let Some(t) = &o.time {
-            writeln!(s, "#SBATCH --time={t}").unwrap();
-        }
-        if let Some(p) = &o.partition {
-            writeln!(s, "#SBATCH --partition={p}").unwrap();
-        }
-        if let Some(a) = &o.account {
-            writeln!(s, "#SBATCH --account={a}").unwrap();
-        }
-        if let Some(m) = &o.memory {
-            writeln!(s, "#SBATCH --mem={m}").unwrap();
-        }
-    };
+/// The `#SBATCH` lines both scripts share: time, partition, account, memory.
+fn common(o: &Options, s: &mut String) {
+    if let Some(t) = &o.time {
+        writeln!(s, "#SBATCH --time={t}").unwrap();
+    }
+    if let Some(p) = &o.partition {
+        writeln!(s, "#SBATCH --partition={p}").unwrap();
+    }
+    if let Some(a) = &o.account {
+        writeln!(s, "#SBATCH --account={a}").unwrap();
+    }
+    if let Some(m) = &o.memory {
+        writeln!(s, "#SBATCH --mem={m}").unwrap();
+    }
+}
+
+/// Where the scripts point: the sweep directory, the esh binary, the log directory, and
+/// the job name (the directory's name with only safe characters).
+struct ScriptPaths<'a> {
+    dir: &'a Path,
+    esh: &'a Path,
+    logs: &'a Path,
+    name: &'a str,
+}
+
+/// The array job: one task a shard, each running its shard with the task's CPUs.
+fn array_script(plan: &Plan, o: &Options, tasks: u32, paths: &ScriptPaths<'_>) -> String {
     let mut a = String::from("#!/bin/bash\n");
     writeln!(
         a,
         "# ESH sweep {}: {} runs, {} array tasks (one shard each). Written by `esh sweep slurm`.\n\
          # A task that is killed or runs out of time loses at most its runs in progress: submit the\n\
          # missing shards again with `esh sweep slurm {} --tasks {tasks} --missing --submit`.",
-        dir.display(),
+        paths.dir.display(),
         plan.runs,
         tasks,
-        dir.display()
+        paths.dir.display()
     )
     .unwrap();
-    writeln!(a, "#SBATCH --job-name=esh-{name}").unwrap();
+    writeln!(a, "#SBATCH --job-name=esh-{}", paths.name).unwrap();
     let throttle = o.throttle.map(|t| format!("%{t}")).unwrap_or_default();
     writeln!(a, "#SBATCH --array=0-{}{throttle}", tasks - 1).unwrap();
-    common(&o, &mut a);
+    common(o, &mut a);
     writeln!(a, "#SBATCH --cpus-per-task={}", o.cpus.unwrap_or(1)).unwrap();
-    writeln!(a, "#SBATCH --output={}/%A_%a.out", logs.display()).unwrap();
+    writeln!(a, "#SBATCH --output={}/%A_%a.out", paths.logs.display()).unwrap();
     for e in &o.extra {
         writeln!(a, "#SBATCH {e}").unwrap();
     }
     writeln!(
         a,
         "set -euo pipefail\nexec {} sweep run {} --shard \"${{SLURM_ARRAY_TASK_ID}}/{tasks}\" --threads \"${{SLURM_CPUS_PER_TASK:-1}}\"",
-        sh(&esh.to_string_lossy()),
-        sh(&dir.to_string_lossy())
+        sh(&paths.esh.to_string_lossy()),
+        sh(&paths.dir.to_string_lossy())
     )
     .unwrap();
+    a
+}
 
+/// The merge job, submitted to run after the array has ended.
+fn merge_script(o: &Options, paths: &ScriptPaths<'_>) -> String {
     let mut m = String::from("#!/bin/bash\n");
     writeln!(
         m,
         "# Merges ESH sweep {} once its array has ended (submitted with --dependency=afterany).",
-        dir.display()
+        paths.dir.display()
     )
     .unwrap();
-    writeln!(m, "#SBATCH --job-name=esh-{name}-merge").unwrap();
-    common(&o, &mut m);
+    writeln!(m, "#SBATCH --job-name=esh-{}-merge", paths.name).unwrap();
+    common(o, &mut m);
     writeln!(m, "#SBATCH --cpus-per-task=1").unwrap();
-    writeln!(m, "#SBATCH --output={}/merge-%j.out", logs.display()).unwrap();
+    writeln!(m, "#SBATCH --output={}/merge-%j.out", paths.logs.display()).unwrap();
     for e in &o.extra {
         writeln!(m, "#SBATCH {e}").unwrap();
     }
-    writeln!(m, "set -euo pipefail\nexec {} sweep merge {}", sh(&esh.to_string_lossy()), sh(&dir.to_string_lossy()))
-        .unwrap();
-
-    let array = slurm_dir.join("array.sbatch");
-    let merge = slurm_dir.join("merge.sbatch");
-    super::plan::write_atomic(&array, a.as_bytes())?;
-    super::plan::write_atomic(&merge, m.as_bytes())?;
-    super::plan::write_atomic(&slurm_dir.join("tasks"), format!("{tasks}\n").as_bytes())?;
-    Ok(Scripts { array, merge, array_text: a, merge_text: m, tasks, indices, throttle: o.throttle })
+    writeln!(
+        m,
+        "set -euo pipefail\nexec {} sweep merge {}",
+        sh(&paths.esh.to_string_lossy()),
+        sh(&paths.dir.to_string_lossy())
+    )
+    .unwrap();
+    m
 }
 
 /// The shard layout last written by `esh sweep slurm`, for `status` to list shards that
