@@ -339,24 +339,49 @@ pub fn step(block: &mut Block, rates: &Rates, zone: &ZoneView, prev: &Tally, rng
     block.employees.truncate(w);
     block.age.truncate(w);
     block.kind.truncate(w);
-    // A merged firm's employees join a superior firm of the zone (seed 003: "merger of
-    // inferior firms with superior ones", "the shadow of a big tree"): a survivor drawn at
-    // random until one at or above the zone's mean productivity comes up (at most
-    // MERGER_TRIES draws, then the last one). With no survivor they are lost with it.
-    if w > 0 {
-        for e in merged {
-            let mut j = rng.below(w as u64) as usize;
-            for _ in 1..MERGER_TRIES {
-                if block.productivity[j] >= below {
-                    break;
-                }
-                j = rng.below(w as u64) as usize;
-            }
-            block.employees[j] += e;
-            stock.employees += e as f64;
-            stock.output += e as f64 * block.productivity[j] as f64;
-        }
+    absorb(block, &merged, below, &mut stock, rng);
+    let births = give_birth(block, rates, zone, &mut stock, &mut t, rng);
+    stock.into(&mut t);
+    t.births = births as u32;
+    t.firms = block.len() as u32;
+    t.founded += births;
+    t
+}
+
+/// A merged firm's employees join a superior firm of the zone (seed 003: "merger of
+/// inferior firms with superior ones", "the shadow of a big tree"): a survivor drawn at
+/// random until one at or above the zone's mean productivity `below` comes up (at most
+/// MERGER_TRIES draws, then the last one). With no survivor they are lost with it.
+fn absorb(block: &mut Block, merged: &[f32], below: f32, stock: &mut Stock, rng: &mut Fast) {
+    let w = block.len();
+    if w == 0 {
+        return;
     }
+    for &e in merged {
+        let mut j = rng.below(w as u64) as usize;
+        for _ in 1..MERGER_TRIES {
+            if block.productivity[j] >= below {
+                break;
+            }
+            j = rng.below(w as u64) as usize;
+        }
+        block.employees[j] += e;
+        stock.employees += e as f64;
+        stock.output += e as f64 * block.productivity[j] as f64;
+    }
+}
+
+/// Births: a Poisson number at the zone's expected rate, capped by the room left in the
+/// zone (`t.capped` says whether the cap cut them). Returns how many were born.
+fn give_birth(
+    block: &mut Block,
+    rates: &Rates,
+    zone: &ZoneView,
+    stock: &mut Stock,
+    t: &mut Tally,
+    rng: &mut Fast,
+) -> u64 {
+    let w = block.len();
     let drawn = rng.poisson(rates.expected_births(zone, w));
     let births = drawn.min(rates.zone_cap.saturating_sub(w) as u64);
     t.capped = births < drawn;
@@ -366,11 +391,7 @@ pub fn step(block: &mut Block, rates: &Rates, zone: &ZoneView, prev: &Tally, rng
         block.push(prod, rates.birth_employees, 0, kind);
         stock.count(kind, rates.birth_employees, prod);
     }
-    stock.into(&mut t);
-    t.births = births as u32;
-    t.firms = block.len() as u32;
-    t.founded += births;
-    t
+    births
 }
 
 /// The stock part of a tally (counts, shares, output, employees), in firm order.

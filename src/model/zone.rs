@@ -267,7 +267,6 @@ impl StepCtx<'_> {
     #[inline(always)]
     pub fn step(&self, z: usize, lineage: &mut [u32]) -> Next {
         let prev = self.prev;
-        let n = self.n as usize;
         let mut next = Next {
             policy: prev.policy[z],
             fitness: prev.fitness[z],
@@ -299,69 +298,15 @@ impl StepCtx<'_> {
 
         let mut changed = 0u64;
         if rng.chance(p.velocity) {
-            let target =
-                self.best_neighbour(z).filter(|&j| prev.observed[j] > prev.observed[z] + p.imitation_threshold);
-            // A zone that finds nothing to copy (the better zone holds the same policy, in
-            // another context, or every fidelity draw failed) experiments instead; a copy
-            // tried and undone (imitation_revert) uses up the tick, as in Lazer & Friedman.
-            let mut copied_nothing = true;
-            if let Some(j) = target {
-                let src = prev.policy[j];
-                let mut copy = 0u64;
-                let mut diff = pol.differs(src);
-                while diff != 0 {
-                    let bit = diff & diff.wrapping_neg();
-                    if rng.chance(p.imitation_fidelity) {
-                        copy |= bit;
-                    }
-                    diff &= diff - 1;
-                }
-                if copy != 0 {
-                    copied_nothing = false;
-                    let cand = pol.take(src, copy);
-                    let cf = land.refit(ctx, pol, fit, cand);
-                    if !(p.imitation_revert && cf < fit) {
-                        pol = cand;
-                        fit = cf;
-                        let from = &prev.lineage[j * n..(j + 1) * n];
-                        for_each_bit(copy, |i| lineage[i] = from[i]);
-                        out.imitated = copy;
-                        changed |= copy;
-                        next.counters.imitated += 1;
-                    }
-                }
-            }
-            if copied_nothing {
-                changed |= self.experiment(z, ctx, &mut pol, &mut fit, &mut rng, lineage, out, &mut next.counters);
-            }
+            let copied = self.imitate(z, ctx, &mut pol, &mut fit, &mut rng, lineage, out, &mut next.counters);
+            changed |= match copied {
+                Some(copy) => copy,
+                None => self.experiment(z, ctx, &mut pol, &mut fit, &mut rng, lineage, out, &mut next.counters),
+            };
         }
 
         if p.compliance_rate > 0.0 {
-            let prog = self.programme;
-            let held = pol;
-            let mut diff = pol.differs(prog) & self.mandate & prog.mask & !changed;
-            let mut complied = 0u64;
-            while diff != 0 {
-                let bit = diff & diff.wrapping_neg();
-                diff &= diff - 1;
-                if rng.chance(p.compliance_rate) {
-                    let i = bit.trailing_zeros() as usize;
-                    if p.compliance_mode == ComplianceMode::OneStep && pol.mask & bit != 0 {
-                        pol.mask &= !bit;
-                        pol.bits &= !bit;
-                        lineage[i] = 0;
-                    } else {
-                        pol = pol.take(prog, bit);
-                        lineage[i] = self.programme_lineage[i];
-                    }
-                    complied |= bit;
-                }
-            }
-            if complied != 0 {
-                fit = land.refit(ctx, held, fit, pol);
-                out.complied = complied;
-                next.counters.complied += 1;
-            }
+            self.comply(ctx, &mut pol, &mut fit, changed, &mut rng, lineage, out, &mut next.counters);
         }
 
         out.touched |= out.imitated | out.complied | out.innovated;
@@ -377,6 +322,97 @@ impl StepCtx<'_> {
         // cannot arise: growth is finite and the capacity is at most the cap).
         next.capacity = (next.capacity * growth).clamp(0.0, CAPACITY_MAX);
         next
+    }
+
+    /// Imitation: copy, instrument by instrument with `imitation_fidelity`, what the best
+    /// visible zone does differently, if it does better by more than the threshold. The
+    /// instruments copied, or None when nothing was copied: then the zone experiments (the
+    /// better zone holds the same policy, or every fidelity draw failed). A copy tried and
+    /// undone (`imitation_revert`) uses up the tick, as in Lazer & Friedman.
+    #[allow(clippy::too_many_arguments)]
+    #[inline(always)]
+    fn imitate(
+        &self,
+        z: usize,
+        ctx: usize,
+        pol: &mut Policy,
+        fit: &mut f64,
+        rng: &mut Fast,
+        lineage: &mut [u32],
+        out: &mut Outcome,
+        counters: &mut Counters,
+    ) -> Option<u64> {
+        let (p, prev, n) = (self.p, self.prev, self.n as usize);
+        let j = self.best_neighbour(z).filter(|&j| prev.observed[j] > prev.observed[z] + p.imitation_threshold)?;
+        let src = prev.policy[j];
+        let mut copy = 0u64;
+        let mut diff = pol.differs(src);
+        while diff != 0 {
+            let bit = diff & diff.wrapping_neg();
+            if rng.chance(p.imitation_fidelity) {
+                copy |= bit;
+            }
+            diff &= diff - 1;
+        }
+        if copy == 0 {
+            return None;
+        }
+        let cand = pol.take(src, copy);
+        let cf = self.landscape.refit(ctx, *pol, *fit, cand);
+        if p.imitation_revert && cf < *fit {
+            return Some(0);
+        }
+        *pol = cand;
+        *fit = cf;
+        let from = &prev.lineage[j * n..(j + 1) * n];
+        for_each_bit(copy, |i| lineage[i] = from[i]);
+        out.imitated = copy;
+        counters.imitated += 1;
+        Some(copy)
+    }
+
+    /// Compliance: each mandated instrument where the zone departs from the programme, and
+    /// that it did not just change, moves to the programme with `compliance_rate` (one step
+    /// toward it, to unset, in the one-step mode).
+    #[allow(clippy::too_many_arguments)]
+    #[inline(always)]
+    fn comply(
+        &self,
+        ctx: usize,
+        pol: &mut Policy,
+        fit: &mut f64,
+        changed: u64,
+        rng: &mut Fast,
+        lineage: &mut [u32],
+        out: &mut Outcome,
+        counters: &mut Counters,
+    ) {
+        let p = self.p;
+        let prog = self.programme;
+        let held = *pol;
+        let mut diff = pol.differs(prog) & self.mandate & prog.mask & !changed;
+        let mut complied = 0u64;
+        while diff != 0 {
+            let bit = diff & diff.wrapping_neg();
+            diff &= diff - 1;
+            if rng.chance(p.compliance_rate) {
+                let i = bit.trailing_zeros() as usize;
+                if p.compliance_mode == ComplianceMode::OneStep && pol.mask & bit != 0 {
+                    pol.mask &= !bit;
+                    pol.bits &= !bit;
+                    lineage[i] = 0;
+                } else {
+                    *pol = pol.take(prog, bit);
+                    lineage[i] = self.programme_lineage[i];
+                }
+                complied |= bit;
+            }
+        }
+        if complied != 0 {
+            *fit = self.landscape.refit(ctx, held, *fit, *pol);
+            out.complied = complied;
+            counters.complied += 1;
+        }
     }
 
     /// Experiment: change `experiment_radius` instruments, keep it if fitness rises.
