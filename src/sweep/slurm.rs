@@ -155,10 +155,15 @@ fn sh(s: &str) -> String {
 
 /// Checks every value of the merged options, naming where each came from: a flag, or the
 /// sweep file's [slurm] table.
+/// The most array tasks (and the largest throttle) a sweep's Slurm job may have.
+pub const MAX_TASKS: u32 = 1_000_000;
+/// The most CPUs one task may ask for.
+pub const MAX_CPUS: u32 = 100_000;
+
 fn check_options(file: &SlurmDefaults, o: &Options) -> Result<(), SweepError> {
     // The counts in the flags have the sweep file's ranges (docs/sweeps.md).
     for (flag, v, max) in
-        [("--tasks", o.tasks, 1_000_000), ("--cpus", o.cpus, 100_000), ("--throttle", o.throttle, 1_000_000)]
+        [("--tasks", o.tasks, MAX_TASKS), ("--cpus", o.cpus, MAX_CPUS), ("--throttle", o.throttle, MAX_TASKS)]
     {
         if let Some(v) = v
             && !(1..=max).contains(&v)
@@ -229,9 +234,6 @@ pub fn write_scripts(plan: &Plan, opts: &Options) -> Result<Scripts, SweepError>
     let tasks = o.tasks.ok_or_else(|| {
         SweepError::Input("how many array tasks? pass --tasks N (or set `tasks` in the sweep file's [slurm])".into())
     })?;
-    if tasks == 0 {
-        return Err(SweepError::Input("--tasks must be at least 1".into()));
-    }
     let dir =
         plan.dir.canonicalize().map_err(|e| SweepError::Io(format!("cannot resolve '{}': {e}", plan.dir.display())))?;
     let esh = match &o.esh {

@@ -2,6 +2,7 @@
 //! Slurm defaults, each with the error quality of a scenario file.
 
 use super::*;
+use crate::sweep::slurm::{MAX_CPUS, MAX_TASKS};
 
 impl Reader<'_> {
     /// The scenario parameter a dotted name means, or an error suggesting the nearest.
@@ -567,13 +568,13 @@ impl Reader<'_> {
         };
         use crate::sweep::slurm::Field;
         Ok(SlurmDefaults {
-            tasks: n("tasks", 1, 1_000_000)?,
+            tasks: n("tasks", 1, MAX_TASKS as i64)?,
             time: checked(Field::Time)?,
             partition: checked(Field::Partition)?,
             memory: checked(Field::Memory)?,
-            cpus: n("cpus", 1, 100_000)?,
+            cpus: n("cpus", 1, MAX_CPUS as i64)?,
             account: checked(Field::Account)?,
-            throttle: n("throttle", 1, 1_000_000)?,
+            throttle: n("throttle", 1, MAX_TASKS as i64)?,
             extra,
         })
     }
