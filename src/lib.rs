@@ -15,6 +15,7 @@ pub mod foundation;
 pub mod model;
 pub mod output;
 pub mod plot;
+pub mod progress;
 pub mod reproduce;
 pub mod scenario;
 pub mod sweep;

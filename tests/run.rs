@@ -125,14 +125,15 @@ fn a_replaced_run_left_aside_is_restored() {
 /// directory never holds more than the output files, and the outputs are in order.
 #[test]
 fn no_file_per_replication() {
-    use esh::output::{Monitor, RunOptions, run_to_dir};
+    use esh::output::{RunOptions, run_to_dir};
+    use esh::progress::Progress;
     use std::sync::Mutex;
     struct Watch {
         dir: PathBuf,
         most: Mutex<usize>,
     }
-    impl Monitor for Watch {
-        fn tick(&self) {
+    impl Progress for Watch {
+        fn advance(&self, _: u64) {
             let tmp = fs::read_dir(&self.dir)
                 .unwrap()
                 .flatten()

@@ -24,6 +24,7 @@ use serde::Serialize;
 use crate::engine::{Observer, Replication, RunError, TickCounts};
 use crate::model::centre::{Act, Detail};
 use crate::model::lineage::CENTRE;
+use crate::progress::Progress;
 use crate::scenario::{Choice, Scenario};
 pub use dir::AtomicFile;
 pub(crate) use dir::{BuildError, build_dir, partial_dir, publish};
@@ -604,23 +605,6 @@ struct Finished {
     innovations_fed_back: usize,
 }
 
-/// What a run reports as it goes; the command line shows it (a bar on a terminal, a line
-/// every few seconds in a log). The library itself prints nothing.
-pub trait Monitor: Sync {
-    /// The run starts: `ticks` ticks in all, over every replication.
-    fn start(&self, _ticks: u64) {}
-    /// A tick of some replication is done.
-    fn tick(&self) {}
-    /// Every replication is done.
-    fn finish(&self) {}
-    /// Something worth telling: a stale directory removed or restored.
-    fn note(&self, _message: &str) {}
-}
-
-/// A monitor that shows nothing.
-pub struct Silent;
-impl Monitor for Silent {}
-
 /// How a run is carried out (nothing here changes its results).
 #[derive(Clone, Debug, Default)]
 pub struct RunOptions {
@@ -735,12 +719,13 @@ pub fn memory_need(s: &Scenario, threads: usize) -> memory::Need {
     memory::Need { per_replication: s.estimated_bytes_per_replication() as f64, at_once, in_flight }
 }
 
-/// Runs every replication of a scenario (in parallel) into the directory `out`.
+/// Runs every replication of a scenario (in parallel) into the directory `out`, telling
+/// `progress` of every tick done and of stale directories cleared on the way.
 pub fn run_to_dir(
     s: &Scenario,
     out: &Path,
     opts: &RunOptions,
-    monitor: &dyn Monitor,
+    progress: &dyn Progress,
 ) -> Result<RunReport, OutputError> {
     if let Some(why) = dir::check_name(out) {
         return Err(OutputError::BadPath(out.to_path_buf(), why));
@@ -763,7 +748,7 @@ pub fn run_to_dir(
         move |e: io::Error| OutputError::Io(p, e)
     };
     // Before the existence check: a killed --force may have left the old run aside.
-    dir::clear_stale(out, &mut |m| monitor.note(&m)).map_err(ioe(out))?;
+    dir::clear_stale(out, &mut |m| progress.message(&m)).map_err(ioe(out))?;
     if out.exists() && !opts.force {
         return Err(OutputError::Exists(out.to_path_buf()));
     }
@@ -777,10 +762,10 @@ pub fn run_to_dir(
     fs::create_dir_all(&tmp).map_err(ioe(&tmp))?;
     let result = (|| {
         dir::mark_owner(&tmp).map_err(ioe(&tmp))?;
-        monitor.start(s.run.ticks as u64 * s.run.replications as u64);
+        progress.start(Some(s.run.ticks as u64 * s.run.replications as u64), "run");
         let assembler = Assembler::new(&tmp, s).map_err(ioe(&tmp))?;
-        let (finished, files) = run_batches(s, &tmp, opts, monitor, assembler, threads)?;
-        monitor.finish();
+        let (finished, files) = run_batches(s, &tmp, opts, progress, assembler, threads)?;
+        progress.finish();
         let mut files = files;
         let resolved = crate::scenario::resolve::to_toml(s);
         fs::write(tmp.join("scenario.resolved.toml"), &resolved).map_err(ioe(&tmp))?;
@@ -841,7 +826,7 @@ fn run_batches(
     s: &Scenario,
     tmp: &Path,
     opts: &RunOptions,
-    monitor: &dyn Monitor,
+    progress: &dyn Progress,
     mut assembler: Assembler,
     threads: usize,
 ) -> Result<(Vec<Finished>, Files), OutputError> {
@@ -871,7 +856,7 @@ fn run_batches(
                 .into_par_iter()
                 .map(|r| {
                     let mut obs = CsvObserver::new(tmp, r, s, opts.cancel);
-                    crate::engine::run_replication(s, r, &mut obs, &|| monitor.tick()).map_err(|e| match e {
+                    crate::engine::run_replication(s, r, &mut obs, &|| progress.advance(1)).map_err(|e| match e {
                         RunError::Io(e) if e.kind() == io::ErrorKind::Interrupted && cancelled().is_some() => {
                             OutputError::Interrupted(cancelled().unwrap_or(0))
                         }
