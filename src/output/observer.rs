@@ -61,13 +61,13 @@ impl<'s> CsvObserver<'s> {
         let w = self.file(TICKS);
         stamp(w, s, row.replication, row.tick)?;
         let (mut ib, mut fb) = (itoa::Buffer::new(), ryu::Buffer::new());
-        for (name, value) in metrics::METRICS {
+        for m in metrics::METRICS {
             // Firm columns are empty, not 0, when firms are off.
-            if !firms && metrics::is_firm_metric(name) {
+            if !firms && m.needs() == metrics::Needs::Firms {
                 w.write_field("").map_err(io_err)?;
                 continue;
             }
-            match value(row) {
+            match m.value(row) {
                 metrics::Num::Int(i) => w.write_field(ib.format(i)),
                 // Undefined (an `Opt` metric's None, such as knowledge on NK) is an empty cell.
                 metrics::Num::Float(x) if x.is_nan() => w.write_field(""),

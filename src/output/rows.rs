@@ -76,7 +76,7 @@ impl<'a> EventRow<'a> {
     pub(super) fn of(a: &'a Act) -> EventRow<'a> {
         let d: &'a Detail = &a.detail;
         EventRow {
-            kind: a.kind,
+            kind: a.kind.name(),
             zone: a.zone,
             count: d.count,
             region: d.region.as_deref(),
