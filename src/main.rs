@@ -348,6 +348,7 @@ fn run(path: Option<&Path>, a: RunArgs) -> ExitCode {
         overrides,
         cancel: Some(catch_signals()),
         memory,
+        ..RunOptions::default()
     };
     let progress = progress::Stderr::ticks(a.quiet);
     let result = esh::output::run_to_dir(&scenario, &out, &opts, &progress);

@@ -29,6 +29,8 @@ pub enum OutputError {
     },
     Io(PathBuf, io::Error),
     Run(RunError),
+    /// The run's reporters name columns that cannot be written.
+    Reporter(String),
 }
 
 impl std::fmt::Display for OutputError {
@@ -70,6 +72,7 @@ impl std::fmt::Display for OutputError {
             ),
             OutputError::Io(p, e) => write!(f, "cannot write '{}': {e}", p.display()),
             OutputError::Run(e) => write!(f, "{e}"),
+            OutputError::Reporter(why) => write!(f, "{why}; nothing was written"),
         }
     }
 }

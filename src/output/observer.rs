@@ -5,7 +5,9 @@ use std::io;
 use std::path::Path;
 use std::sync::atomic::{AtomicI32, Ordering};
 
-use super::metrics::{self, TickRow};
+use super::metrics::{self, Num, TickRow};
+use super::reporter::Reporters;
+use super::run::RunOptions;
 use super::rows::*;
 use super::sink::{Part, Sink};
 use crate::engine::{Observer, Replication, TickCounts};
@@ -18,6 +20,9 @@ pub struct CsvObserver<'s> {
     w: [Option<CsvOut>; 6],
     /// A signal number once the run is to stop (SIGINT, SIGTERM).
     cancel: Option<&'static AtomicI32>,
+    /// Extra columns of ticks.csv, and a buffer for their values.
+    reporters: &'s Reporters,
+    values: Vec<Num>,
     /// The last tick row (for the summary).
     pub last: TickRow,
     /// Ticks of the last panels written, so a replication that stops early still ends
@@ -30,7 +35,7 @@ pub struct CsvObserver<'s> {
 }
 
 impl<'s> CsvObserver<'s> {
-    pub(super) fn new(dir: &Path, rep: u32, s: &'s Scenario, cancel: Option<&'static AtomicI32>) -> CsvObserver<'s> {
+    pub(super) fn new(dir: &Path, rep: u32, s: &'s Scenario, opts: &'s RunOptions) -> CsvObserver<'s> {
         let on = headers(s, &[]).map(|h| h.is_some());
         let w = std::array::from_fn(|i| {
             on[i].then(|| {
@@ -42,7 +47,9 @@ impl<'s> CsvObserver<'s> {
         CsvObserver {
             s,
             w,
-            cancel,
+            cancel: opts.cancel,
+            reporters: &opts.reporters,
+            values: Vec::new(),
             zones_written: None,
             diffusion_written: None,
             last: TickRow::default(),
@@ -55,27 +62,29 @@ impl<'s> CsvObserver<'s> {
         self.w[i].as_mut().expect("a file of this scenario")
     }
 
-    fn ticks(&mut self, row: &TickRow) -> io::Result<()> {
+    /// A row of ticks.csv: the stamp, every metric, then the reporters' columns.
+    fn ticks(&mut self, row: &TickRow, rep: &Replication) -> io::Result<()> {
         let firms = self.s.firms.enabled;
         let s = self.s;
+        let mut values = std::mem::take(&mut self.values);
+        self.reporters.values(rep, &mut values)?;
         let w = self.file(TICKS);
         stamp(w, s, row.replication, row.tick)?;
-        let (mut ib, mut fb) = (itoa::Buffer::new(), ryu::Buffer::new());
+        let mut b = (itoa::Buffer::new(), ryu::Buffer::new());
         for m in metrics::METRICS {
             // Firm columns are empty, not 0, when firms are off.
             if !firms && m.needs() == metrics::Needs::Firms {
                 w.write_field("").map_err(io_err)?;
                 continue;
             }
-            match m.value(row) {
-                metrics::Num::Int(i) => w.write_field(ib.format(i)),
-                // Undefined (an `Opt` metric's None, such as knowledge on NK) is an empty cell.
-                metrics::Num::Float(x) if x.is_nan() => w.write_field(""),
-                metrics::Num::Float(x) => w.write_field(fb.format(x)),
-            }
-            .map_err(io_err)?;
+            write_num(w, m.value(row), &mut b)?;
         }
-        w.write_record(std::iter::empty::<&[u8]>()).map_err(io_err)
+        for &v in &values {
+            write_num(w, v, &mut b)?;
+        }
+        let ended = w.write_record(std::iter::empty::<&[u8]>()).map_err(io_err);
+        self.values = values;
+        ended
     }
 
     fn zones_panel(&mut self, rep: &Replication) -> io::Result<()> {
@@ -142,6 +151,18 @@ impl<'s> CsvObserver<'s> {
     }
 }
 
+/// A number as ticks.csv writes it: integers as integers, floats in their shortest
+/// round-trip form, undefined (NaN) as an empty cell.
+fn write_num(w: &mut CsvOut, v: Num, (ib, fb): &mut (itoa::Buffer, ryu::Buffer)) -> io::Result<()> {
+    match v {
+        Num::Int(i) => w.write_field(ib.format(i)),
+        // Undefined (an `Opt` metric's None, such as knowledge on NK) is an empty cell.
+        Num::Float(x) if x.is_nan() => w.write_field(""),
+        Num::Float(x) => w.write_field(fb.format(x)),
+    }
+    .map_err(io_err)
+}
+
 fn due(every: u32, tick: u32, last: bool) -> bool {
     every > 0 && (tick.is_multiple_of(every) || last)
 }
@@ -157,7 +178,7 @@ impl Observer for CsvObserver<'_> {
             return Err(interrupted());
         }
         let row = metrics::tick_row(rep, counts);
-        self.ticks(&row)?;
+        self.ticks(&row, rep)?;
         self.last = row;
         self.regions(rep)?;
         let last = rep.tick == rep.scenario.run.ticks;

@@ -16,6 +16,7 @@ use super::memory::{self, MemoryCheck};
 use super::metrics::TickRow;
 use super::observer::CsvObserver;
 use super::provenance;
+use super::reporter::{Reporter, Reporters};
 use super::rows::headers;
 use super::sink::{Assembler, Part, SPILL};
 use crate::engine::RunError;
@@ -43,6 +44,16 @@ pub struct RunOptions {
     /// partial directory is removed and the run fails with [`OutputError::Interrupted`].
     pub cancel: Option<&'static AtomicI32>,
     pub memory: MemoryCheck,
+    /// Extra columns of ticks.csv ([`Reporter`]s), after the built-in metrics.
+    pub reporters: Reporters,
+}
+
+impl RunOptions {
+    /// These options with `reporter`'s columns added to ticks.csv.
+    pub fn with_reporter(mut self, reporter: impl Reporter + 'static) -> RunOptions {
+        self.reporters.add(reporter);
+        self
+    }
 }
 
 /// What the command line prints at the end.
@@ -120,6 +131,7 @@ fn check(s: &Scenario, out: &Path, opts: &RunOptions, threads: usize) -> Result<
     if let Some(why) = dir::check_name(out) {
         return Err(OutputError::BadPath(out.to_path_buf(), why));
     }
+    opts.reporters.check().map_err(OutputError::Reporter)?;
     if out.exists() && !out.is_dir() {
         return Err(OutputError::BadPath(out.to_path_buf(), "it is an existing file, not a directory".into()));
     }
@@ -156,7 +168,7 @@ fn write_run(
     let started_unix =
         std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
     dir::mark_owner(tmp).map_err(io_at(tmp))?;
-    let assembler = Assembler::new(tmp, headers(s, &[])).map_err(io_at(tmp))?;
+    let assembler = Assembler::new(tmp, headers(s, &opts.reporters.columns())).map_err(io_at(tmp))?;
     let (finished, mut files) = run_batches(s, tmp, opts, progress, assembler, threads)?;
     let resolved = crate::scenario::resolve::to_toml(s);
     fs::write(tmp.join("scenario.resolved.toml"), &resolved).map_err(io_at(tmp))?;
@@ -270,7 +282,7 @@ fn run_one(
     opts: &RunOptions,
     progress: &dyn Progress,
 ) -> Result<(Finished, Parts), OutputError> {
-    let mut obs = CsvObserver::new(tmp, r, s, opts.cancel);
+    let mut obs = CsvObserver::new(tmp, r, s, opts);
     crate::engine::run_replication(s, r, &mut obs, &|| progress.advance(1)).map_err(|e| match e {
         RunError::Io(e) if e.kind() == io::ErrorKind::Interrupted && cancelled(opts).is_some() => {
             OutputError::Interrupted(cancelled(opts).unwrap_or(0))
