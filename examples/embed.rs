@@ -67,12 +67,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             "replication {r}: {} ticks, {} experiments, best mean performance {best:.4} at tick {at}",
             summary.last_tick, summary.experiments
         );
-        let acts: Vec<String> = ActKind::ALL
-            .iter()
-            .zip(summary.acts)
-            .filter(|(_, n)| *n > 0)
-            .map(|(k, n)| format!("{k} {n}"))
-            .collect();
+        let acts: Vec<String> =
+            ActKind::ALL.iter().zip(summary.acts).filter(|(_, n)| *n > 0).map(|(k, n)| format!("{k} {n}")).collect();
         println!("  acts: {}", acts.join(", "));
     }
     Ok(())

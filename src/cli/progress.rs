@@ -93,7 +93,11 @@ impl Stderr {
         let rate = n as f64 / st.started.elapsed().as_secs_f64().max(1e-9);
         let eta = total.saturating_sub(n) as f64 / rate.max(1e-9);
         let (label, unit) = (&st.label, self.unit);
-        eprintln!("{label}: {n}/{total} {unit}, {} {unit}/s, ETA {} s", esh::output::summary::number(rate), eta.round());
+        eprintln!(
+            "{label}: {n}/{total} {unit}, {} {unit}/s, ETA {} s",
+            esh::output::summary::number(rate),
+            eta.round()
+        );
     }
 }
 
@@ -106,7 +110,8 @@ impl Progress for Stderr {
         self.shown.store(false, Ordering::Relaxed);
         self.done.store(0, Ordering::Relaxed);
         let now = Instant::now();
-        *self.state.lock().expect("no panic holds it") = State { label: label.to_string(), total, started: now, last_line: now };
+        *self.state.lock().expect("no panic holds it") =
+            State { label: label.to_string(), total, started: now, last_line: now };
     }
 
     fn advance(&self, n: u64) {

@@ -455,7 +455,10 @@ impl Review<'_> {
         centre.showcase =
             top_by(candidates, self.p.showcase_top as usize, |z| self.seen[z]).into_iter().map(|z| z as u32).collect();
         for &z in &centre.showcase {
-            acts.push(ActKind::Showcase, Some(z), || Detail { performance: Some(self.seen[z as usize]), ..Detail::default() });
+            acts.push(ActKind::Showcase, Some(z), || Detail {
+                performance: Some(self.seen[z as usize]),
+                ..Detail::default()
+            });
         }
     }
 }
@@ -750,7 +753,8 @@ mod tests {
     #[test]
     fn act_kinds_keep_their_names() {
         let names: Vec<&str> = ActKind::ALL.iter().map(|k| k.name()).collect();
-        let expected = "add_zones set_level set_pilot set sanction toleration correction feedback central_design pilot showcase";
+        let expected =
+            "add_zones set_level set_pilot set sanction toleration correction feedback central_design pilot showcase";
         assert_eq!(names.join(" "), expected);
         assert_eq!(ActKind::CentralDesign.to_string(), "central_design");
     }

@@ -78,4 +78,3 @@ impl std::fmt::Display for OutputError {
 }
 
 impl std::error::Error for OutputError {}
-

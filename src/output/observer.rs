@@ -7,8 +7,8 @@ use std::sync::atomic::{AtomicI32, Ordering};
 
 use super::metrics::{self, Num, TickRow};
 use super::reporter::Reporters;
-use super::run::RunOptions;
 use super::rows::*;
+use super::run::RunOptions;
 use super::sink::{Part, Sink};
 use crate::engine::{Observer, Replication, TickCounts};
 use crate::model::centre::Act;
@@ -218,4 +218,3 @@ impl Observer for CsvObserver<'_> {
         Ok(())
     }
 }
-

@@ -294,7 +294,8 @@ pub fn policy_cell(p: crate::model::policy::Policy, n: u32) -> String {
 }
 
 /// The output files, in the order they are listed.
-pub(super) const FILES: [&str; 6] = ["ticks.csv", "regions.csv", "events.csv", "innovations.csv", "zones.csv", "diffusion.csv"];
+pub(super) const FILES: [&str; 6] =
+    ["ticks.csv", "regions.csv", "events.csv", "innovations.csv", "zones.csv", "diffusion.csv"];
 pub(super) const TICKS: usize = 0;
 pub(super) const REGIONS: usize = 1;
 pub(super) const EVENTS: usize = 2;
@@ -317,4 +318,3 @@ pub(super) fn headers(s: &Scenario, extra: &[String]) -> [Option<String>; 6] {
         (s.output.diffusion_every > 0).then(|| format!("{st},{}", header_of::<DiffusionRow>())),
     ]
 }
-

@@ -108,4 +108,3 @@ impl Assembler {
         Ok(out)
     }
 }
-
