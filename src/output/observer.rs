@@ -14,7 +14,7 @@ use crate::engine::{Observer, Replication, TickCounts};
 use crate::model::centre::Act;
 use crate::scenario::Scenario;
 
-/// Writes one replication's rows, in memory (or, past [`SPILL`], in its own part files).
+/// Writes one replication's rows, in memory (or, past `sink::SPILL` bytes, in its own part files).
 pub struct CsvObserver<'s> {
     s: &'s Scenario,
     w: [Option<CsvOut>; 6],

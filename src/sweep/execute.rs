@@ -66,33 +66,9 @@ pub fn run_shard(plan: &Plan, opts: &Options, progress: &dyn Progress) -> Result
     let started = Instant::now();
     let (writer, recovered) = ShardWriter::open(plan, opts.shard)?;
     let memory = memory_budget(&|k| std::env::var(k).ok()).map_err(SweepError::Input)?;
-    let mut done = vec![false; 0];
-    let runs = plan.runs;
+    let Already { done, done_count: already_done, failed_count: skip_failed, elsewhere } =
+        already(plan, opts, &recovered.done)?;
     let slot = |run: u64| (run / opts.shard.count as u64) as usize;
-    done.resize(opts.shard.assigned(runs) as usize, false);
-    let mut mine = vec![false; done.len()];
-    for &r in &recovered.done {
-        if opts.shard.owns(r) && r < runs {
-            mine[slot(r)] = true;
-        }
-    }
-    // Every shard file of the sweep counts: a run done under another layout is done.
-    let index = super::merge::Index::build(plan)?;
-    let (mut already_done, mut skip_failed, mut elsewhere) = (0, 0, 0);
-    let mut r = opts.shard.index as u64;
-    while r < runs {
-        if index.is_done(r) {
-            done[slot(r)] = true;
-            already_done += 1;
-            elsewhere += !mine[slot(r)] as u64;
-        } else if index.is_complete(r) && !opts.retry_failed {
-            done[slot(r)] = true;
-            skip_failed += 1;
-        }
-        r += opts.shard.count as u64;
-    }
-    drop(mine);
-    drop(index);
     let already = already_done + skip_failed;
     let mut report = Report {
         shard: Some(opts.shard),
@@ -160,6 +136,43 @@ pub fn run_shard(plan: &Plan, opts: &Options, progress: &dyn Progress) -> Result
     report.failed = failed;
     report.wall_seconds = started.elapsed().as_secs_f64();
     Ok(report)
+}
+
+/// The shard's runs that need not run, by slot (run / shard count): done in any shard file
+/// of the sweep (a run done under another layout is done), or failed and not retried.
+struct Already {
+    done: Vec<bool>,
+    done_count: u64,
+    failed_count: u64,
+    /// Of `done_count`, those not recorded in this shard's own file (`recovered`).
+    elsewhere: u64,
+}
+
+fn already(plan: &Plan, opts: &Options, recovered: &[u64]) -> Result<Already, SweepError> {
+    let runs = plan.runs;
+    let slot = |run: u64| (run / opts.shard.count as u64) as usize;
+    let mut done = vec![false; opts.shard.assigned(runs) as usize];
+    let mut mine = vec![false; done.len()];
+    for &r in recovered {
+        if opts.shard.owns(r) && r < runs {
+            mine[slot(r)] = true;
+        }
+    }
+    let index = super::merge::Index::build(plan)?;
+    let (mut done_count, mut failed_count, mut elsewhere) = (0, 0, 0);
+    let mut r = opts.shard.index as u64;
+    while r < runs {
+        if index.is_done(r) {
+            done[slot(r)] = true;
+            done_count += 1;
+            elsewhere += !mine[slot(r)] as u64;
+        } else if index.is_complete(r) && !opts.retry_failed {
+            done[slot(r)] = true;
+            failed_count += 1;
+        }
+        r += opts.shard.count as u64;
+    }
+    Ok(Already { done, done_count, failed_count, elsewhere })
 }
 
 /// Runs one line of the plan into its row lines, or the reason it failed.
