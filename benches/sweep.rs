@@ -85,8 +85,8 @@ fn compare(c: &mut Criterion, keep: &str) {
         b.iter_batched(
             || clear(&plan.shard_dir()),
             |_| {
-                let opts = execute::Options { shard: Shard::WHOLE, quiet: true, retry_failed: false };
-                let report = execute::run_shard(&plan, &opts).unwrap();
+                let opts = execute::Options { shard: Shard::WHOLE, retry_failed: false };
+                let report = execute::run_shard(&plan, &opts, &esh::progress::Silent).unwrap();
                 assert_eq!(report.ran, rows.len() as u64);
             },
             criterion::BatchSize::PerIteration,

@@ -16,6 +16,7 @@ pub mod input;
 pub mod model;
 pub mod output;
 pub mod plot;
+pub mod progress;
 pub mod reproduce;
 pub mod scenario;
 pub mod stats;

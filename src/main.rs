@@ -8,21 +8,21 @@
 
 #[path = "cli/calibrate.rs"]
 mod calibrate;
+#[path = "cli/progress.rs"]
+mod progress;
 #[path = "cli/reproduce.rs"]
 mod reproduce;
 #[path = "cli/sweep.rs"]
 mod sweep;
 
-use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::sync::Mutex;
-use std::sync::atomic::{AtomicI32, AtomicU64, Ordering};
-use std::time::{Duration, Instant};
+use std::sync::atomic::{AtomicI32, Ordering};
 
 use clap::{Parser, Subcommand};
 
-use esh::output::{MemoryCheck, Monitor, OutputError, RunOptions};
+use esh::output::{MemoryCheck, OutputError, RunOptions};
+use esh::progress::Progress;
 use esh::scenario::{BASELINE, Scenario, ScenarioError, Value};
 
 #[derive(Parser)]
@@ -348,10 +348,11 @@ fn run(path: Option<&Path>, a: RunArgs) -> ExitCode {
         overrides,
         cancel: Some(catch_signals()),
         memory,
+        ..RunOptions::default()
     };
-    let monitor = CliMonitor::new(a.quiet);
-    let result = esh::output::run_to_dir(&scenario, &out, &opts, &monitor);
-    monitor.finish();
+    let progress = progress::Stderr::ticks(a.quiet);
+    let result = esh::output::run_to_dir(&scenario, &out, &opts, &progress);
+    progress.finish();
     match result {
         Ok(report) => {
             if !a.quiet {
@@ -450,84 +451,6 @@ fn catch_signals() -> &'static AtomicI32 {
         libc::signal(libc::SIGTERM, handler);
     }
     &SIGNAL
-}
-
-/// Progress of `esh run` on stderr: a bar on a terminal once a run takes a moment, a line
-/// every ESH_PROGRESS_SECONDS seconds (10 by default) otherwise (a log, a cluster job).
-struct CliMonitor {
-    quiet: bool,
-    terminal: bool,
-    bar: indicatif::ProgressBar,
-    shown: std::sync::atomic::AtomicBool,
-    total: AtomicU64,
-    done: AtomicU64,
-    started: Instant,
-    every: Duration,
-    last_line: Mutex<Instant>,
-}
-
-impl CliMonitor {
-    fn new(quiet: bool) -> CliMonitor {
-        let bar = indicatif::ProgressBar::with_draw_target(None, indicatif::ProgressDrawTarget::hidden());
-        if let Ok(style) =
-            indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} ticks  {elapsed} elapsed, ETA {eta}")
-        {
-            bar.set_style(style);
-        }
-        let every = std::env::var("ESH_PROGRESS_SECONDS").ok().and_then(|v| v.parse::<f64>().ok());
-        CliMonitor {
-            quiet,
-            terminal: std::io::stderr().is_terminal(),
-            bar,
-            shown: false.into(),
-            total: AtomicU64::new(0),
-            done: AtomicU64::new(0),
-            started: Instant::now(),
-            every: Duration::from_secs_f64(every.filter(|s| s.is_finite() && *s > 0.0).unwrap_or(10.0)),
-            last_line: Mutex::new(Instant::now()),
-        }
-    }
-}
-
-impl Monitor for CliMonitor {
-    fn start(&self, ticks: u64) {
-        self.total.store(ticks, Ordering::Relaxed);
-        self.bar.set_length(ticks);
-    }
-
-    fn tick(&self) {
-        let n = self.done.fetch_add(1, Ordering::Relaxed) + 1;
-        if self.quiet {
-            return;
-        }
-        if self.terminal {
-            self.bar.inc(1);
-            if !self.shown.load(Ordering::Relaxed) && self.started.elapsed().as_millis() > 500 {
-                self.shown.store(true, Ordering::Relaxed);
-                self.bar.set_draw_target(indicatif::ProgressDrawTarget::stderr());
-            }
-            return;
-        }
-        let Ok(mut last) = self.last_line.try_lock() else { return };
-        if last.elapsed() >= self.every {
-            *last = Instant::now();
-            let total = self.total.load(Ordering::Relaxed);
-            let secs = self.started.elapsed().as_secs_f64();
-            let rate = n as f64 / secs.max(1e-9);
-            let eta = total.saturating_sub(n) as f64 / rate.max(1e-9);
-            eprintln!("run: {n}/{total} ticks, {} ticks/s, ETA {} s", esh::output::summary::number(rate), eta.round());
-        }
-    }
-
-    fn finish(&self) {
-        self.bar.finish_and_clear();
-    }
-
-    fn note(&self, message: &str) {
-        if !self.quiet {
-            eprintln!("note: {message}");
-        }
-    }
 }
 
 /// Sets the global thread pool's size, when given; on failure the exit code and message.

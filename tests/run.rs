@@ -125,14 +125,15 @@ fn a_replaced_run_left_aside_is_restored() {
 /// directory never holds more than the output files, and the outputs are in order.
 #[test]
 fn no_file_per_replication() {
-    use esh::output::{Monitor, RunOptions, run_to_dir};
+    use esh::output::{RunOptions, run_to_dir};
+    use esh::progress::Progress;
     use std::sync::Mutex;
     struct Watch {
         dir: PathBuf,
         most: Mutex<usize>,
     }
-    impl Monitor for Watch {
-        fn tick(&self) {
+    impl Progress for Watch {
+        fn advance(&self, _: u64) {
             let tmp = fs::read_dir(&self.dir)
                 .unwrap()
                 .flatten()
@@ -433,4 +434,37 @@ fn force_never_leaves_the_output_missing() {
     assert!(looks.load(Ordering::Relaxed) > 100);
     assert_eq!(missing.load(Ordering::Relaxed), 0, "the output was missing at some look");
     assert_eq!(entries(dir.path()), ["out", "s.toml"]);
+}
+
+/// A reporter whose columns ticks.csv has already is refused before anything is written;
+/// one that gives the wrong number of values fails the run, which leaves nothing behind.
+#[test]
+fn bad_reporters_write_nothing() {
+    use esh::engine::Replication;
+    use esh::output::metrics::Num;
+    use esh::output::{OutputError, Reporter, RunOptions, run_to_dir};
+    struct Cols(&'static str, usize);
+    impl Reporter for Cols {
+        fn columns(&self) -> Vec<String> {
+            vec![self.0.to_string()]
+        }
+        fn values(&self, _: &Replication) -> Vec<Num> {
+            vec![Num::Int(1); self.1]
+        }
+    }
+    let dir = TempDir::new().unwrap();
+    let s =
+        esh::scenario::Scenario::parse("[run]\nticks = 3\nreplications = 2\n[[regions]]\nzones = 12\n", "t").unwrap();
+    let out = dir.path().join("out");
+    let silent = &esh::progress::Silent;
+    let e = run_to_dir(&s, &out, &RunOptions::default().with_reporter(Cols("mean_performance", 1)), silent);
+    assert!(matches!(&e, Err(OutputError::Reporter(m)) if m.contains("`mean_performance`")), "{:?}", e.err());
+    let Err(e) = run_to_dir(&s, &out, &RunOptions::default().with_reporter(Cols("mine", 2)), silent) else {
+        panic!("a reporter with too many values ran")
+    };
+    assert!(e.to_string().contains("gave 2 value(s) for 1 column(s)"), "{e}");
+    assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 0, "something was left behind");
+    run_to_dir(&s, &out, &RunOptions::default().with_reporter(Cols("mine", 1)), silent).unwrap();
+    let ticks = fs::read_to_string(out.join("ticks.csv")).unwrap();
+    assert!(ticks.lines().next().unwrap().ends_with(",mine") && ticks.lines().skip(1).all(|l| l.ends_with(",1")));
 }

@@ -160,7 +160,8 @@ fn run(a: Args) -> Result<ExitCode, SweepError> {
     if a.fit.is_none() {
         let r = execute::run_shard(
             &c.plan,
-            &execute::Options { shard: Shard::WHOLE, quiet: a.quiet, retry_failed: false },
+            &execute::Options { shard: Shard::WHOLE, retry_failed: false },
+            &crate::progress::Stderr::runs(a.quiet),
         )?;
         if !a.quiet {
             println!(

@@ -3,7 +3,6 @@
 //! any experiment marked `published`) not reproduced, or a failure while running or writing;
 //! 2 bad input (an experiment file, an unknown id, bad arguments), nothing written.
 
-use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -104,18 +103,10 @@ pub fn command(args: Args) -> ExitCode {
     }
     let opts = reproduce::Options { quick: args.quick, seed: args.seed };
     let mut outcomes: Vec<Outcome> = Vec::new();
+    let progress = crate::progress::Stderr::runs(args.quiet);
     for (_, e) in &chosen {
-        let bar = progress(args.quiet, &e.id);
-        let tick = || {
-            if let Some(b) = &bar {
-                b.inc(1);
-            }
-        };
-        match reproduce::run(e, &opts, &tick) {
+        match reproduce::run(e, &opts, &progress) {
             Ok(o) => {
-                if let Some(b) = bar {
-                    b.finish_and_clear();
-                }
                 if !args.quiet {
                     eprintln!("{}: {} in {:.1} s ({})", e.id, e.title, o.seconds, o.replication_note);
                 }
@@ -150,22 +141,6 @@ pub fn command(args: Args) -> ExitCode {
         return fail(1, &format!("published results not reproduced: {}", failed.join(", ")));
     }
     ExitCode::SUCCESS
-}
-
-/// A spinner with a run count (the total is not known in advance when replications are
-/// chosen by the CI target), only on a terminal.
-fn progress(quiet: bool, id: &str) -> Option<indicatif::ProgressBar> {
-    if quiet || !std::io::stderr().is_terminal() {
-        return None;
-    }
-    let bar = indicatif::ProgressBar::new_spinner();
-    if let Ok(style) = indicatif::ProgressStyle::with_template("{spinner} {prefix}: {pos} runs, {per_sec} [{elapsed}]")
-    {
-        bar.set_style(style);
-    }
-    bar.set_prefix(id.to_string());
-    bar.enable_steady_tick(std::time::Duration::from_millis(200));
-    Some(bar)
 }
 
 /// `esh plot DIR`: SVG time series of a run's ticks.csv, into DIR/plots (or --out).

@@ -95,7 +95,8 @@ fn run(
     }
     super::set_threads(threads)
         .map_err(|(code, m)| if code == 2 { SweepError::Input(m) } else { SweepError::Io(m) })?;
-    let r = execute::run_shard(&plan, &execute::Options { shard, quiet, retry_failed })?;
+    let r =
+        execute::run_shard(&plan, &execute::Options { shard, retry_failed }, &crate::progress::Stderr::runs(quiet))?;
     for c in &r.corrupt {
         eprintln!(
             "warning: shard {shard}: its file is {c}; that run is run again, the verified runs after it are kept"

@@ -1,7 +1,7 @@
 //! The event schedule: scheduled changes applied at the start of their tick, in file
 //! order within a tick.
 
-use crate::model::centre::{Act, Detail};
+use crate::model::centre::{Act, ActKind, Detail};
 use crate::model::lineage::Channel;
 use crate::model::zone::for_each_bit;
 use crate::scenario::{Action, Choice, Event, Target};
@@ -23,14 +23,14 @@ impl Replication {
                     self.next_entrant += *count as usize;
                     let region = &self.scenario.regions[self.zones.region[first] as usize].name;
                     self.acts.push(Act {
-                        kind: "add_zones",
+                        kind: ActKind::AddZones,
                         zone: Some(first as u32),
                         detail: Detail { count: Some(*count), region: Some(region.clone()), ..Detail::default() },
                     });
                 }
                 Action::SetLevel { target, level } => {
                     let zones = self.targets(target);
-                    self.note_empty(target, &zones, "set_level");
+                    self.note_empty(target, &zones, ActKind::SetLevel);
                     for z in zones {
                         use crate::scenario::Level::Demonstration;
                         // Demonstration zones are permanent pilots; leaving the level ends it.
@@ -41,7 +41,7 @@ impl Replication {
                         }
                         self.zones.level[z] = *level;
                         self.acts.push(Act {
-                            kind: "set_level",
+                            kind: ActKind::SetLevel,
                             zone: Some(z as u32),
                             detail: Detail { level: Some(level.name()), ..Detail::default() },
                         });
@@ -49,11 +49,11 @@ impl Replication {
                 }
                 Action::SetPilot { target, pilot } => {
                     let zones = self.targets(target);
-                    self.note_empty(target, &zones, "set_pilot");
+                    self.note_empty(target, &zones, ActKind::SetPilot);
                     for z in zones {
                         self.zones.pilot[z] = *pilot;
                         self.acts.push(Act {
-                            kind: "set_pilot",
+                            kind: ActKind::SetPilot,
                             zone: Some(z as u32),
                             detail: Detail { pilot: Some(*pilot), ..Detail::default() },
                         });
@@ -70,7 +70,7 @@ impl Replication {
                         f.rates = super::replication::firm_rates(&self.scenario, self.n);
                     }
                     self.acts.push(Act {
-                        kind: "set",
+                        kind: ActKind::Set,
                         zone: None,
                         detail: Detail {
                             parameter: Some(parameter.path()),
@@ -85,7 +85,7 @@ impl Replication {
 
     /// A region event that finds no active zone (its zones have not entered yet) is
     /// logged, so it does not pass unnoticed.
-    fn note_empty(&mut self, target: &Target, zones: &[usize], kind: &'static str) {
+    fn note_empty(&mut self, target: &Target, zones: &[usize], kind: ActKind) {
         if let (Target::Region(r), true) = (target, zones.is_empty()) {
             let name = &self.scenario.regions[*r].name;
             self.acts.push(Act {

@@ -32,9 +32,66 @@ pub struct Centre {
 /// One thing the centre did, or a scheduled event, for events.csv.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Act {
-    pub kind: &'static str,
+    pub kind: ActKind,
     pub zone: Option<u32>,
     pub detail: Detail,
+}
+
+/// What an act is: a scheduled event (the `action` of `[[events]]`) or one of the centre's
+/// acts at a review.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ActKind {
+    AddZones,
+    SetLevel,
+    SetPilot,
+    Set,
+    Sanction,
+    Toleration,
+    Correction,
+    Feedback,
+    CentralDesign,
+    Pilot,
+    Showcase,
+}
+
+impl ActKind {
+    /// Every kind, in the order of the model's description.
+    pub const ALL: [ActKind; 11] = [
+        ActKind::AddZones,
+        ActKind::SetLevel,
+        ActKind::SetPilot,
+        ActKind::Set,
+        ActKind::Sanction,
+        ActKind::Toleration,
+        ActKind::Correction,
+        ActKind::Feedback,
+        ActKind::CentralDesign,
+        ActKind::Pilot,
+        ActKind::Showcase,
+    ];
+
+    /// The kind as events.csv writes it (an event's action as the scenario file names it).
+    pub fn name(self) -> &'static str {
+        match self {
+            ActKind::AddZones => "add_zones",
+            ActKind::SetLevel => "set_level",
+            ActKind::SetPilot => "set_pilot",
+            ActKind::Set => "set",
+            ActKind::Sanction => "sanction",
+            ActKind::Toleration => "toleration",
+            ActKind::Correction => "correction",
+            ActKind::Feedback => "feedback",
+            ActKind::CentralDesign => "central_design",
+            ActKind::Pilot => "pilot",
+            ActKind::Showcase => "showcase",
+        }
+    }
+}
+
+impl std::fmt::Display for ActKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
 }
 
 /// What an act is about, one field per column of events.csv (None: an empty cell).
@@ -194,17 +251,17 @@ impl Review<'_> {
                 counts.sanctions += 1;
                 zones.cur.counters[z].sanctioned += 1;
                 zones.cur.capacity[z] *= 1.0 - self.p.sanction_cost;
-                "sanction"
+                ActKind::Sanction
             } else if r.chance(self.p.tolerance) {
                 counts.tolerated += 1;
-                acts.push("toleration", Some(z as u32), || Detail {
+                acts.push(ActKind::Toleration, Some(z as u32), || Detail {
                     instruments: Some(list(dev)),
                     ..Detail::default()
                 });
                 continue;
             } else {
                 counts.corrected += 1;
-                "correction"
+                ActKind::Correction
             };
             acts.push(kind, Some(z as u32), || Detail { instruments: Some(list(dev)), ..Detail::default() });
             let row = &mut zones.cur.lineage[z * n..(z + 1) * n];
@@ -290,7 +347,7 @@ impl Review<'_> {
             lineage.programme_dropped(old, self.tick);
             lineage.fed_back(id, self.tick);
             counts.feedback_adoptions += 1;
-            acts.push("feedback", None, || Detail {
+            acts.push(ActKind::Feedback, None, || Detail {
                 instrument: Some(i as u32),
                 value: Some((value as u8).to_string()),
                 innovation: Some(id),
@@ -343,7 +400,7 @@ impl Review<'_> {
             centre.designed |= bit;
             centre.mandate |= bit;
             counts.central_designs += 1;
-            acts.push("central_design", None, || Detail {
+            acts.push(ActKind::CentralDesign, None, || Detail {
                 instrument: Some(i),
                 value: Some(((cand.bits & bit != 0) as u8).to_string()),
                 innovation: Some(id),
@@ -393,7 +450,7 @@ impl Review<'_> {
         };
         for z in chosen {
             zones.pilot[z] = true;
-            acts.push("pilot", Some(z as u32), || Detail {
+            acts.push(ActKind::Pilot, Some(z as u32), || Detail {
                 selection: Some(crate::scenario::Choice::name(self.p.pilot_selection)),
                 ..Detail::default()
             });
@@ -405,7 +462,10 @@ impl Review<'_> {
         centre.showcase =
             top_by(candidates, self.p.showcase_top as usize, |z| self.seen[z]).into_iter().map(|z| z as u32).collect();
         for &z in &centre.showcase {
-            acts.push("showcase", Some(z), || Detail { performance: Some(self.seen[z as usize]), ..Detail::default() });
+            acts.push(ActKind::Showcase, Some(z), || Detail {
+                performance: Some(self.seen[z as usize]),
+                ..Detail::default()
+            });
         }
     }
 }
@@ -417,7 +477,7 @@ pub struct Acts {
 }
 
 impl Acts {
-    fn push(&mut self, kind: &'static str, zone: Option<u32>, detail: impl FnOnce() -> Detail) {
+    fn push(&mut self, kind: ActKind, zone: Option<u32>, detail: impl FnOnce() -> Detail) {
         if self.on {
             self.list.push(Act { kind, zone, detail: detail() });
         }
@@ -694,5 +754,15 @@ mod tests {
     fn most_common_ties_to_smallest() {
         assert_eq!(most_common(&[1, 2, 2, 3, 3]), 2);
         assert_eq!(most_common(&[]), 0);
+    }
+
+    /// events.csv's kinds are the names the files have always had, each once.
+    #[test]
+    fn act_kinds_keep_their_names() {
+        let names: Vec<&str> = ActKind::ALL.iter().map(|k| k.name()).collect();
+        let expected =
+            "add_zones set_level set_pilot set sanction toleration correction feedback central_design pilot showcase";
+        assert_eq!(names.join(" "), expected);
+        assert_eq!(ActKind::CentralDesign.to_string(), "central_design");
     }
 }

@@ -102,17 +102,56 @@ impl std::fmt::Display for Num {
     }
 }
 
-/// A named metric of a tick row, for the outputs that pick metrics by name (sweeps).
-pub type Metric = (&'static str, fn(&TickRow) -> Num);
+/// What a metric needs to be defined; without it the metric's column is empty.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Needs {
+    /// Always defined.
+    Nothing,
+    /// The firm module (`[firms] enabled`): its columns are empty, not 0, when firms are off.
+    Firms,
+    /// The target landscape: March's knowledge is undefined on NK (an empty cell).
+    Knowledge,
+}
+
+/// A named metric of a tick row, for the outputs that pick metrics by name (sweeps): its
+/// name (the ticks.csv column), its value in a row, and what it needs.
+#[derive(Clone, Copy, Debug)]
+pub struct Metric(pub &'static str, pub fn(&TickRow) -> Num, pub Needs);
+
+impl Metric {
+    pub fn name(&self) -> &'static str {
+        self.0
+    }
+
+    pub fn value(&self, row: &TickRow) -> Num {
+        (self.1)(row)
+    }
+
+    pub fn needs(&self) -> Needs {
+        self.2
+    }
+}
+
+/// Metrics are one per name: two are equal when their names are (comparing function
+/// pointers would depend on how the compiler merged them).
+impl PartialEq for Metric {
+    fn eq(&self, other: &Metric) -> bool {
+        self.0 == other.0
+    }
+}
 
 macro_rules! metrics {
     (@get Int $v:expr) => { Num::Int($v as _) };
     (@get Float $v:expr) => { Num::Float($v as _) };
     // Undefined (an empty cell in ticks.csv) reads as NaN.
     (@get Opt $v:expr) => { Num::Float($v.unwrap_or(f64::NAN)) };
-    ($($name:ident: $kind:ident,)*) => {
+    (@needs) => { Needs::Nothing };
+    (@needs $needs:ident) => { Needs::$needs };
+    ($($name:ident: $kind:ident $(if $needs:ident)?,)*) => {
         /// Every metric of ticks.csv (the columns after replication, tick and year), in order.
-        pub const METRICS: &[Metric] = &[$((stringify!($name), |r: &TickRow| metrics!(@get $kind r.$name)),)*];
+        pub const METRICS: &[Metric] = &[$(
+            Metric(stringify!($name), |r: &TickRow| metrics!(@get $kind r.$name), metrics!(@needs $($needs)?)),
+        )*];
     };
 }
 
@@ -126,8 +165,8 @@ metrics!(
     best_performance: Float,
     mean_score: Float,
     programme_performance: Float,
-    programme_knowledge: Opt,
-    mean_knowledge: Opt,
+    programme_knowledge: Opt if Knowledge,
+    mean_knowledge: Opt if Knowledge,
     diversity: Float,
     programme_distance: Float,
     mandate_gap: Float,
@@ -152,36 +191,35 @@ metrics!(
     feedback_adoptions: Int,
     central_designs: Int,
     innovations_total: Int,
-    firms: Int,
-    firm_births: Int,
-    firm_deaths: Int,
-    firm_mergers: Int,
-    firms_founded: Int,
-    high_tech: Int,
-    revenue: Float,
-    employees: Float,
-    share_state: Float,
-    share_private: Float,
-    share_foreign: Float,
-    share_loans: Float,
-    share_foreign_capital: Float,
-    share_shares: Float,
-    share_venture_capital: Float,
-    share_joint_venture: Float,
-    share_other_financing: Float,
-    focal_firms: Int,
-    focal_founded: Int,
+    firms: Int if Firms,
+    firm_births: Int if Firms,
+    firm_deaths: Int if Firms,
+    firm_mergers: Int if Firms,
+    firms_founded: Int if Firms,
+    high_tech: Int if Firms,
+    revenue: Float if Firms,
+    employees: Float if Firms,
+    share_state: Float if Firms,
+    share_private: Float if Firms,
+    share_foreign: Float if Firms,
+    share_loans: Float if Firms,
+    share_foreign_capital: Float if Firms,
+    share_shares: Float if Firms,
+    share_venture_capital: Float if Firms,
+    share_joint_venture: Float if Firms,
+    share_other_financing: Float if Firms,
+    focal_firms: Int if Firms,
+    focal_founded: Int if Firms,
 );
 
-/// Whether a metric is one of the firm module's columns (0 unless `[firms]` is enabled).
+/// Whether a metric is one of the firm module's columns (empty unless `[firms]` is enabled).
 pub fn is_firm_metric(name: &str) -> bool {
-    let first = METRICS.iter().position(|m| m.0 == "firms").expect("firms is a metric");
-    METRICS.iter().position(|m| m.0 == name).is_some_and(|i| i >= first)
+    metric(name).is_some_and(|m| m.needs() == Needs::Firms)
 }
 
 /// Whether a metric is March's knowledge, defined only on the target landscape.
 pub fn is_knowledge_metric(name: &str) -> bool {
-    matches!(name, "programme_knowledge" | "mean_knowledge")
+    metric(name).is_some_and(|m| m.needs() == Needs::Knowledge)
 }
 
 /// Finds a metric by name.
@@ -510,5 +548,19 @@ mod tests {
     fn disparity_is_a_coefficient_of_variation() {
         assert_eq!(disparity(&[10.0], &[10]), 0.0);
         assert_eq!(disparity(&[1.0, 3.0], &[1, 1]), 0.5);
+    }
+
+    /// What each metric needs is declared with it: the firm columns are the firm module's
+    /// block (from `firms` to the end), knowledge the target landscape's two.
+    #[test]
+    fn metrics_declare_what_they_need() {
+        let first = METRICS.iter().position(|m| m.name() == "firms").unwrap();
+        for (i, m) in METRICS.iter().enumerate() {
+            assert_eq!(m.needs() == Needs::Firms, i >= first, "{}", m.name());
+            assert_eq!(is_firm_metric(m.name()), i >= first);
+        }
+        assert!(is_knowledge_metric("mean_knowledge") && is_knowledge_metric("programme_knowledge"));
+        assert!(!is_knowledge_metric("mean_performance") && !is_firm_metric("no such metric"));
+        assert_eq!(METRICS.iter().filter(|m| m.needs() == Needs::Knowledge).count(), 2);
     }
 }

@@ -14,6 +14,7 @@ use crate::stats;
 use rayon::prelude::*;
 
 use crate::engine::run_replication;
+use crate::progress::Progress;
 use crate::scenario::{Scenario, Value};
 use crate::sweep::file::Axis;
 use file::{Condition, Expect, Experiment, Replications, Side, TestKind};
@@ -127,7 +128,7 @@ fn run_batch(
     kept: &[&'static str],
     from: u32,
     to: u32,
-    tick: &(dyn Fn() + Sync),
+    progress: &dyn Progress,
 ) -> Result<Vec<Vec<RunData>>, String> {
     let jobs: Vec<(usize, u32)> = (0..scenarios.len()).flat_map(|c| (from..to).map(move |r| (c, r))).collect();
     let runs: Vec<Result<RunData, String>> = jobs
@@ -136,7 +137,7 @@ fn run_batch(
             let s = &scenarios[c];
             let mut probe = Probe::new(&e.measures, kept, s.run.ticks);
             run_replication(s, r, &mut probe, &|| {}).map_err(|err| err.to_string())?;
-            tick();
+            progress.advance(1);
             Ok(probe.finish_data())
         })
         .collect();
@@ -148,8 +149,16 @@ fn run_batch(
 }
 
 /// Runs an experiment: its conditions, enough replications, its tests and its map.
-/// `tick` is called after each run (for a progress bar).
-pub fn run(e: &Experiment, opts: &Options, tick: &(dyn Fn() + Sync)) -> Result<Outcome, String> {
+/// `progress` counts the runs, labelled with the experiment's id; their total is not known
+/// in advance when replications are added until the CI target is met.
+pub fn run(e: &Experiment, opts: &Options, progress: &dyn Progress) -> Result<Outcome, String> {
+    progress.start(None, &e.id);
+    let outcome = run_experiment(e, opts, progress);
+    progress.finish();
+    outcome
+}
+
+fn run_experiment(e: &Experiment, opts: &Options, progress: &dyn Progress) -> Result<Outcome, String> {
     let start = std::time::Instant::now();
     let seed = opts.seed.unwrap_or(e.seed);
     let conditions = e.conditions();
@@ -162,7 +171,7 @@ pub fn run(e: &Experiment, opts: &Options, tick: &(dyn Fn() + Sync)) -> Result<O
         (Replications::Fixed(n), false) => (*n, None),
         (Replications::Auto { min, max, half_width }, false) => (*min, Some((*max, *half_width))),
     };
-    let mut data = run_batch(e, &scenarios, &kept, 0, n, tick)?;
+    let mut data = run_batch(e, &scenarios, &kept, 0, n, progress)?;
     let note = match auto {
         None if opts.quick => {
             format!("{n} per condition (quick mode: too few for the CI target; for a first look and for CI)")
@@ -186,14 +195,14 @@ pub fn run(e: &Experiment, opts: &Options, tick: &(dyn Fn() + Sync)) -> Result<O
                 );
             }
             let next = (((n as f64) * (half / target).powi(2) * 1.1).ceil() as u32).clamp(n + 1, max);
-            for (d, more) in data.iter_mut().zip(run_batch(e, &scenarios, &kept, n, next, tick)?) {
+            for (d, more) in data.iter_mut().zip(run_batch(e, &scenarios, &kept, n, next, progress)?) {
                 d.extend(more);
             }
             n = next;
         },
     };
     let results = (0..e.tests.len()).map(|t| evaluate(e, &conditions, &data, t, seed, 0)).collect();
-    let (map, map_replications) = run_map(e, &conditions, seed, opts.quick, &kept, tick)?;
+    let (map, map_replications) = run_map(e, &conditions, seed, opts.quick, &kept, progress)?;
     Ok(Outcome {
         experiment: e.clone(),
         seed,
@@ -217,7 +226,7 @@ fn run_map(
     seed: u64,
     quick: bool,
     kept: &[&'static str],
-    tick: &(dyn Fn() + Sync),
+    progress: &dyn Progress,
 ) -> Result<(Vec<MapCell>, u32), String> {
     let Some(m) = &e.map else { return Ok((Vec::new(), 0)) };
     let reps = if quick { m.quick_replications } else { m.replications };
@@ -230,7 +239,7 @@ fn run_map(
             .map(|&c| condition_scenario(e, &conditions[c], &m.axes, &values, seed))
             .collect::<Result<_, _>>()?;
         let mut data = vec![Vec::new(); conditions.len()];
-        for (&c, d) in used.iter().zip(run_batch(e, &scenarios, kept, 0, reps, tick)?) {
+        for (&c, d) in used.iter().zip(run_batch(e, &scenarios, kept, 0, reps, progress)?) {
             data[c] = d;
         }
         let result = evaluate(e, conditions, &data, m.test, seed, k as u64 + 1);

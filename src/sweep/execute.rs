@@ -11,7 +11,7 @@
 //! may hold a stolen part of the very run it waits for), so for design points near the
 //! limit give the shard fewer threads.
 
-use std::io::{self, IsTerminal};
+use std::io;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -26,12 +26,12 @@ use super::{Plan, SweepError};
 use crate::engine::{Observer, Replication, TickCounts};
 use crate::model::centre::Act;
 use crate::output::metrics::{Metric, Num, TickRow, tick_row};
+use crate::progress::Progress;
 
 /// How a shard is run (nothing here changes its results).
 #[derive(Clone, Debug)]
 pub struct Options {
     pub shard: Shard,
-    pub quiet: bool,
     /// Run again the runs recorded as failed (by default they are skipped like completed ones).
     pub retry_failed: bool,
 }
@@ -61,38 +61,14 @@ pub struct Report {
     pub wall_seconds: f64,
 }
 
-/// Runs the shard's pending runs.
-pub fn run_shard(plan: &Plan, opts: &Options) -> Result<Report, SweepError> {
+/// Runs the shard's pending runs, telling `progress` of each one done (labelled `shard I/N`).
+pub fn run_shard(plan: &Plan, opts: &Options, progress: &dyn Progress) -> Result<Report, SweepError> {
     let started = Instant::now();
     let (writer, recovered) = ShardWriter::open(plan, opts.shard)?;
     let memory = memory_budget(&|k| std::env::var(k).ok()).map_err(SweepError::Input)?;
-    let mut done = vec![false; 0];
-    let runs = plan.runs;
+    let Already { done, done_count: already_done, failed_count: skip_failed, elsewhere } =
+        already(plan, opts, &recovered.done)?;
     let slot = |run: u64| (run / opts.shard.count as u64) as usize;
-    done.resize(opts.shard.assigned(runs) as usize, false);
-    let mut mine = vec![false; done.len()];
-    for &r in &recovered.done {
-        if opts.shard.owns(r) && r < runs {
-            mine[slot(r)] = true;
-        }
-    }
-    // Every shard file of the sweep counts: a run done under another layout is done.
-    let index = super::merge::Index::build(plan)?;
-    let (mut already_done, mut skip_failed, mut elsewhere) = (0, 0, 0);
-    let mut r = opts.shard.index as u64;
-    while r < runs {
-        if index.is_done(r) {
-            done[slot(r)] = true;
-            already_done += 1;
-            elsewhere += !mine[slot(r)] as u64;
-        } else if index.is_complete(r) && !opts.retry_failed {
-            done[slot(r)] = true;
-            skip_failed += 1;
-        }
-        r += opts.shard.count as u64;
-    }
-    drop(mine);
-    drop(index);
     let already = already_done + skip_failed;
     let mut report = Report {
         shard: Some(opts.shard),
@@ -108,7 +84,8 @@ pub fn run_shard(plan: &Plan, opts: &Options) -> Result<Report, SweepError> {
     };
     let gate = memory.as_ref().map(|(budget, from)| Gate { budget: *budget, from: from.clone() });
     let pending = report.assigned - already;
-    let progress = Progress::new(pending, opts.shard, opts.quiet);
+    let ran = AtomicU64::new(0);
+    progress.start(Some(pending), &format!("shard {}", opts.shard));
     let writer = Mutex::new(writer);
     let failed = Mutex::new(Vec::new());
     let first_error: Mutex<Option<SweepError>> = Mutex::new(None);
@@ -136,7 +113,10 @@ pub fn run_shard(plan: &Plan, opts: &Options) -> Result<Report, SweepError> {
             Err(e) => Err(e),
         };
         match outcome {
-            Ok(()) => progress.inc(),
+            Ok(()) => {
+                ran.fetch_add(1, Ordering::Relaxed);
+                progress.advance(1);
+            }
             Err(e) => {
                 stop.store(true, Ordering::Relaxed);
                 first_error.lock().expect("no panic holds it").get_or_insert(e);
@@ -152,10 +132,47 @@ pub fn run_shard(plan: &Plan, opts: &Options) -> Result<Report, SweepError> {
     closed?;
     let mut failed = failed.into_inner().expect("no panic holds it");
     failed.sort();
-    report.ran = progress.count.load(Ordering::Relaxed);
+    report.ran = ran.into_inner();
     report.failed = failed;
     report.wall_seconds = started.elapsed().as_secs_f64();
     Ok(report)
+}
+
+/// The shard's runs that need not run, by slot (run / shard count): done in any shard file
+/// of the sweep (a run done under another layout is done), or failed and not retried.
+struct Already {
+    done: Vec<bool>,
+    done_count: u64,
+    failed_count: u64,
+    /// Of `done_count`, those not recorded in this shard's own file (`recovered`).
+    elsewhere: u64,
+}
+
+fn already(plan: &Plan, opts: &Options, recovered: &[u64]) -> Result<Already, SweepError> {
+    let runs = plan.runs;
+    let slot = |run: u64| (run / opts.shard.count as u64) as usize;
+    let mut done = vec![false; opts.shard.assigned(runs) as usize];
+    let mut mine = vec![false; done.len()];
+    for &r in recovered {
+        if opts.shard.owns(r) && r < runs {
+            mine[slot(r)] = true;
+        }
+    }
+    let index = super::merge::Index::build(plan)?;
+    let (mut done_count, mut failed_count, mut elsewhere) = (0, 0, 0);
+    let mut r = opts.shard.index as u64;
+    while r < runs {
+        if index.is_done(r) {
+            done[slot(r)] = true;
+            done_count += 1;
+            elsewhere += !mine[slot(r)] as u64;
+        } else if index.is_complete(r) && !opts.retry_failed {
+            done[slot(r)] = true;
+            failed_count += 1;
+        }
+        r += opts.shard.count as u64;
+    }
+    Ok(Already { done, done_count, failed_count, elsewhere })
 }
 
 /// Runs one line of the plan into its row lines, or the reason it failed.
@@ -359,64 +376,6 @@ impl Observer for Collector<'_> {
             _ => {}
         }
         Ok(())
-    }
-}
-
-/// Runs done / total with rate and ETA: a bar on a terminal, a line every ten seconds
-/// in a log (a cluster job's output file).
-struct Progress {
-    bar: Option<indicatif::ProgressBar>,
-    log: bool,
-    total: u64,
-    shard: Shard,
-    count: AtomicU64,
-    started: Instant,
-    last_line: Mutex<Instant>,
-}
-
-impl Progress {
-    fn new(total: u64, shard: Shard, quiet: bool) -> Progress {
-        let terminal = io::stderr().is_terminal();
-        let bar = (!quiet && terminal && total > 0).then(|| {
-            let bar = indicatif::ProgressBar::new(total);
-            if let Ok(style) = indicatif::ProgressStyle::with_template(
-                "{bar:40} {pos}/{len} runs  {per_sec}  {elapsed} elapsed, ETA {eta}",
-            ) {
-                bar.set_style(style);
-            }
-            bar
-        });
-        Progress {
-            bar,
-            log: !quiet && !terminal,
-            total,
-            shard,
-            count: AtomicU64::new(0),
-            started: Instant::now(),
-            last_line: Mutex::new(Instant::now()),
-        }
-    }
-
-    fn inc(&self) {
-        let n = self.count.fetch_add(1, Ordering::Relaxed) + 1;
-        if let Some(bar) = &self.bar {
-            bar.inc(1);
-        } else if self.log {
-            let mut last = self.last_line.lock().expect("no panic holds it");
-            if last.elapsed().as_secs() >= 10 {
-                *last = Instant::now();
-                let secs = self.started.elapsed().as_secs_f64();
-                let rate = n as f64 / secs;
-                let eta = (self.total - n) as f64 / rate.max(1e-9);
-                eprintln!("shard {}: {n}/{} runs, {rate:.1} runs/s, ETA {eta:.0} s", self.shard, self.total);
-            }
-        }
-    }
-
-    fn finish(&self) {
-        if let Some(bar) = &self.bar {
-            bar.finish_and_clear();
-        }
     }
 }
 
