@@ -367,7 +367,9 @@ fn run(path: Option<&Path>, a: RunArgs) -> ExitCode {
         Err(e @ (OutputError::Exists(_) | OutputError::BadPath(..) | OutputError::Memory { .. })) => {
             fail(2, &e.to_string())
         }
-        Err(e @ OutputError::Run(esh::engine::RunError::Model(_))) => fail(2, &e.to_string()),
+        Err(e @ OutputError::Run(esh::engine::RunError::Model(_) | esh::engine::RunError::Invalid(_))) => {
+            fail(2, &e.to_string())
+        }
         Err(e) => fail(1, &e.to_string()),
     }
 }

@@ -103,3 +103,20 @@ fn replication_new_validates_too() {
     let err = Replication::new(&s, 0).err().expect("refused");
     assert!(err.contains("landscape.k"), "{err}");
 }
+
+#[test]
+fn run_to_dir_validates_once_and_writes_nothing_for_an_invalid_scenario() {
+    use esh::output::{OutputError, RunOptions, run_to_dir};
+    let dir = tempfile::TempDir::new().unwrap();
+    let out = dir.path().join("run");
+    let mut s = small();
+    s.network.degree = 3; // odd: a ring needs an even degree
+    s.network.kind = esh::scenario::NetworkKind::Ring;
+    match run_to_dir(&s, &out, &RunOptions::default(), &esh::progress::Silent) {
+        Err(OutputError::Run(RunError::Invalid(e))) => assert_eq!(e.key.as_deref(), Some("network.degree")),
+        other => panic!("expected the scenario refused, got {:?}", other.map(|_| ())),
+    }
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0, "nothing written");
+    run_to_dir(&small(), &out, &RunOptions::default(), &esh::progress::Silent).expect("a valid one runs");
+    assert!(out.join("ticks.csv").is_file());
+}

@@ -330,7 +330,7 @@ pub fn evaluate(scenario: &Path, targets_path: &Path, replications: Option<u32>)
         .into_par_iter()
         .map(|r| {
             let mut obs = Series { kept: kept.clone(), series: RunSeries::new() };
-            crate::engine::run_replication(&s, r, &mut obs, &|| {}).map(|()| obs)
+            crate::engine::run_validated(&s, r, &mut obs, &|| {}).map(|()| obs)
         })
         .collect::<Result<_, _>>()
         .map_err(|e| match e {

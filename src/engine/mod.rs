@@ -60,6 +60,17 @@ pub fn run_replication(
     progress: &(dyn Fn() + Sync),
 ) -> Result<(), RunError> {
     scenario.validate("the scenario").map_err(RunError::Invalid)?;
+    run_validated(scenario, replication, observer, progress)
+}
+
+/// [`run_replication`] for a scenario already validated (read from a file, or checked once
+/// for a whole run): validation is per scenario, not per replication.
+pub(crate) fn run_validated(
+    scenario: &crate::scenario::Scenario,
+    replication: u32,
+    observer: &mut impl Observer,
+    progress: &(dyn Fn() + Sync),
+) -> Result<(), RunError> {
     let mut rep = Replication::build(scenario, replication).map_err(RunError::Model)?;
     if let Some(m) = rep.failure.take() {
         return Err(RunError::Model(m));

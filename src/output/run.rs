@@ -131,6 +131,8 @@ fn check(s: &Scenario, out: &Path, opts: &RunOptions, threads: usize) -> Result<
     if let Some(why) = dir::check_name(out) {
         return Err(OutputError::BadPath(out.to_path_buf(), why));
     }
+    // Once for the run: each replication then runs without checking again.
+    s.validate("the scenario").map_err(|e| OutputError::Run(RunError::Invalid(e)))?;
     opts.reporters.check().map_err(OutputError::Reporter)?;
     if out.exists() && !out.is_dir() {
         return Err(OutputError::BadPath(out.to_path_buf(), "it is an existing file, not a directory".into()));
@@ -283,7 +285,7 @@ fn run_one(
     progress: &dyn Progress,
 ) -> Result<(Finished, Parts), OutputError> {
     let mut obs = CsvObserver::new(tmp, r, s, opts);
-    crate::engine::run_replication(s, r, &mut obs, &|| progress.advance(1)).map_err(|e| match e {
+    crate::engine::run_validated(s, r, &mut obs, &|| progress.advance(1)).map_err(|e| match e {
         RunError::Io(e) if e.kind() == io::ErrorKind::Interrupted && cancelled(opts).is_some() => {
             OutputError::Interrupted(cancelled(opts).unwrap_or(0))
         }

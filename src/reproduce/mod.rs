@@ -13,7 +13,6 @@ pub mod report;
 use crate::stats;
 use rayon::prelude::*;
 
-use crate::engine::run_replication;
 use crate::progress::Progress;
 use crate::scenario::{Scenario, Value};
 use crate::sweep::file::Axis;
@@ -136,7 +135,7 @@ fn run_batch(
         .map(|&(c, r)| {
             let s = &scenarios[c];
             let mut probe = Probe::new(&e.measures, kept, s.run.ticks);
-            run_replication(s, r, &mut probe, &|| {}).map_err(|err| err.to_string())?;
+            crate::engine::run_validated(s, r, &mut probe, &|| {}).map_err(|err| err.to_string())?;
             progress.advance(1);
             Ok(probe.finish_data())
         })

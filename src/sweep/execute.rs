@@ -201,7 +201,7 @@ fn run_gated(plan: &Plan, row: &PlanRow, gate: Option<&Gate>) -> Result<(Vec<u8>
     }
     let mut collector = Collector::new(row.run, plan.sweep.keep, &plan.sweep.metrics, scenario.run.ticks);
     let ran = catch_unwind(AssertUnwindSafe(|| {
-        crate::engine::run_replication(&scenario, row.replication, &mut collector, &|| {})
+        crate::engine::run_validated(&scenario, row.replication, &mut collector, &|| {})
     }));
     match ran {
         Ok(Ok(())) => Ok((collector.out, collector.rows)),
