@@ -573,57 +573,83 @@ mod properties {
         }
     }
 
-    proptest! {
-        #![proptest_config(ProptestConfig { cases: 64, failure_persistence: None, ..ProptestConfig::default() })]
+    /// How many refits took the incremental path, over every case of the property below:
+    /// the check that the generated chains exercise it, not only the fallback.
+    static FAST: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
 
-        /// Guards `Landscape::refit` (only the contributions that depend on a changed
-        /// instrument are looked up again, through `Nk::delta::<B>`, one monomorphic copy per
-        /// policy width in bytes, or afresh when more than half are affected; the target
-        /// kind always afresh). Slow truth: `Landscape::fitness` of the new policy. The code
-        /// promises bit-identity (integer contributions, one division), so f64 bits are
-        /// compared exactly, along a chain in which each refit's result is the next one's
-        /// old fitness, as in the zone step. Every width N = 1..=64 (all eight B), both
-        /// kinds, every neighbourhood, several contexts, before and after turbulence.
-        #[test]
-        fn refit_equals_fitness_afresh_at_every_width(
-            seed in any::<u64>(),
-            target in prop::bool::weighted(0.25),
-            k in 0u32..=6,
-            hood in 0u8..3,
-            similarity in prop::sample::select(vec![0.0, 0.4, 1.0]),
-            contexts in 1usize..=3,
-            context in 0usize..3,
-            shake in any::<bool>(),
-            start in (any::<u64>(), any::<u64>()),
-            chain in prop::collection::vec(change(), 1..=12),
-        ) {
-            let kind = if target { LandscapeKind::Target } else { LandscapeKind::Nk };
-            let mut fast = 0;
-            for n in 1..=64u32 {
-                let key = StreamKey::new(seed, n as u64);
-                let mut l = Landscape::build(&params(kind, n, k, hood, similarity), contexts, &key);
-                if shake {
-                    l.shake(0.3, &key, 1);
-                }
-                let full = full_mask(n);
-                let c = context % contexts;
-                let mut pol = Policy { bits: start.0 & start.1 & full, mask: start.1 & full };
-                let mut fit = l.fitness(c, pol);
-                for change in &chain {
-                    let new = apply(pol, change, n);
-                    if let Kind::Nk(nk) = &l.kind {
-                        let changed = (pol.bits & pol.mask) ^ (new.bits & new.mask);
-                        let affected = (0..n).filter(|&b| changed >> b & 1 == 1).fold(0, |a, b| a | nk.affected[b as usize]);
-                        fast += (affected != 0 && affected.count_ones() * 2 <= n) as u32;
-                    }
-                    let got = l.refit(c, pol, fit, new);
-                    let want = l.fitness(c, new);
-                    prop_assert_eq!(got.to_bits(), want.to_bits(), "n {} context {}: {:?} -> {:?}", n, c, pol, new);
-                    (pol, fit) = (new, got);
-                }
+    /// Guards `Landscape::refit` (only the contributions that depend on a changed
+    /// instrument are looked up again, through `Nk::delta::<B>`, one monomorphic copy per
+    /// policy width in bytes, or afresh when more than half are affected; the target
+    /// kind always afresh). Slow truth: `Landscape::fitness` of the new policy. The code
+    /// promises bit-identity (integer contributions, one division), so f64 bits are
+    /// compared exactly, along a chain in which each refit's result is the next one's
+    /// old fitness, as in the zone step. Every width N = 1..=64 (all eight B), both
+    /// kinds, every neighbourhood, several contexts, before and after turbulence.
+    #[test]
+    fn refit_equals_fitness_afresh_at_every_width() {
+        use proptest::test_runner::{Config, TestRunner};
+        let strategy = (
+            any::<u64>(),
+            prop::bool::weighted(0.25),
+            0u32..=6,
+            0u8..3,
+            prop::sample::select(vec![0.0, 0.4, 1.0]),
+            1usize..=3,
+            0usize..3,
+            any::<bool>(),
+            (any::<u64>(), any::<u64>()),
+            prop::collection::vec(change(), 1..=12),
+        );
+        let mut runner = TestRunner::new(Config { cases: 64, failure_persistence: None, ..Config::default() });
+        runner
+            .run(&strategy, |(seed, target, k, hood, similarity, contexts, context, shake, start, chain)| {
+                refit_chain(seed, target, k, hood, similarity, contexts, context, shake, start, chain)
+            })
+            .unwrap();
+        assert!(FAST.load(std::sync::atomic::Ordering::Relaxed) > 0, "the incremental path was never taken");
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn refit_chain(
+        seed: u64,
+        target: bool,
+        k: u32,
+        hood: u8,
+        similarity: f64,
+        contexts: usize,
+        context: usize,
+        shake: bool,
+        start: (u64, u64),
+        chain: Vec<Change>,
+    ) -> Result<(), TestCaseError> {
+        let kind = if target { LandscapeKind::Target } else { LandscapeKind::Nk };
+        for n in 1..=64u32 {
+            let key = StreamKey::new(seed, n as u64);
+            let mut l = Landscape::build(&params(kind, n, k, hood, similarity), contexts, &key);
+            if shake {
+                l.shake(0.3, &key, 1);
             }
-            // The chains are small enough that the incremental path is taken, not only the fallback.
-            prop_assert!(target || fast > 0);
+            let full = full_mask(n);
+            let c = context % contexts;
+            let mut pol = Policy { bits: start.0 & start.1 & full, mask: start.1 & full };
+            let mut fit = l.fitness(c, pol);
+            for change in &chain {
+                let new = apply(pol, change, n);
+                if let Kind::Nk(nk) = &l.kind {
+                    let changed = (pol.bits & pol.mask) ^ (new.bits & new.mask);
+                    let affected =
+                        (0..n).filter(|&b| changed >> b & 1 == 1).fold(0, |a, b| a | nk.affected[b as usize]);
+                    FAST.fetch_add(
+                        (affected != 0 && affected.count_ones() * 2 <= n) as u32,
+                        std::sync::atomic::Ordering::Relaxed,
+                    );
+                }
+                let got = l.refit(c, pol, fit, new);
+                let want = l.fitness(c, new);
+                prop_assert_eq!(got.to_bits(), want.to_bits(), "n {} context {}: {:?} -> {:?}", n, c, pol, new);
+                (pol, fit) = (new, got);
+            }
         }
+        Ok(())
     }
 }
