@@ -75,7 +75,8 @@ pub(super) struct ExperimentParser<'a, 'f> {
     pub(super) find: &'f ScenarioSource<'f>,
 }
 
-type Item<'i> = Spanned<DeValue<'i>>;
+/// A value of the file with its place in the text.
+pub(super) type Item<'i> = Spanned<DeValue<'i>>;
 
 impl ExperimentParser<'_, '_> {
     pub(super) fn required_string(&self, t: &Table<'_>, section: &str, key: &str) -> Result<String, ScenarioError> {
