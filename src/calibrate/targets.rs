@@ -253,15 +253,10 @@ impl TargetReader<'_> {
         self.r.metric(&name, span, &self.path(key)).map(Some)
     }
 
+    /// One target, its keys read in the order its errors are reported: name, metric, kind and
+    /// stat, the kind's years, value and weight, unit and source.
     fn read(&self) -> Result<Target, ScenarioError> {
-        let name = self.string("name")?.ok_or_else(|| self.missing("name", "a unique name, such as \"firms_2017\""))?;
-        if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-') {
-            let span = self.t.get("name").expect("read").span();
-            return Err(self
-                .r
-                .err(span, &self.path("name"), format!("\"{name}\" is not a plain name"))
-                .help("use letters, digits, '_' and '-' (the name becomes a column of samples.csv)"));
-        }
+        let name = self.name()?;
         let metric = self.metric("metric")?.ok_or_else(|| {
             self.missing(
                 "metric",
@@ -274,42 +269,67 @@ impl TargetReader<'_> {
             Some("mean") => Stat::Mean,
             _ => Stat::End,
         };
-        let forbid = |key: &str, why: &str| -> Result<(), ScenarioError> {
-            match self.t.get(key) {
-                Some(v) => Err(self.r.err(v.span(), &self.path(key), format!("`{key}` {why}"))),
-                None => Ok(()),
-            }
-        };
-        let kind = match kind {
-            "growth" => {
-                forbid("year", "does not apply to a growth target; give `from` and `to`")?;
-                forbid("over", "applies to ratio targets only")?;
-                let from = self.year("from")?.ok_or_else(|| self.missing("from", "the first year of the growth"))?;
-                let to = self.year("to")?.ok_or_else(|| self.missing("to", "the last year of the growth"))?;
-                if to <= from {
-                    let span = self.t.get("to").expect("read").span();
-                    return Err(self.r.err(
-                        span,
-                        &self.path("to"),
-                        format!("`to` ({to}) must be after `from` ({from})"),
-                    ));
-                }
-                Kind::Growth { from, to }
-            }
-            other => {
-                forbid("from", "applies to growth targets only")?;
-                forbid("to", "applies to growth targets only")?;
-                let year = self.year("year")?.ok_or_else(|| self.missing("year", "the calendar year it refers to"))?;
-                if other == "ratio" {
-                    let over =
-                        self.metric("over")?.ok_or_else(|| self.missing("over", "the metric it is divided by"))?;
-                    Kind::Ratio { year, over }
-                } else {
-                    forbid("over", "applies to ratio targets only")?;
-                    Kind::Level { year }
-                }
-            }
-        };
+        let kind = if kind == "growth" { self.growth()? } else { self.in_year(kind == "ratio")? };
+        self.check_sum(kind, stat)?;
+        let (value, weight) = self.value_and_weight()?;
+        let unit = self.string("unit")?.ok_or_else(|| self.missing("unit", "its unit, e.g. \"firms\" or \"share\""))?;
+        let source = self
+            .string("source")?
+            .ok_or_else(|| self.missing("source", "where the figure comes from, e.g. \"seed 003, Table 3\""))?;
+        Ok(Target { name, kind, metric, stat, value, unit, source, weight })
+    }
+
+    /// The target's `name`: a plain name, as it becomes a column of samples.csv.
+    fn name(&self) -> Result<String, ScenarioError> {
+        let name = self.string("name")?.ok_or_else(|| self.missing("name", "a unique name, such as \"firms_2017\""))?;
+        if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-') {
+            let span = self.t.get("name").expect("read").span();
+            return Err(self
+                .r
+                .err(span, &self.path("name"), format!("\"{name}\" is not a plain name"))
+                .help("use letters, digits, '_' and '-' (the name becomes a column of samples.csv)"));
+        }
+        Ok(name)
+    }
+
+    /// Refuses `key`, which does not apply to this kind of target (`why` says so).
+    fn forbid(&self, key: &str, why: &str) -> Result<(), ScenarioError> {
+        match self.t.get(key) {
+            Some(v) => Err(self.r.err(v.span(), &self.path(key), format!("`{key}` {why}"))),
+            None => Ok(()),
+        }
+    }
+
+    /// A growth target: `from` and `to`, the second after the first.
+    fn growth(&self) -> Result<Kind, ScenarioError> {
+        self.forbid("year", "does not apply to a growth target; give `from` and `to`")?;
+        self.forbid("over", "applies to ratio targets only")?;
+        let from = self.year("from")?.ok_or_else(|| self.missing("from", "the first year of the growth"))?;
+        let to = self.year("to")?.ok_or_else(|| self.missing("to", "the last year of the growth"))?;
+        if to <= from {
+            let span = self.t.get("to").expect("read").span();
+            return Err(self.r.err(span, &self.path("to"), format!("`to` ({to}) must be after `from` ({from})")));
+        }
+        Ok(Kind::Growth { from, to })
+    }
+
+    /// A level or (with `ratio`) a ratio target: one `year`, and for a ratio the metric it is
+    /// divided by (`over`).
+    fn in_year(&self, ratio: bool) -> Result<Kind, ScenarioError> {
+        self.forbid("from", "applies to growth targets only")?;
+        self.forbid("to", "applies to growth targets only")?;
+        let year = self.year("year")?.ok_or_else(|| self.missing("year", "the calendar year it refers to"))?;
+        if ratio {
+            let over = self.metric("over")?.ok_or_else(|| self.missing("over", "the metric it is divided by"))?;
+            Ok(Kind::Ratio { year, over })
+        } else {
+            self.forbid("over", "applies to ratio targets only")?;
+            Ok(Kind::Level { year })
+        }
+    }
+
+    /// Refuses a sum over the start year, which misses its first tick (the initial state).
+    fn check_sum(&self, kind: Kind, stat: Stat) -> Result<(), ScenarioError> {
         let start = self.calendar.start_year;
         let reads_start = match kind {
             Kind::Level { year } | Kind::Ratio { year, .. } => year == start,
@@ -322,6 +342,12 @@ impl TargetReader<'_> {
                 .err(span, &self.path("stat"), format!("a sum over {start}, the start year, misses its first tick"))
                 .help("tick 0 is the initial state, with no flows (with yearly ticks the start year has no flows at all): compare a later year"));
         }
+        Ok(())
+    }
+
+    /// The target's `value` and `weight` (default 1): a weight is not negative, and a fitted
+    /// target's value is not 0, as its error is relative to it.
+    fn value_and_weight(&self) -> Result<(f64, f64), ScenarioError> {
         let value = self.number("value")?.ok_or_else(|| self.missing("value", "the figure the model should reach"))?;
         let weight = self.number("weight")?.unwrap_or(1.0);
         if weight < 0.0 {
@@ -338,11 +364,7 @@ impl TargetReader<'_> {
                 .err(span, &self.path("value"), "a fitted target cannot be 0: its error is relative to it")
                 .help("give it weight = 0 to report it only"));
         }
-        let unit = self.string("unit")?.ok_or_else(|| self.missing("unit", "its unit, e.g. \"firms\" or \"share\""))?;
-        let source = self
-            .string("source")?
-            .ok_or_else(|| self.missing("source", "where the figure comes from, e.g. \"seed 003, Table 3\""))?;
-        Ok(Target { name, kind, metric, stat, value, unit, source, weight })
+        Ok((value, weight))
     }
 }
 

@@ -6,7 +6,7 @@
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use esh::calibrate::{self, Calibration, Param, Settings};
+use esh::calibrate::{self, Calibration, Fit, Param, Settings, Written};
 use esh::sweep::{Shard, SweepError, execute};
 
 use super::fail;
@@ -67,6 +67,33 @@ pub fn command(a: Args) -> ExitCode {
 }
 
 fn run(a: Args) -> Result<ExitCode, SweepError> {
+    check_options(&a)?;
+    let continuing = a.resume.is_some() || a.fit.is_some();
+    let dir = match (&a.resume, &a.fit) {
+        (Some(d), _) | (_, Some(d)) => d.clone(),
+        _ => match plan_new(&a)? {
+            Some(out) => out,
+            None => return Ok(ExitCode::SUCCESS),
+        },
+    };
+    let mut c = Calibration::open(&dir)?;
+    if let (true, Some(accept)) = (continuing, a.accept) {
+        if !(accept > 0.0 && accept <= 1.0) {
+            return Err(SweepError::Input(format!("--accept {accept}: expected a share in (0, 1]")));
+        }
+        c.accept = accept;
+    }
+    if a.fit.is_none() {
+        run_missing(&c, a.quiet)?;
+    }
+    let f = calibrate::fit(&c)?;
+    let w = calibrate::write_report(&c, &f)?;
+    print_fit(&f, &w, a.quiet);
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Refuses options that contradict each other, before anything is read.
+fn check_options(a: &Args) -> Result<(), SweepError> {
     let continuing = a.resume.is_some() || a.fit.is_some();
     if a.resume.is_some() && a.fit.is_some() {
         return Err(SweepError::Input("give --resume DIR or --fit DIR, not both".into()));
@@ -91,97 +118,94 @@ fn run(a: Args) -> Result<ExitCode, SweepError> {
             "--params takes every value after it, so it took the file '{misplaced}'\n  help: put the SCENARIO before --params (esh calibrate SCENARIO --targets FILE --params ...)"
         )));
     }
-    let dir = match (&a.resume, &a.fit) {
-        (Some(d), _) | (_, Some(d)) => d.clone(),
-        _ => {
-            let scenario = a.scenario.as_deref().ok_or_else(|| {
-                SweepError::Input("give a SCENARIO file to calibrate (or --resume DIR / --fit DIR)".into())
-            })?;
-            let targets = a.targets.as_deref().ok_or_else(|| {
-                SweepError::Input(
-                    "give the figures to fit with --targets FILE (e.g. scenarios/targets/torch.toml)".into(),
-                )
-            })?;
-            if a.params.is_empty() {
-                if a.out.is_some()
-                    || a.plan_only
-                    || a.force
-                    || a.samples.is_some()
-                    || a.accept.is_some()
-                    || a.seed.is_some()
-                {
-                    return Err(SweepError::Input(
-                        "without --params there is nothing to fit: the scenario is only compared with the targets (with its own seed; --replications applies), and --out, --force, --plan-only, --samples, --accept and --seed do not apply".into(),
-                    ));
-                }
-                let e = calibrate::evaluate(scenario, targets, a.replications)?;
-                print!("{}", e.table());
-                return Ok(ExitCode::SUCCESS);
-            }
-            let params: Vec<Param> =
-                a.params.iter().map(|p| Param::parse(p)).collect::<Result<_, _>>().map_err(SweepError::Input)?;
-            let replications = a.replications.unwrap_or(1);
-            let samples = a.samples.unwrap_or(200);
-            if samples == 0 || replications == 0 {
-                return Err(SweepError::Input("--samples and --replications must be at least 1".into()));
-            }
-            let name = scenario.file_stem().map_or("scenario".into(), |s| s.to_string_lossy().into_owned());
-            let out = a.out.clone().unwrap_or_else(|| Path::new("runs").join(format!("calibrate-{name}")));
-            let settings = Settings { params, samples, replications, accept: a.accept.unwrap_or(0.1), seed: a.seed };
-            calibrate::plan(scenario, targets, &settings, &out, a.force)?;
-            if !a.quiet {
-                println!(
-                    "planned a calibration of {} over {} samples x {} replication(s) in {}",
-                    settings.params.iter().map(|p| p.spec.path()).collect::<Vec<_>>().join(", "),
-                    samples,
-                    replications,
-                    out.display()
-                );
-            }
-            if a.plan_only {
-                let sweep = out.join(calibrate::SWEEP_DIR);
-                println!(
-                    "next: esh sweep run {0}   (or: esh sweep slurm {0} --tasks N --submit)\nthen: esh calibrate --fit {1}",
-                    sweep.display(),
-                    out.display()
-                );
-                return Ok(ExitCode::SUCCESS);
-            }
-            out
-        }
-    };
-    let mut c = Calibration::open(&dir)?;
-    if let (true, Some(accept)) = (continuing, a.accept) {
-        if !(accept > 0.0 && accept <= 1.0) {
-            return Err(SweepError::Input(format!("--accept {accept}: expected a share in (0, 1]")));
-        }
-        c.accept = accept;
+    Ok(())
+}
+
+/// A new calibration of SCENARIO against --targets: planned into its directory, which is
+/// returned to be run and fitted; None when the command is done (without --params the
+/// scenario is only compared with the targets; with --plan-only it is only planned).
+fn plan_new(a: &Args) -> Result<Option<PathBuf>, SweepError> {
+    let scenario = a
+        .scenario
+        .as_deref()
+        .ok_or_else(|| SweepError::Input("give a SCENARIO file to calibrate (or --resume DIR / --fit DIR)".into()))?;
+    let targets = a.targets.as_deref().ok_or_else(|| {
+        SweepError::Input("give the figures to fit with --targets FILE (e.g. scenarios/targets/torch.toml)".into())
+    })?;
+    if a.params.is_empty() {
+        compare(a, scenario, targets)?;
+        return Ok(None);
     }
-    if a.fit.is_none() {
-        let r = execute::run_shard(
-            &c.plan,
-            &execute::Options { shard: Shard::WHOLE, retry_failed: false },
-            &crate::progress::Stderr::runs(a.quiet),
-        )?;
-        if !a.quiet {
-            println!(
-                "ran {} of {} runs in {:.1} s ({} done before)",
-                r.ran, r.assigned, r.wall_seconds, r.already_done
-            );
-        }
-        if !r.failed.is_empty() || r.already_failed > 0 {
-            for (run, why) in r.failed.iter().take(10) {
-                eprintln!("run {run} failed: {why}");
-            }
-            return Err(SweepError::Incomplete(format!(
-                "{} run(s) failed; nothing was fitted\n  help: see `esh sweep status {}`; `esh sweep run --retry-failed` runs them again",
-                r.failed.len() as u64 + r.already_failed,
-                c.plan.dir.display()
-            )));
-        }
+    let params: Vec<Param> =
+        a.params.iter().map(|p| Param::parse(p)).collect::<Result<_, _>>().map_err(SweepError::Input)?;
+    let replications = a.replications.unwrap_or(1);
+    let samples = a.samples.unwrap_or(200);
+    if samples == 0 || replications == 0 {
+        return Err(SweepError::Input("--samples and --replications must be at least 1".into()));
     }
-    let f = calibrate::fit(&c)?;
-    let w = calibrate::write_report(&c, &f)?;
+    let name = scenario.file_stem().map_or("scenario".into(), |s| s.to_string_lossy().into_owned());
+    let out = a.out.clone().unwrap_or_else(|| Path::new("runs").join(format!("calibrate-{name}")));
+    let settings = Settings { params, samples, replications, accept: a.accept.unwrap_or(0.1), seed: a.seed };
+    calibrate::plan(scenario, targets, &settings, &out, a.force)?;
+    if !a.quiet {
+        println!(
+            "planned a calibration of {} over {} samples x {} replication(s) in {}",
+            settings.params.iter().map(|p| p.spec.path()).collect::<Vec<_>>().join(", "),
+            samples,
+            replications,
+            out.display()
+        );
+    }
+    if a.plan_only {
+        let sweep = out.join(calibrate::SWEEP_DIR);
+        println!(
+            "next: esh sweep run {0}   (or: esh sweep slurm {0} --tasks N --submit)\nthen: esh calibrate --fit {1}",
+            sweep.display(),
+            out.display()
+        );
+        return Ok(None);
+    }
+    Ok(Some(out))
+}
+
+/// Without --params: the scenario as it stands, with its own seed, compared with the targets.
+fn compare(a: &Args, scenario: &Path, targets: &Path) -> Result<(), SweepError> {
+    if a.out.is_some() || a.plan_only || a.force || a.samples.is_some() || a.accept.is_some() || a.seed.is_some() {
+        return Err(SweepError::Input(
+            "without --params there is nothing to fit: the scenario is only compared with the targets (with its own seed; --replications applies), and --out, --force, --plan-only, --samples, --accept and --seed do not apply".into(),
+        ));
+    }
+    let e = calibrate::evaluate(scenario, targets, a.replications)?;
+    print!("{}", e.table());
+    Ok(())
+}
+
+/// Runs the calibration's missing runs here; refuses to go on to the fit if any failed.
+fn run_missing(c: &Calibration, quiet: bool) -> Result<(), SweepError> {
+    let r = execute::run_shard(
+        &c.plan,
+        &execute::Options { shard: Shard::WHOLE, retry_failed: false },
+        &crate::progress::Stderr::runs(quiet),
+    )?;
+    if !quiet {
+        println!("ran {} of {} runs in {:.1} s ({} done before)", r.ran, r.assigned, r.wall_seconds, r.already_done);
+    }
+    if !r.failed.is_empty() || r.already_failed > 0 {
+        for (run, why) in r.failed.iter().take(10) {
+            eprintln!("run {run} failed: {why}");
+        }
+        return Err(SweepError::Incomplete(format!(
+            "{} run(s) failed; nothing was fitted\n  help: see `esh sweep status {}`; `esh sweep run --retry-failed` runs them again",
+            r.failed.len() as u64 + r.already_failed,
+            c.plan.dir.display()
+        )));
+    }
+    Ok(())
+}
+
+/// Prints the fit: the targets table, the best sample and its parameter values, and (unless
+/// quiet) the files written.
+fn print_fit(f: &Fit, w: &Written, quiet: bool) {
     let best = f.best();
     print!("{}", w.table);
     println!(
@@ -197,10 +221,9 @@ fn run(a: Args) -> Result<ExitCode, SweepError> {
         let shown = v.parse::<f64>().map_or_else(|_| v.clone(), esh::output::summary::number);
         println!("  {} = {shown}", spec.path());
     }
-    if !a.quiet {
+    if !quiet {
         for p in &w.files {
             println!("wrote {}", p.display());
         }
     }
-    Ok(ExitCode::SUCCESS)
 }

@@ -285,100 +285,130 @@ pub fn evaluate(
     seed: u64,
     cell: u64,
 ) -> TestResult {
-    let label = (t as u64) << 20 | cell;
-    let values = |side: &Side, m: usize| -> Vec<f64> {
-        data[e.condition_of(conditions, side)].iter().map(|r| r.measures[m]).collect()
-    };
-    let name = |side: &Side| condition_label(e, &conditions[e.condition_of(conditions, side)]);
+    let runs = Runs { e, conditions, data, seed, label: (t as u64) << 20 | cell };
     match &e.tests[t].kind {
-        TestKind::Difference { measure, a, b, expect } => {
-            let (va, vb) = (values(a, *measure), values(b, *measure));
-            let pairs = defined_pairs(&va, &vb);
-            let d: Vec<f64> = pairs.iter().map(|(x, y)| x - y).collect();
-            let (lo, hi) = stats::bootstrap_mean(&d, seed, label);
-            let ma = stats::mean(&pairs.iter().map(|p| p.0).collect::<Vec<_>>());
-            let mb = stats::mean(&pairs.iter().map(|p| p.1).collect::<Vec<_>>());
-            TestResult {
-                effect: stats::mean(&d),
-                lo,
-                hi,
-                n: d.len(),
-                verdict: judge(lo, hi, 0.0, *expect),
-                detail: format!("{} {}, {} {}{}", name(a), fmt(ma), name(b), fmt(mb), dropped(va.len(), d.len())),
-            }
-        }
-        TestKind::Level { measure, a, threshold, expect } => {
-            let v: Vec<f64> = values(a, *measure).into_iter().filter(|x| x.is_finite()).collect();
-            let (lo, hi) = stats::bootstrap_mean(&v, seed, label);
-            TestResult {
-                effect: stats::mean(&v),
-                lo,
-                hi,
-                n: v.len(),
-                verdict: judge(lo, hi, *threshold, *expect),
-                detail: format!(
-                    "{}; threshold {}{}",
-                    name(a),
-                    fmt(*threshold),
-                    dropped(data[e.condition_of(conditions, a)].len(), v.len())
-                ),
-            }
-        }
-        TestKind::Share { measure, a, b, threshold, expect } => {
-            // The strict share (Lazer & Friedman's Table B.1 counts a landscape only when
-            // one network ends strictly higher); ties are reported beside it, not halved in.
-            let (va, vb) = (values(a, *measure), values(b, *measure));
-            let pairs = defined_pairs(&va, &vb);
-            let w: Vec<f64> = pairs.iter().map(|(x, y)| (x > y) as u8 as f64).collect();
-            let ties = pairs.iter().filter(|(x, y)| x == y).count();
-            let k: f64 = w.iter().sum();
-            let n = w.len();
-            let (lo, hi) = stats::wilson(k, n as f64);
-            TestResult {
-                effect: stats::mean(&w),
-                lo,
-                hi,
-                n,
-                verdict: judge(lo, hi, *threshold, *expect),
-                detail: format!(
-                    "{} strictly ahead of {} in {k} of {n} pairs; tied in {ties} (tie share {}), behind in {}{}",
-                    name(a),
-                    name(b),
-                    fmt(ties as f64 / n as f64),
-                    n - k as usize - ties,
-                    dropped(va.len(), n)
-                ),
-            }
-        }
-        TestKind::Crossover { metric, a, b } => {
-            // The kept series come first in every run's series, in kept_series order.
-            let k = kept_series(e).iter().position(|m| m == metric).expect("crossover metrics are kept");
-            let (ca, cb) = (e.condition_of(conditions, a), e.condition_of(conditions, b));
-            let diffs: Vec<Vec<f64>> = data[ca]
-                .iter()
-                .zip(&data[cb])
-                .map(|(ra, rb)| rb.series[k].iter().zip(&ra.series[k]).map(|(y, x)| y - x).collect())
-                .collect();
-            let at = |idx: &[usize]| crossover(&diffs, idx);
-            let all: Vec<usize> = (0..diffs.len()).collect();
-            let effect = at(&all);
-            let (lo, hi) = stats::bootstrap(diffs.len(), seed, label, at);
-            let verdict = if effect.is_nan() {
-                Verdict::Contradicted
-            } else if lo.is_nan() {
-                Verdict::Inconclusive
-            } else {
-                Verdict::Supported
-            };
-            TestResult {
-                effect,
-                lo,
-                hi,
-                n: diffs.len(),
-                verdict,
-                detail: format!("{} ahead first, then {} from this tick on (mean {metric})", name(a), name(b)),
-            }
-        }
+        TestKind::Difference { measure, a, b, expect } => difference(&runs, *measure, a, b, *expect),
+        TestKind::Level { measure, a, threshold, expect } => level(&runs, *measure, a, *threshold, *expect),
+        TestKind::Share { measure, a, b, threshold, expect } => share(&runs, *measure, a, b, *threshold, *expect),
+        TestKind::Crossover { metric, a, b } => crossover_test(&runs, metric, a, b),
+    }
+}
+
+/// What a test reads: the experiment's runs by condition, and the seed and stream of its
+/// bootstrap.
+struct Runs<'a> {
+    e: &'a Experiment,
+    conditions: &'a [Condition],
+    data: &'a [Vec<RunData>],
+    seed: u64,
+    label: u64,
+}
+
+impl Runs<'_> {
+    /// The runs of a side's condition.
+    fn of(&self, side: &Side) -> &[RunData] {
+        &self.data[self.e.condition_of(self.conditions, side)]
+    }
+
+    /// Measure `m` in every run of a side, in replication order.
+    fn values(&self, side: &Side, m: usize) -> Vec<f64> {
+        self.of(side).iter().map(|r| r.measures[m]).collect()
+    }
+
+    fn name(&self, side: &Side) -> String {
+        condition_label(self.e, &self.conditions[self.e.condition_of(self.conditions, side)])
+    }
+}
+
+/// The paired difference a - b: its mean with a bootstrap CI, against 0.
+fn difference(runs: &Runs, measure: usize, a: &Side, b: &Side, expect: Expect) -> TestResult {
+    let (va, vb) = (runs.values(a, measure), runs.values(b, measure));
+    let pairs = defined_pairs(&va, &vb);
+    let d: Vec<f64> = pairs.iter().map(|(x, y)| x - y).collect();
+    let (lo, hi) = stats::bootstrap_mean(&d, runs.seed, runs.label);
+    let ma = stats::mean(&pairs.iter().map(|p| p.0).collect::<Vec<_>>());
+    let mb = stats::mean(&pairs.iter().map(|p| p.1).collect::<Vec<_>>());
+    TestResult {
+        effect: stats::mean(&d),
+        lo,
+        hi,
+        n: d.len(),
+        verdict: judge(lo, hi, 0.0, expect),
+        detail: format!("{} {}, {} {}{}", runs.name(a), fmt(ma), runs.name(b), fmt(mb), dropped(va.len(), d.len())),
+    }
+}
+
+/// The mean of a measure in one condition with a bootstrap CI, against a threshold.
+fn level(runs: &Runs, measure: usize, a: &Side, threshold: f64, expect: Expect) -> TestResult {
+    let v: Vec<f64> = runs.values(a, measure).into_iter().filter(|x| x.is_finite()).collect();
+    let (lo, hi) = stats::bootstrap_mean(&v, runs.seed, runs.label);
+    TestResult {
+        effect: stats::mean(&v),
+        lo,
+        hi,
+        n: v.len(),
+        verdict: judge(lo, hi, threshold, expect),
+        detail: format!("{}; threshold {}{}", runs.name(a), fmt(threshold), dropped(runs.of(a).len(), v.len())),
+    }
+}
+
+/// The share of pairs in which a is strictly ahead, with Wilson's interval, against a threshold.
+fn share(runs: &Runs, measure: usize, a: &Side, b: &Side, threshold: f64, expect: Expect) -> TestResult {
+    // The strict share (Lazer & Friedman's Table B.1 counts a landscape only when
+    // one network ends strictly higher); ties are reported beside it, not halved in.
+    let (va, vb) = (runs.values(a, measure), runs.values(b, measure));
+    let pairs = defined_pairs(&va, &vb);
+    let w: Vec<f64> = pairs.iter().map(|(x, y)| (x > y) as u8 as f64).collect();
+    let ties = pairs.iter().filter(|(x, y)| x == y).count();
+    let k: f64 = w.iter().sum();
+    let n = w.len();
+    let (lo, hi) = stats::wilson(k, n as f64);
+    TestResult {
+        effect: stats::mean(&w),
+        lo,
+        hi,
+        n,
+        verdict: judge(lo, hi, threshold, expect),
+        detail: format!(
+            "{} strictly ahead of {} in {k} of {n} pairs; tied in {ties} (tie share {}), behind in {}{}",
+            runs.name(a),
+            runs.name(b),
+            fmt(ties as f64 / n as f64),
+            n - k as usize - ties,
+            dropped(va.len(), n)
+        ),
+    }
+}
+
+/// The tick from which b's mean metric stays above a's, with a bootstrap CI; contradicted
+/// when there is no such crossing.
+fn crossover_test(runs: &Runs, metric: &str, a: &Side, b: &Side) -> TestResult {
+    // The kept series come first in every run's series, in kept_series order.
+    let k = kept_series(runs.e).iter().position(|m| *m == metric).expect("crossover metrics are kept");
+    let diffs: Vec<Vec<f64>> = runs
+        .of(a)
+        .iter()
+        .zip(runs.of(b))
+        .map(|(ra, rb)| rb.series[k].iter().zip(&ra.series[k]).map(|(y, x)| y - x).collect())
+        .collect();
+    let at = |idx: &[usize]| crossover(&diffs, idx);
+    let all: Vec<usize> = (0..diffs.len()).collect();
+    let effect = at(&all);
+    let (lo, hi) = stats::bootstrap(diffs.len(), runs.seed, runs.label, at);
+    let verdict = if effect.is_nan() {
+        Verdict::Contradicted
+    } else if lo.is_nan() {
+        Verdict::Inconclusive
+    } else {
+        Verdict::Supported
+    };
+    TestResult {
+        effect,
+        lo,
+        hi,
+        n: diffs.len(),
+        verdict,
+        detail: format!("{} ahead first, then {} from this tick on (mean {metric})", runs.name(a), runs.name(b)),
     }
 }
 

@@ -294,63 +294,9 @@ fn figures(md: &mut String, o: &Outcome, sub: &Path) -> Result<(), String> {
     let mut tables = String::new();
     for (k, f) in e.figures.iter().enumerate() {
         let (title, svg) = match f {
-            Figure::Series { title, metric, regimes } => {
-                let s = o.series_names.iter().position(|n| n == metric).expect("kept");
-                let lines: Vec<Line> = o
-                    .conditions
-                    .iter()
-                    .enumerate()
-                    .filter(|(_, c)| regimes.contains(&c.regime))
-                    .map(|(ci, c)| {
-                        let rows: Vec<Vec<f64>> = o.data[ci].iter().map(|r| r.series[s].clone()).collect();
-                        let (mean, lo, hi) = mean_band(&rows);
-                        Line {
-                            label: band_label(&condition_label(e, c), rows.len()),
-                            x: (0..mean.len()).map(|t| t as f64).collect(),
-                            mean,
-                            lo,
-                            hi,
-                        }
-                    })
-                    .collect();
-                (title.clone(), chart(title, "tick", metric, &lines, false)?)
-            }
+            Figure::Series { title, metric, regimes } => (title.clone(), series_figure(o, title, metric, regimes)?),
             Figure::Curve { title, measure, regime, x, group } => {
-                let g = &e.regimes[*regime];
-                let xs = crate::sweep::design::grid_values(&g.axes[*x]);
-                let groups =
-                    group.map(|k| crate::sweep::design::grid_values(&g.axes[k])).unwrap_or_else(|| vec![Value::Int(0)]);
-                let mut lines = Vec::new();
-                // (group value, x value, mean, CI half-width, runs) of every point, for the table.
-                let mut points = Vec::new();
-                for gv in &groups {
-                    let mut fewest = usize::MAX;
-                    let mut line =
-                        Line { label: String::new(), x: Vec::new(), mean: Vec::new(), lo: Vec::new(), hi: Vec::new() };
-                    for xv in &xs {
-                        let Some(ci) = o.conditions.iter().position(|c| {
-                            c.regime == *regime && c.values[*x] == *xv && group.is_none_or(|k| c.values[k] == *gv)
-                        }) else {
-                            continue;
-                        };
-                        let v: Vec<f64> =
-                            o.data[ci].iter().map(|r| r.measures[*measure]).filter(|v| v.is_finite()).collect();
-                        fewest = fewest.min(v.len());
-                        // A point whose runs all left the measure undefined is drawn as a gap.
-                        let (mean, lo, hi) = mean_band(&v.iter().map(|x| vec![*x]).collect::<Vec<_>>());
-                        let first = |c: &[f64]| c.first().copied().unwrap_or(f64::NAN);
-                        line.x.push(xv.as_f64().unwrap_or(f64::NAN));
-                        line.mean.push(first(&mean));
-                        line.lo.push(first(&lo));
-                        line.hi.push(first(&hi));
-                        points.push((gv.clone(), xv.clone(), first(&mean), first(&hi) - first(&mean), v.len()));
-                    }
-                    let name = group.map_or(String::new(), |k| format!("{} = {gv}", g.axes[k].spec.key));
-                    line.label = band_label(&name, if fewest == usize::MAX { 0 } else { fewest });
-                    lines.push(line);
-                }
-                curve_table(&mut tables, title, &g.axes[*x].name(), group.map(|k| g.axes[k].name()), &points);
-                (title.clone(), chart(title, &g.axes[*x].name(), &e.measures[*measure].name, &lines, true)?)
+                (title.clone(), curve_figure(&mut tables, o, title, *measure, *regime, *x, *group)?)
             }
         };
         let name = format!("figure-{}.svg", k + 1);
@@ -366,6 +312,79 @@ fn figures(md: &mut String, o: &Outcome, sub: &Path) -> Result<(), String> {
     .unwrap();
     md.push_str(&tables);
     Ok(())
+}
+
+/// A series figure's SVG: the metric per tick, one line with its band per condition of the
+/// regimes.
+fn series_figure(o: &Outcome, title: &str, metric: &str, regimes: &[usize]) -> Result<String, String> {
+    let e = &o.experiment;
+    let s = o.series_names.iter().position(|n| *n == metric).expect("kept");
+    let lines: Vec<Line> = o
+        .conditions
+        .iter()
+        .enumerate()
+        .filter(|(_, c)| regimes.contains(&c.regime))
+        .map(|(ci, c)| {
+            let rows: Vec<Vec<f64>> = o.data[ci].iter().map(|r| r.series[s].clone()).collect();
+            let (mean, lo, hi) = mean_band(&rows);
+            Line {
+                label: band_label(&condition_label(e, c), rows.len()),
+                x: (0..mean.len()).map(|t| t as f64).collect(),
+                mean,
+                lo,
+                hi,
+            }
+        })
+        .collect();
+    chart(title, "tick", metric, &lines, false)
+}
+
+/// A curve figure's SVG: the measure against axis `x` of the regime, one line per value of
+/// axis `group`; its points are added to `tables`.
+fn curve_figure(
+    tables: &mut String,
+    o: &Outcome,
+    title: &str,
+    measure: usize,
+    regime: usize,
+    x: usize,
+    group: Option<usize>,
+) -> Result<String, String> {
+    let e = &o.experiment;
+    let g = &e.regimes[regime];
+    let xs = crate::sweep::design::grid_values(&g.axes[x]);
+    let groups = group.map(|k| crate::sweep::design::grid_values(&g.axes[k])).unwrap_or_else(|| vec![Value::Int(0)]);
+    let mut lines = Vec::new();
+    // (group value, x value, mean, CI half-width, runs) of every point, for the table.
+    let mut points = Vec::new();
+    for gv in &groups {
+        let mut fewest = usize::MAX;
+        let mut line = Line { label: String::new(), x: Vec::new(), mean: Vec::new(), lo: Vec::new(), hi: Vec::new() };
+        for xv in &xs {
+            let Some(ci) = o
+                .conditions
+                .iter()
+                .position(|c| c.regime == regime && c.values[x] == *xv && group.is_none_or(|k| c.values[k] == *gv))
+            else {
+                continue;
+            };
+            let v: Vec<f64> = o.data[ci].iter().map(|r| r.measures[measure]).filter(|v| v.is_finite()).collect();
+            fewest = fewest.min(v.len());
+            // A point whose runs all left the measure undefined is drawn as a gap.
+            let (mean, lo, hi) = mean_band(&v.iter().map(|x| vec![*x]).collect::<Vec<_>>());
+            let first = |c: &[f64]| c.first().copied().unwrap_or(f64::NAN);
+            line.x.push(xv.as_f64().unwrap_or(f64::NAN));
+            line.mean.push(first(&mean));
+            line.lo.push(first(&lo));
+            line.hi.push(first(&hi));
+            points.push((gv.clone(), xv.clone(), first(&mean), first(&hi) - first(&mean), v.len()));
+        }
+        let name = group.map_or(String::new(), |k| format!("{} = {gv}", g.axes[k].spec.key));
+        line.label = band_label(&name, if fewest == usize::MAX { 0 } else { fewest });
+        lines.push(line);
+    }
+    curve_table(tables, title, &g.axes[x].name(), group.map(|k| g.axes[k].name()), &points);
+    chart(title, &g.axes[x].name(), &e.measures[measure].name, &lines, true)
 }
 
 /// A curve figure's points as a table: mean, standard error and 95% t interval, and runs.
