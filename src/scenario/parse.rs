@@ -309,43 +309,7 @@ impl<'a> Parser<'a> {
                         .help(format!("a \"{action}\" event takes {}", allowed.join(", "))));
                 }
             }
-            let action = match action.as_str() {
-                "add_zones" => {
-                    let region = self
-                        .region_ref(t, &p("region"), s)?
-                        .ok_or_else(|| self.err_at(&here, "add_zones needs `region`"))?;
-                    let count = match self.entry_value(t, "count", &p("count"), EVENT_SPECS)? {
-                        Some(Value::Int(n)) => n as u32,
-                        _ => {
-                            return Err(self.err_at(&here, "add_zones needs `count`, a positive integer"));
-                        }
-                    };
-                    let level = self.level(t, &p("level"))?;
-                    let capacity = match self.entry_value(t, "capacity", &p("capacity"), EVENT_SPECS)? {
-                        Some(Value::Int(n)) => Some(n as f64),
-                        Some(Value::Float(x)) => Some(x),
-                        _ => None,
-                    };
-                    Action::AddZones { region, count, level, capacity }
-                }
-                "set_level" => {
-                    let target = self.target(t, i, s)?;
-                    let level =
-                        self.level(t, &p("level"))?.ok_or_else(|| self.err_at(&here, "set_level needs `level`"))?;
-                    Action::SetLevel { target, level }
-                }
-                "set_pilot" => {
-                    let target = self.target(t, i, s)?;
-                    let pilot = match self.entry_value(t, "pilot", &p("pilot"), EVENT_SPECS)? {
-                        Some(Value::Bool(b)) => b,
-                        _ => {
-                            return Err(self.err_at(&here, "set_pilot needs `pilot = true` or `pilot = false`"));
-                        }
-                    };
-                    Action::SetPilot { target, pilot }
-                }
-                _ => self.set_action(t, i)?,
-            };
+            let action = self.event_action(t, i, &action, s)?;
             events.push(Event { tick, action });
         }
         // Stable order by tick: events of one tick apply in file order. Each event's index
@@ -355,6 +319,48 @@ impl<'a> Parser<'a> {
         let events = order.iter().map(|&i| events[i].clone()).collect();
         self.event_order = order;
         Ok(events)
+    }
+
+    /// What event `i` does, from the keys its `action` takes (already checked to apply).
+    fn event_action(&mut self, t: &Table<'_>, i: usize, action: &str, s: &Scenario) -> Result<Action, ScenarioError> {
+        let here = format!("events[{i}]");
+        let p = |k: &str| format!("events[{i}].{k}");
+        Ok(match action {
+            "add_zones" => {
+                let region = self
+                    .region_ref(t, &p("region"), s)?
+                    .ok_or_else(|| self.err_at(&here, "add_zones needs `region`"))?;
+                let count = match self.entry_value(t, "count", &p("count"), EVENT_SPECS)? {
+                    Some(Value::Int(n)) => n as u32,
+                    _ => {
+                        return Err(self.err_at(&here, "add_zones needs `count`, a positive integer"));
+                    }
+                };
+                let level = self.level(t, &p("level"))?;
+                let capacity = match self.entry_value(t, "capacity", &p("capacity"), EVENT_SPECS)? {
+                    Some(Value::Int(n)) => Some(n as f64),
+                    Some(Value::Float(x)) => Some(x),
+                    _ => None,
+                };
+                Action::AddZones { region, count, level, capacity }
+            }
+            "set_level" => {
+                let target = self.target(t, i, s)?;
+                let level = self.level(t, &p("level"))?.ok_or_else(|| self.err_at(&here, "set_level needs `level`"))?;
+                Action::SetLevel { target, level }
+            }
+            "set_pilot" => {
+                let target = self.target(t, i, s)?;
+                let pilot = match self.entry_value(t, "pilot", &p("pilot"), EVENT_SPECS)? {
+                    Some(Value::Bool(b)) => b,
+                    _ => {
+                        return Err(self.err_at(&here, "set_pilot needs `pilot = true` or `pilot = false`"));
+                    }
+                };
+                Action::SetPilot { target, pilot }
+            }
+            _ => self.set_action(t, i)?,
+        })
     }
 
     pub(super) fn event_tick(&mut self, t: &Table<'_>, i: usize, s: &Scenario) -> Result<u32, ScenarioError> {

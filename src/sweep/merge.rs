@@ -248,22 +248,10 @@ pub fn merge(plan: &Plan, opts: &Options) -> Result<Report, SweepError> {
     let keep = plan.sweep.keep;
     let metric_names: Vec<&str> = plan.sweep.metrics.iter().map(|m| m.0).collect();
     let axes = plan.axis_names();
-    let key_columns: &[&str] = match keep {
-        Keep::All { .. } | Keep::Final => &["tick"],
-        Keep::Window { .. } => &["from_tick", "to_tick"],
-    };
-    let mut head: Vec<String> = ["run", "point", "replication", "seed"].iter().map(|s| s.to_string()).collect();
-    head.extend(axes.iter().map(|a| field(a)));
-    head.extend(key_columns.iter().map(|s| s.to_string()));
-    head.extend(metric_names.iter().map(|s| s.to_string()));
-    writeln!(results, "{}", head.join(",")).map_err(ioe(&results_path))?;
-    let mut shead: Vec<String> = vec!["point".into()];
-    shead.extend(axes.iter().map(|a| field(a)));
-    if !matches!(keep, Keep::Final) {
-        shead.extend(key_columns.iter().map(|s| s.to_string()));
-    }
-    shead.extend(["metric", "n", "mean", "sd", "ci95_low", "ci95_high"].iter().map(|s| s.to_string()));
-    writeln!(summary, "{}", shead.join(",")).map_err(ioe(&summary_path))?;
+    let key_columns = key_columns(keep);
+    let (head, shead) = headers(keep, &axes, &metric_names);
+    writeln!(results, "{head}").map_err(ioe(&results_path))?;
+    writeln!(summary, "{shead}").map_err(ioe(&summary_path))?;
 
     let mut readers: Vec<ShardReader> =
         index.files.iter().map(|f| ShardReader { path: f.path.clone(), file: None }).collect();
@@ -284,11 +272,7 @@ pub fn merge(plan: &Plan, opts: &Options) -> Result<Report, SweepError> {
         }
         block.resize(loc.len as usize, 0);
         readers[loc.file as usize].read_at(loc.at, &mut block)?;
-        let mut prefix = format!("{},{},{},{}", row.run, row.point, row.replication, row.seed);
-        for v in &row.raw {
-            prefix.push(',');
-            prefix.push_str(&field(v));
-        }
+        let prefix = row_prefix(&row);
         for line in block.split(|&b| b == b'\n').filter(|l| !l.is_empty()) {
             // `r,<run>,<rest>`: the rest is the key columns and the metrics.
             let text = std::str::from_utf8(line).map_err(|_| corrupt(&index, &loc))?;
@@ -321,6 +305,43 @@ pub fn merge(plan: &Plan, opts: &Options) -> Result<Report, SweepError> {
         summary,
         preview: Some(preview),
     })
+}
+
+/// The columns results.csv puts before a kept row: run, point, replication, seed and the
+/// point's axis values.
+fn row_prefix(row: &super::plan::PlanRow) -> String {
+    let mut prefix = format!("{},{},{},{}", row.run, row.point, row.replication, row.seed);
+    for v in &row.raw {
+        prefix.push(',');
+        prefix.push_str(&field(v));
+    }
+    prefix
+}
+
+/// The columns that say which ticks a kept row covers.
+fn key_columns(keep: Keep) -> &'static [&'static str] {
+    match keep {
+        Keep::All { .. } | Keep::Final => &["tick"],
+        Keep::Window { .. } => &["from_tick", "to_tick"],
+    }
+}
+
+/// The header lines of results.csv (the run, its point, replication and seed, the axes, the
+/// kept ticks, the metrics) and of summary.csv (the point, the axes, the ticks unless only the
+/// final one is kept, then one row per metric with its statistics).
+fn headers(keep: Keep, axes: &[String], metrics: &[&str]) -> (String, String) {
+    let keys = key_columns(keep);
+    let mut head: Vec<String> = ["run", "point", "replication", "seed"].iter().map(|s| s.to_string()).collect();
+    head.extend(axes.iter().map(|a| field(a)));
+    head.extend(keys.iter().map(|s| s.to_string()));
+    head.extend(metrics.iter().map(|s| s.to_string()));
+    let mut shead: Vec<String> = vec!["point".into()];
+    shead.extend(axes.iter().map(|a| field(a)));
+    if !matches!(keep, Keep::Final) {
+        shead.extend(keys.iter().map(|s| s.to_string()));
+    }
+    shead.extend(["metric", "n", "mean", "sd", "ci95_low", "ci95_high"].iter().map(|s| s.to_string()));
+    (head.join(","), shead.join(","))
 }
 
 /// Why a sweep cannot be merged yet: the missing runs and the shards they belong to under

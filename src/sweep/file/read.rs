@@ -444,6 +444,27 @@ impl Reader<'_> {
         })
     }
 
+    /// An integer grid of log-spaced steps whose rounding gives no value twice.
+    fn check_log_steps(&self, t: &Table<'_>, path: &str, from: f64, to: f64, n: u32) -> Result<(), ScenarioError> {
+        // Log spacing crowds the low end: rounding may give a value twice.
+        let mut last = None;
+        for i in 0..n as usize {
+            let v = crate::sweep::design::range_value(from, to, n as usize, i, Scale::Log).round();
+            if last == Some(v) {
+                let s = t.get("steps").expect("present");
+                return Err(self
+                    .err(
+                        s.span(),
+                        path,
+                        format!("steps = {n} log-spaced over the integers {from}..={to} round to {v} twice, so values would repeat"),
+                    )
+                    .help("use fewer steps, or list the values"));
+            }
+            last = Some(v);
+        }
+        Ok(())
+    }
+
     /// A range's `steps` against the design: a grid over reals needs them, random and lhs
     /// designs take none, and a grid's values must not repeat (too many steps over few
     /// integers, or log spacing that rounds two steps to one integer).
@@ -500,22 +521,7 @@ impl Reader<'_> {
                     )));
             }
             (DesignKind::Grid, Some(n)) if integer && scale == Scale::Log => {
-                // Log spacing crowds the low end: rounding may give a value twice.
-                let mut last = None;
-                for i in 0..n as usize {
-                    let v = crate::sweep::design::range_value(from, to, n as usize, i, scale).round();
-                    if last == Some(v) {
-                        let s = t.get("steps").expect("present");
-                        return Err(self
-                            .err(
-                                s.span(),
-                                path,
-                                format!("steps = {n} log-spaced over the integers {from}..={to} round to {v} twice, so values would repeat"),
-                            )
-                            .help("use fewer steps, or list the values"));
-                    }
-                    last = Some(v);
-                }
+                self.check_log_steps(t, path, from, to, n)?
             }
             (DesignKind::Grid, None) if to - from >= MAX_RUNS as f64 => {
                 return Err(self.err(
