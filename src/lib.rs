@@ -10,6 +10,7 @@
 //! [`output::run_to_dir`] (a whole run into an output directory).
 
 pub mod calibrate;
+pub mod cli;
 pub mod engine;
 pub mod foundation;
 pub mod input;

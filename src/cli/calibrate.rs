@@ -6,8 +6,8 @@
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use esh::calibrate::{self, Calibration, Fit, Param, Settings, Written};
-use esh::sweep::{Shard, SweepError, execute};
+use crate::calibrate::{self, Calibration, Fit, Param, Settings, Written};
+use crate::sweep::{Shard, SweepError, execute};
 
 use super::fail;
 
@@ -185,7 +185,7 @@ fn run_missing(c: &Calibration, quiet: bool) -> Result<(), SweepError> {
     let r = execute::run_shard(
         &c.plan,
         &execute::Options { shard: Shard::WHOLE, retry_failed: false },
-        &crate::progress::Stderr::runs(quiet),
+        &crate::cli::progress::Stderr::runs(quiet),
     )?;
     if !quiet {
         println!("ran {} of {} runs in {:.1} s ({} done before)", r.ran, r.assigned, r.wall_seconds, r.already_done);
@@ -218,7 +218,7 @@ fn print_fit(f: &Fit, w: &Written, quiet: bool) {
     for ((spec, _), v) in f.params.iter().zip(&best.values) {
         // The plan's text of the value (full precision, as calibrated.toml has it); shortened
         // for the terminal when it is a number.
-        let shown = v.parse::<f64>().map_or_else(|_| v.clone(), esh::output::summary::number);
+        let shown = v.parse::<f64>().map_or_else(|_| v.clone(), crate::output::summary::number);
         println!("  {} = {shown}", spec.path());
     }
     if !quiet {

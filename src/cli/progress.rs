@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Mutex, RwLock};
 use std::time::{Duration, Instant};
 
-use esh::progress::Progress;
+use crate::progress::Progress;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 /// A bar appears only once the work has taken this long, so short work draws nothing.
@@ -95,7 +95,7 @@ impl Stderr {
         let (label, unit) = (&st.label, self.unit);
         eprintln!(
             "{label}: {n}/{total} {unit}, {} {unit}/s, ETA {} s",
-            esh::output::summary::number(rate),
+            crate::output::summary::number(rate),
             eta.round()
         );
     }

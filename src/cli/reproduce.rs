@@ -6,7 +6,7 @@
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use esh::reproduce::{self, Outcome, Verdict, embedded, file::Experiment, report};
+use crate::reproduce::{self, Outcome, Verdict, embedded, file::Experiment, report};
 
 use super::fail;
 
@@ -24,7 +24,7 @@ pub struct Args {
 
 /// An experiment to run: where it came from and its parsed form.
 fn load_all(dir: Option<&Path>) -> Result<Vec<(String, Experiment)>, (u8, String)> {
-    let bad = |e: esh::scenario::ScenarioError| (2u8, e.to_string());
+    let bad = |e: crate::scenario::ScenarioError| (2u8, e.to_string());
     match dir {
         Some(d) => {
             let mut files: Vec<PathBuf> = std::fs::read_dir(d)
@@ -67,7 +67,7 @@ fn select(args: &Args) -> Result<Vec<(String, Experiment)>, (u8, String)> {
                     Some(k) => out.push(k.clone()),
                     None => {
                         let names: Vec<&str> = known.iter().map(|(_, e)| e.id.as_str()).collect();
-                        let hint = esh::scenario::suggest::nearest(id, names.iter().copied())
+                        let hint = crate::scenario::suggest::nearest(id, names.iter().copied())
                             .map_or(format!("the experiments are {}", names.join(", ")), |n| {
                                 format!("did you mean {n}?")
                             });
@@ -103,7 +103,7 @@ pub fn command(args: Args) -> ExitCode {
     }
     let opts = reproduce::Options { quick: args.quick, seed: args.seed };
     let mut outcomes: Vec<Outcome> = Vec::new();
-    let progress = crate::progress::Stderr::runs(args.quiet);
+    let progress = crate::cli::progress::Stderr::runs(args.quiet);
     for (_, e) in &chosen {
         match reproduce::run(e, &opts, &progress) {
             Ok(o) => {
@@ -153,7 +153,7 @@ pub fn plot(dir: &Path, metrics: Vec<String>, out: Option<PathBuf>, force: bool,
         );
     }
     let metrics: Vec<String> = if metrics.is_empty() {
-        esh::plot::DEFAULT_METRICS.iter().map(|s| s.to_string()).collect()
+        crate::plot::DEFAULT_METRICS.iter().map(|s| s.to_string()).collect()
     } else {
         let mut named: Vec<String> = Vec::new();
         for m in metrics.iter().flat_map(|m| m.split(',')).map(str::trim).filter(|s| !s.is_empty()) {
@@ -170,7 +170,7 @@ pub fn plot(dir: &Path, metrics: Vec<String>, out: Option<PathBuf>, force: bool,
         }
         named
     };
-    let charts = match esh::plot::ticks_csv(&csv, &metrics) {
+    let charts = match crate::plot::ticks_csv(&csv, &metrics) {
         Ok(c) => c,
         Err(m) => return fail(2, &m),
     };
@@ -192,7 +192,7 @@ pub fn plot(dir: &Path, metrics: Vec<String>, out: Option<PathBuf>, force: bool,
     }
     for (metric, svg) in charts {
         let path = out.join(format!("{metric}.svg"));
-        if let Err(e) = esh::output::AtomicFile::write(&path, svg.as_bytes()) {
+        if let Err(e) = crate::output::AtomicFile::write(&path, svg.as_bytes()) {
             return fail(1, &format!("writing {}: {e}", path.display()));
         }
         if !quiet {

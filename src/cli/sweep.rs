@@ -6,7 +6,7 @@
 use std::path::Path;
 use std::process::ExitCode;
 
-use esh::sweep::{self, Plan, Shard, SweepError, execute, merge, slurm};
+use crate::sweep::{self, Plan, Shard, SweepError, execute, merge, slurm};
 
 use super::{SweepCommand, fail};
 
@@ -96,7 +96,7 @@ fn run(
     super::set_threads(threads)
         .map_err(|(code, m)| if code == 2 { SweepError::Input(m) } else { SweepError::Io(m) })?;
     let r =
-        execute::run_shard(&plan, &execute::Options { shard, retry_failed }, &crate::progress::Stderr::runs(quiet))?;
+        execute::run_shard(&plan, &execute::Options { shard, retry_failed }, &crate::cli::progress::Stderr::runs(quiet))?;
     for c in &r.corrupt {
         eprintln!(
             "warning: shard {shard}: its file is {c}; that run is run again, the verified runs after it are kept"
