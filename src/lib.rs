@@ -9,16 +9,16 @@
 //! [`engine::run_replication`] (run one replication into an [`engine::Observer`]) and
 //! [`output::run_to_dir`] (a whole run into an output directory).
 
-pub mod calibrate;
+pub(crate) mod calibrate;
 pub mod cli;
 pub mod engine;
 pub mod foundation;
-pub mod input;
+pub(crate) mod input;
 pub mod model;
 pub mod output;
-pub mod plot;
+pub(crate) mod plot;
 pub mod progress;
 pub mod reproduce;
 pub mod scenario;
-pub mod stats;
+pub(crate) mod stats;
 pub mod sweep;

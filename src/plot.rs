@@ -11,12 +11,12 @@ use crate::stats::Moments;
 
 /// One line of a figure: its points, with a 95% band when known.
 #[derive(Clone, Debug, PartialEq)]
-pub struct Line {
-    pub label: String,
-    pub x: Vec<f64>,
-    pub mean: Vec<f64>,
-    pub lo: Vec<f64>,
-    pub hi: Vec<f64>,
+pub(crate) struct Line {
+    pub(crate) label: String,
+    pub(crate) x: Vec<f64>,
+    pub(crate) mean: Vec<f64>,
+    pub(crate) lo: Vec<f64>,
+    pub(crate) hi: Vec<f64>,
 }
 
 /// The colours of successive lines (Okabe and Ito's palette, readable by the colour-blind).
@@ -33,7 +33,7 @@ const PALETTE: [RGBColor; 8] = [
 
 /// A chart of lines with bands; `markers` draws a dot at each point (for curves over a few
 /// parameter values). Non-finite points are skipped.
-pub fn chart(title: &str, x_desc: &str, y_desc: &str, lines: &[Line], markers: bool) -> Result<String, String> {
+pub(crate) fn chart(title: &str, x_desc: &str, y_desc: &str, lines: &[Line], markers: bool) -> Result<String, String> {
     let mut svg = String::new();
     draw(&mut svg, title, x_desc, y_desc, lines, markers).map_err(|e| format!("drawing {title:?}: {e}"))?;
     Ok(svg)
@@ -134,12 +134,12 @@ fn draw(
 }
 
 /// What a figure's bands and error bars are: the interval summary.csv gives too.
-pub const BAND: &str = "95% CI, Student's t";
+pub(crate) const BAND: &str = "95% CI, Student's t";
 
 /// Mean and 95% CI of the mean of each column of `rows`: mean +- t(0.975, n - 1) x sd /
 /// sqrt(n), the interval of summary.csv (`Moments::ci95`). With fewer than two values the
 /// interval is undefined (NaN) and no band is drawn.
-pub fn mean_band(rows: &[Vec<f64>]) -> (Vec<f64>, Vec<f64>, Vec<f64>) {
+pub(crate) fn mean_band(rows: &[Vec<f64>]) -> (Vec<f64>, Vec<f64>, Vec<f64>) {
     let len = rows.iter().map(Vec::len).max().unwrap_or(0);
     let (mut mean, mut lo, mut hi) = (Vec::with_capacity(len), Vec::with_capacity(len), Vec::with_capacity(len));
     for t in 0..len {
@@ -156,7 +156,7 @@ pub fn mean_band(rows: &[Vec<f64>]) -> (Vec<f64>, Vec<f64>, Vec<f64>) {
 }
 
 /// A line's legend: the label, and the band's interval when the line has one.
-pub fn band_label(label: &str, replications: usize) -> String {
+pub(crate) fn band_label(label: &str, replications: usize) -> String {
     let band = if replications >= 2 { format!(", band {BAND}") } else { ", no CI".to_string() };
     match (label.is_empty(), replications) {
         (true, 1) => format!("1 replication{band}"),
@@ -167,7 +167,7 @@ pub fn band_label(label: &str, replications: usize) -> String {
 }
 
 /// The metrics `esh plot` draws when none are named.
-pub const DEFAULT_METRICS: &[&str] = &[
+pub(crate) const DEFAULT_METRICS: &[&str] = &[
     "mean_performance",
     "best_performance",
     "programme_performance",
@@ -180,7 +180,7 @@ pub const DEFAULT_METRICS: &[&str] = &[
 
 /// Reads a run's ticks.csv and draws each metric: the mean over replications per tick with
 /// its 95% band. Returns (metric, SVG) pairs.
-pub fn ticks_csv(path: &Path, metrics: &[String]) -> Result<Vec<(String, String)>, String> {
+pub(crate) fn ticks_csv(path: &Path, metrics: &[String]) -> Result<Vec<(String, String)>, String> {
     let name = path.display();
     let mut rdr = csv::Reader::from_path(path).map_err(|e| format!("{name}: cannot read: {e}"))?;
     let headers = rdr.headers().map_err(|e| format!("{name}: {e}"))?.clone();

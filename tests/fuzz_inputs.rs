@@ -6,7 +6,7 @@
 
 use std::path::{Path, PathBuf};
 
-use esh::reproduce::file::Experiment;
+use esh::reproduce::Experiment;
 use esh::scenario::resolve::to_toml;
 use esh::scenario::{
     Action, Domain, Event, Level, ParamSpec, Region, Scenario, ScenarioError, Target, Value, all_specs,

@@ -45,14 +45,14 @@ impl crate::engine::Observer for Series {
 }
 
 /// A scenario compared with targets as it stands: every replication's value of every target.
-pub struct Evaluation {
-    pub targets: Vec<Target>,
+pub(crate) struct Evaluation {
+    pub(crate) targets: Vec<Target>,
     /// `values[i][r]`: target i in replication r (None where undefined).
-    pub values: Vec<Vec<Option<f64>>>,
+    pub(crate) values: Vec<Vec<Option<f64>>>,
 }
 
 /// Runs the scenario's replications (in parallel) and reads every target from each.
-pub fn evaluate(scenario: &Path, targets_path: &Path, replications: Option<u32>) -> Result<Evaluation, Error> {
+pub(crate) fn evaluate(scenario: &Path, targets_path: &Path, replications: Option<u32>) -> Result<Evaluation, Error> {
     use rayon::prelude::*;
     let mut s = Scenario::load(scenario).map_err(input)?;
     if let Some(r) = replications {
@@ -86,16 +86,16 @@ pub fn evaluate(scenario: &Path, targets_path: &Path, replications: Option<u32>)
 }
 
 /// An opened calibration directory.
-pub struct Calibration {
-    pub dir: PathBuf,
-    pub plan: Plan,
-    pub targets: Vec<Target>,
-    pub accept: f64,
-    pub calendar: Calendar,
+pub(crate) struct Calibration {
+    pub(crate) dir: PathBuf,
+    pub(crate) plan: Plan,
+    pub(crate) targets: Vec<Target>,
+    pub(crate) accept: f64,
+    pub(crate) calendar: Calendar,
 }
 
 impl Calibration {
-    pub fn open(dir: &Path) -> Result<Calibration, Error> {
+    pub(crate) fn open(dir: &Path) -> Result<Calibration, Error> {
         let settings_path = dir.join(SETTINGS_FILE);
         if !settings_path.is_file() {
             return Err(SweepError::Input(format!(
@@ -124,32 +124,32 @@ impl Calibration {
 
 /// One design point's fit.
 #[derive(Clone, Debug)]
-pub struct Sample {
-    pub point: u64,
-    pub values: Vec<String>,
+pub(crate) struct Sample {
+    pub(crate) point: u64,
+    pub(crate) values: Vec<String>,
     /// Each target's model value (mean over the point's replications); None if undefined.
-    pub model: Vec<Option<f64>>,
-    pub distance: f64,
-    pub accepted: bool,
+    pub(crate) model: Vec<Option<f64>>,
+    pub(crate) distance: f64,
+    pub(crate) accepted: bool,
 }
 
 /// The outcome of a fit.
-pub struct Fit {
-    pub samples: Vec<Sample>,
+pub(crate) struct Fit {
+    pub(crate) samples: Vec<Sample>,
     /// Indices into `samples`, closest first.
-    pub ranking: Vec<usize>,
-    pub accepted: usize,
-    pub params: Vec<(&'static ParamSpec, AxisValues)>,
+    pub(crate) ranking: Vec<usize>,
+    pub(crate) accepted: usize,
+    pub(crate) params: Vec<(&'static ParamSpec, AxisValues)>,
 }
 
 impl Fit {
-    pub fn best(&self) -> &Sample {
+    pub(crate) fn best(&self) -> &Sample {
         &self.samples[self.ranking[0]]
     }
 }
 
 /// Merges the calibration's sweep and fits: every sample's distance, the accepted ones.
-pub fn fit(c: &Calibration) -> Result<Fit, Error> {
+pub(crate) fn fit(c: &Calibration) -> Result<Fit, Error> {
     // merge refuses an incomplete sweep, naming what is missing or failed; its help is the
     // sweep's, so say what to do here instead.
     merge::merge(&c.plan, &merge::Options::default()).map_err(|e| match e {
@@ -267,7 +267,7 @@ fn read_samples(c: &Calibration) -> Result<Vec<Sample>, Error> {
 
 /// Weighted root mean square of the fitted targets' relative errors; infinite when a
 /// fitted target is undefined.
-pub fn distance(targets: &[Target], model: &[Option<f64>]) -> f64 {
+pub(crate) fn distance(targets: &[Target], model: &[Option<f64>]) -> f64 {
     let (mut sum, mut weights) = (0.0, 0.0);
     for (t, m) in targets.iter().zip(model) {
         if t.weight == 0.0 {

@@ -27,21 +27,21 @@ mod fit;
 mod params;
 mod plan;
 mod report;
-pub mod targets;
+pub(crate) mod targets;
 
 use crate::sweep::SweepError;
 
-pub use fit::{Calibration, Evaluation, Fit, Sample, distance, evaluate, fit};
-pub use params::Param;
-pub use plan::{Settings, plan};
-pub use report::{Written, write_report};
+pub(crate) use fit::{Calibration, Fit, evaluate, fit};
+pub(crate) use params::Param;
+pub(crate) use plan::{Settings, plan};
+pub(crate) use report::{Written, write_report};
 
-pub const SETTINGS_FILE: &str = "calibration.toml";
-pub const TARGETS_FILE: &str = "targets.toml";
-pub const SWEEP_DIR: &str = "sweep";
+pub(crate) const SETTINGS_FILE: &str = "calibration.toml";
+pub(crate) const TARGETS_FILE: &str = "targets.toml";
+pub(crate) const SWEEP_DIR: &str = "sweep";
 
 /// Why a calibration failed, with the exit code the command line uses.
-pub type Error = SweepError;
+pub(crate) type Error = SweepError;
 
 /// A scenario or targets file that does not read: bad input (exit code 2).
 fn input(e: crate::scenario::ScenarioError) -> SweepError {

@@ -5,16 +5,16 @@ use crate::scenario::{Domain, ParamSpec, spec};
 
 /// A parameter to fit and its prior range.
 #[derive(Clone, Debug, PartialEq)]
-pub struct Param {
-    pub spec: &'static ParamSpec,
-    pub from: f64,
-    pub to: f64,
-    pub log: bool,
+pub(crate) struct Param {
+    pub(crate) spec: &'static ParamSpec,
+    pub(crate) from: f64,
+    pub(crate) to: f64,
+    pub(crate) log: bool,
 }
 
 impl Param {
     /// Reads `section.key=FROM:TO` or `section.key=FROM:TO:log` (the command line's form).
-    pub fn parse(text: &str) -> Result<Param, String> {
+    pub(crate) fn parse(text: &str) -> Result<Param, String> {
         let form = "give a parameter as NAME=FROM:TO or NAME=FROM:TO:log, e.g. firms.seed_births=1:50";
         let (name, range) = text.split_once('=').ok_or_else(|| format!("--params \"{text}\": no '='; {form}"))?;
         let name = name.trim();

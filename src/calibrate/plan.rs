@@ -14,15 +14,15 @@ use crate::sweep::SweepError;
 
 /// How a calibration is planned.
 #[derive(Clone, Debug)]
-pub struct Settings {
-    pub params: Vec<Param>,
+pub(crate) struct Settings {
+    pub(crate) params: Vec<Param>,
     /// Latin hypercube samples of the parameters.
-    pub samples: u32,
-    pub replications: u32,
+    pub(crate) samples: u32,
+    pub(crate) replications: u32,
     /// Share of the samples accepted (the closest), at least one sample.
-    pub accept: f64,
+    pub(crate) accept: f64,
     /// Master seed of the design and the runs (default: the scenario's).
-    pub seed: Option<u64>,
+    pub(crate) seed: Option<u64>,
 }
 
 /// Refuses targets on firm columns when the scenario has no firms (they would all be 0).
@@ -52,7 +52,13 @@ pub(super) fn check_firms(
 }
 
 /// Plans a calibration into a new directory: the settings, the targets and a sweep plan.
-pub fn plan(scenario: &Path, targets_path: &Path, settings: &Settings, out: &Path, force: bool) -> Result<(), Error> {
+pub(crate) fn plan(
+    scenario: &Path,
+    targets_path: &Path,
+    settings: &Settings,
+    out: &Path,
+    force: bool,
+) -> Result<(), Error> {
     let base = Scenario::load(scenario).map_err(input)?;
     let (targets, targets_text) = targets::load(targets_path, Calendar::of(&base)).map_err(input)?;
     check_firms(&base, scenario, &targets, targets_path)?;

@@ -13,13 +13,13 @@ use crate::sweep::file::AxisValues;
 use crate::sweep::plan::write_atomic;
 
 /// What `write_report` wrote.
-pub struct Written {
-    pub files: Vec<PathBuf>,
-    pub table: String,
+pub(crate) struct Written {
+    pub(crate) files: Vec<PathBuf>,
+    pub(crate) table: String,
 }
 
 /// Writes samples.csv, targets.csv, parameters.csv, calibrated.toml and report.md.
-pub fn write_report(c: &Calibration, f: &Fit) -> Result<Written, Error> {
+pub(crate) fn write_report(c: &Calibration, f: &Fit) -> Result<Written, Error> {
     let mut files = Vec::new();
     let mut put = |name: &str, text: String| -> Result<(), Error> {
         let p = c.dir.join(name);
@@ -40,7 +40,7 @@ pub fn write_report(c: &Calibration, f: &Fit) -> Result<Written, Error> {
 impl Evaluation {
     /// The table the command prints: per target, the mean over replications, its relative
     /// error and the replications' range; then the distance of the mean.
-    pub fn table(&self) -> String {
+    pub(crate) fn table(&self) -> String {
         let mut o = table_header("model", "replications' range");
         let mut means = Vec::new();
         for (t, vs) in self.targets.iter().zip(&self.values) {

@@ -11,7 +11,7 @@ use crate::scenario::{Scenario, ScenarioError, Value};
 
 /// How a target reads its metric over a calendar year.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Stat {
+pub(crate) enum Stat {
     /// The value at the year's last tick (a stock: firms, zones).
     End,
     /// The sum over the year's ticks (a flow: births in the year).
@@ -23,14 +23,14 @@ pub enum Stat {
 impl Stat {
     const NAMES: [&'static str; 3] = ["end", "sum", "mean"];
 
-    pub fn name(self) -> &'static str {
+    pub(crate) fn name(self) -> &'static str {
         Stat::NAMES[self as usize]
     }
 }
 
 /// What a target compares.
 #[derive(Clone, Copy, Debug, PartialEq)]
-pub enum Kind {
+pub(crate) enum Kind {
     /// The metric in `year`.
     Level { year: u32 },
     /// The yearly growth rate of the metric from `from` to `to`: (v_to / v_from)^(1 / (to - from)) - 1.
@@ -41,21 +41,21 @@ pub enum Kind {
 
 /// One target.
 #[derive(Clone, Debug)]
-pub struct Target {
-    pub name: String,
-    pub kind: Kind,
-    pub metric: &'static Metric,
-    pub stat: Stat,
-    pub value: f64,
-    pub unit: String,
-    pub source: String,
+pub(crate) struct Target {
+    pub(crate) name: String,
+    pub(crate) kind: Kind,
+    pub(crate) metric: &'static Metric,
+    pub(crate) stat: Stat,
+    pub(crate) value: f64,
+    pub(crate) unit: String,
+    pub(crate) source: String,
     /// Weight in the distance; 0: reported, not fitted.
-    pub weight: f64,
+    pub(crate) weight: f64,
 }
 
 impl Target {
     /// The kind's name, as in the file.
-    pub fn kind_name(&self) -> &'static str {
+    pub(crate) fn kind_name(&self) -> &'static str {
         match self.kind {
             Kind::Level { .. } => "level",
             Kind::Growth { .. } => "growth",
@@ -64,7 +64,7 @@ impl Target {
     }
 
     /// The years it reads, as written ("1994", "1988-1994").
-    pub fn when(&self) -> String {
+    pub(crate) fn when(&self) -> String {
         match self.kind {
             Kind::Level { year } | Kind::Ratio { year, .. } => year.to_string(),
             Kind::Growth { from, to } => format!("{from}-{to}"),
@@ -72,7 +72,7 @@ impl Target {
     }
 
     /// The metrics it reads (the sweep keeps exactly these).
-    pub fn metrics(&self) -> Vec<&'static Metric> {
+    pub(crate) fn metrics(&self) -> Vec<&'static Metric> {
         match self.kind {
             Kind::Ratio { over, .. } => vec![self.metric, over],
             _ => vec![self.metric],
@@ -81,7 +81,7 @@ impl Target {
 
     /// Its model value in one run; `series(m)` is metric m by tick, `calendar` maps years to
     /// ticks. None when the value is undefined (a ratio over 0, growth from 0).
-    pub fn model_value<'s>(&self, calendar: &Calendar, series: &dyn Fn(&Metric) -> &'s [f64]) -> Option<f64> {
+    pub(crate) fn model_value<'s>(&self, calendar: &Calendar, series: &dyn Fn(&Metric) -> &'s [f64]) -> Option<f64> {
         let at = |m: &Metric, year: u32| calendar.read(series(m), year, self.stat);
         let v = match self.kind {
             Kind::Level { year } => at(self.metric, year)?,
@@ -104,26 +104,26 @@ impl Target {
     }
 
     /// Relative error of a model value: (model - target) / |target|.
-    pub fn error(&self, model: f64) -> f64 {
+    pub(crate) fn error(&self, model: f64) -> f64 {
         (model - self.value) / self.value.abs()
     }
 }
 
 /// Calendar years against ticks of a scenario.
 #[derive(Clone, Copy, Debug)]
-pub struct Calendar {
-    pub start_year: u32,
-    pub ticks_per_year: u32,
-    pub ticks: u32,
+pub(crate) struct Calendar {
+    pub(crate) start_year: u32,
+    pub(crate) ticks_per_year: u32,
+    pub(crate) ticks: u32,
 }
 
 impl Calendar {
-    pub fn of(s: &Scenario) -> Calendar {
+    pub(crate) fn of(s: &Scenario) -> Calendar {
         Calendar { start_year: s.run.start_year, ticks_per_year: s.run.ticks_per_year, ticks: s.run.ticks }
     }
 
     /// The first and last year the run covers whole (every tick of the year simulated).
-    pub fn years(&self) -> (u32, u32) {
+    pub(crate) fn years(&self) -> (u32, u32) {
         (self.start_year, self.start_year + (self.ticks + 1) / self.ticks_per_year - 1)
     }
 
@@ -149,7 +149,7 @@ const KEYS: &[&str] =
     &["name", "kind", "metric", "over", "year", "from", "to", "stat", "value", "unit", "source", "weight"];
 
 /// Reads a targets file; every target's years must fall inside the scenario's run.
-pub fn load(path: &Path, calendar: Calendar) -> Result<(Vec<Target>, String), ScenarioError> {
+pub(crate) fn load(path: &Path, calendar: Calendar) -> Result<(Vec<Target>, String), ScenarioError> {
     let name = path.display().to_string();
     let text = std::fs::read_to_string(path)
         .map_err(|e| ScenarioError::new(&name, format!("cannot read the targets file: {e}")))?;
@@ -158,7 +158,7 @@ pub fn load(path: &Path, calendar: Calendar) -> Result<(Vec<Target>, String), Sc
 }
 
 /// Parses targets text; `file` names it in errors.
-pub fn parse(text: &str, file: &str, calendar: Calendar) -> Result<Vec<Target>, ScenarioError> {
+pub(crate) fn parse(text: &str, file: &str, calendar: Calendar) -> Result<Vec<Target>, ScenarioError> {
     let root = crate::input::parse(text, file)?;
     let dir = Path::new(".");
     let r = Reader::new(text, file, dir);

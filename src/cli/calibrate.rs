@@ -12,54 +12,54 @@ use crate::sweep::{Shard, SweepError, execute};
 use super::fail;
 
 #[derive(clap::Args)]
-pub struct Args {
+pub(crate) struct Args {
     /// Scenario TOML file to calibrate.
-    pub scenario: Option<PathBuf>,
+    pub(crate) scenario: Option<PathBuf>,
     /// Targets TOML file: the figures to fit ([[target]] tables).
     #[arg(long)]
-    pub targets: Option<PathBuf>,
+    pub(crate) targets: Option<PathBuf>,
     /// Parameters to fit with their prior ranges: NAME=FROM:TO or NAME=FROM:TO:log.
     /// Without any, the scenario as it stands is compared with the targets.
     #[arg(long, num_args = 1..)]
-    pub params: Vec<String>,
+    pub(crate) params: Vec<String>,
     /// Latin hypercube samples of the parameters [default: 200].
     #[arg(long)]
-    pub samples: Option<u32>,
+    pub(crate) samples: Option<u32>,
     /// Replications per sample (the model value of a target is their mean) [default: 1;
     /// without --params: the scenario's].
     #[arg(long)]
-    pub replications: Option<u32>,
+    pub(crate) replications: Option<u32>,
     /// Share of the samples accepted, the closest to the targets [default: 0.1; with --fit or
     /// --resume: the planned share, or this one to fit again with another].
     #[arg(long)]
-    pub accept: Option<f64>,
+    pub(crate) accept: Option<f64>,
     /// Master seed of the design and the runs [default: the scenario's].
     #[arg(long)]
-    pub seed: Option<u64>,
+    pub(crate) seed: Option<u64>,
     /// Calibration directory to create [default: runs/calibrate-<scenario name>].
     #[arg(long, short)]
-    pub out: Option<PathBuf>,
+    pub(crate) out: Option<PathBuf>,
     /// Replace the --out directory if it exists, with every result in it.
     #[arg(long)]
-    pub force: bool,
+    pub(crate) force: bool,
     /// Only plan: then `esh sweep run|slurm DIR/sweep` and `esh calibrate --fit DIR`.
     #[arg(long)]
-    pub plan_only: bool,
+    pub(crate) plan_only: bool,
     /// Continue a planned calibration: run its missing runs here, then fit.
     #[arg(long, value_name = "DIR")]
-    pub resume: Option<PathBuf>,
+    pub(crate) resume: Option<PathBuf>,
     /// Fit a planned calibration whose runs are complete (run elsewhere, e.g. on Slurm).
     #[arg(long, value_name = "DIR")]
-    pub fit: Option<PathBuf>,
+    pub(crate) fit: Option<PathBuf>,
     /// Print only the fit and errors.
     #[arg(long, short)]
-    pub quiet: bool,
+    pub(crate) quiet: bool,
     /// Worker threads [default: all cores]. Results do not depend on it.
     #[arg(long, short = 'j')]
-    pub threads: Option<usize>,
+    pub(crate) threads: Option<usize>,
 }
 
-pub fn command(a: Args) -> ExitCode {
+pub(crate) fn command(a: Args) -> ExitCode {
     match run(a) {
         Ok(code) => code,
         Err(e) => fail(e.exit_code(), &e.to_string()),

@@ -16,7 +16,7 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 const DELAY: Duration = Duration::from_millis(500);
 
 /// Progress on stderr.
-pub struct Stderr {
+pub(crate) struct Stderr {
     quiet: bool,
     terminal: bool,
     /// What is counted ("ticks", "runs"), for the bar and the log lines.
@@ -40,12 +40,12 @@ struct State {
 
 impl Stderr {
     /// `esh run`: ticks over every replication.
-    pub fn ticks(quiet: bool) -> Stderr {
+    pub(crate) fn ticks(quiet: bool) -> Stderr {
         Stderr::new(quiet, "ticks", "{bar:40} {pos}/{len} ticks  {elapsed} elapsed, ETA {eta}")
     }
 
     /// `esh sweep run`, `esh calibrate` and `esh reproduce`: runs.
-    pub fn runs(quiet: bool) -> Stderr {
+    pub(crate) fn runs(quiet: bool) -> Stderr {
         Stderr::new(quiet, "runs", "{bar:40} {pos}/{len} runs  {per_sec}  {elapsed} elapsed, ETA {eta}")
     }
 

@@ -10,16 +10,16 @@ use crate::reproduce::{self, Outcome, Verdict, embedded, file::Experiment, repor
 
 use super::fail;
 
-pub struct Args {
-    pub ids: Vec<String>,
-    pub all: bool,
-    pub list: bool,
-    pub quick: bool,
-    pub out: Option<PathBuf>,
-    pub force: bool,
-    pub seed: Option<u64>,
-    pub dir: Option<PathBuf>,
-    pub quiet: bool,
+pub(crate) struct Args {
+    pub(crate) ids: Vec<String>,
+    pub(crate) all: bool,
+    pub(crate) list: bool,
+    pub(crate) quick: bool,
+    pub(crate) out: Option<PathBuf>,
+    pub(crate) force: bool,
+    pub(crate) seed: Option<u64>,
+    pub(crate) dir: Option<PathBuf>,
+    pub(crate) quiet: bool,
 }
 
 /// An experiment to run: where it came from and its parsed form.
@@ -80,7 +80,7 @@ fn select(args: &Args) -> Result<Vec<(String, Experiment)>, (u8, String)> {
     Ok(out)
 }
 
-pub fn command(args: Args) -> ExitCode {
+pub(crate) fn command(args: Args) -> ExitCode {
     if args.ids.is_empty() && !args.all && !args.list {
         return fail(2, "name experiments (e.g. `esh reproduce H1`), or pass --all or --list");
     }
@@ -144,7 +144,7 @@ pub fn command(args: Args) -> ExitCode {
 }
 
 /// `esh plot DIR`: SVG time series of a run's ticks.csv, into DIR/plots (or --out).
-pub fn plot(dir: &Path, metrics: Vec<String>, out: Option<PathBuf>, force: bool, quiet: bool) -> ExitCode {
+pub(crate) fn plot(dir: &Path, metrics: Vec<String>, out: Option<PathBuf>, force: bool, quiet: bool) -> ExitCode {
     let csv = if dir.is_file() { dir.to_path_buf() } else { dir.join("ticks.csv") };
     if !csv.is_file() {
         return fail(

@@ -10,7 +10,7 @@ use crate::sweep::{self, Plan, Shard, SweepError, execute, merge, slurm};
 
 use super::{SweepCommand, fail};
 
-pub fn command(c: SweepCommand) -> ExitCode {
+pub(crate) fn command(c: SweepCommand) -> ExitCode {
     let result = match c {
         SweepCommand::Plan { sweep, out, force, quiet } => plan(&sweep, out.as_deref(), force, quiet),
         SweepCommand::Run { dir, shard, shards, threads, retry_failed, quiet } => {
@@ -95,8 +95,11 @@ fn run(
     }
     super::set_threads(threads)
         .map_err(|(code, m)| if code == 2 { SweepError::Input(m) } else { SweepError::Io(m) })?;
-    let r =
-        execute::run_shard(&plan, &execute::Options { shard, retry_failed }, &crate::cli::progress::Stderr::runs(quiet))?;
+    let r = execute::run_shard(
+        &plan,
+        &execute::Options { shard, retry_failed },
+        &crate::cli::progress::Stderr::runs(quiet),
+    )?;
     for c in &r.corrupt {
         eprintln!(
             "warning: shard {shard}: its file is {c}; that run is run again, the verified runs after it are kept"

@@ -2,9 +2,9 @@
 //! parallel stepping. It owns the threads; what is kept of a run is the business of an
 //! [`Observer`] (the output module implements the CSV one).
 
-pub mod replication;
-pub mod schedule;
-pub mod step;
+mod replication;
+pub(crate) mod schedule;
+pub(crate) mod step;
 
 pub use replication::{Replication, TickCounts};
 

@@ -30,31 +30,31 @@ pub(crate) fn firm_rates(s: &Scenario, n: u32) -> Rates {
 /// Flows of one tick (what happened during it), reported in ticks.csv.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct TickCounts {
-    pub entered: u32,
+    pub(crate) entered: u32,
     pub experiments: u32,
-    pub successes: u32,
-    pub deviations: u32,
-    pub deterred: u32,
-    pub imitations: u32,
-    pub compliance: u32,
-    pub turnover: u32,
-    pub new_innovations: u32,
-    pub horizontal_adoptions: u32,
-    pub vertical_adoptions: u32,
-    pub detected: u32,
-    pub sanctions: u32,
-    pub tolerated: u32,
-    pub corrected: u32,
-    pub feedback_adoptions: u32,
-    pub central_designs: u32,
-    pub review: bool,
+    pub(crate) successes: u32,
+    pub(crate) deviations: u32,
+    pub(crate) deterred: u32,
+    pub(crate) imitations: u32,
+    pub(crate) compliance: u32,
+    pub(crate) turnover: u32,
+    pub(crate) new_innovations: u32,
+    pub(crate) horizontal_adoptions: u32,
+    pub(crate) vertical_adoptions: u32,
+    pub(crate) detected: u32,
+    pub(crate) sanctions: u32,
+    pub(crate) tolerated: u32,
+    pub(crate) corrected: u32,
+    pub(crate) feedback_adoptions: u32,
+    pub(crate) central_designs: u32,
+    pub(crate) review: bool,
 }
 
 /// The whole state of one replication at its current tick.
 pub struct Replication {
     /// Parameters as they stand now (`set` events change them).
     pub scenario: Scenario,
-    pub replication: u32,
+    pub(crate) replication: u32,
     pub key: StreamKey,
     pub n: u32,
     pub tick: u32,
@@ -62,12 +62,12 @@ pub struct Replication {
     pub network: Network,
     pub zones: Zones,
     pub centre: Centre,
-    pub lineage: Lineage,
+    pub(crate) lineage: Lineage,
     /// Firms inside zones, when `[firms]` is enabled.
-    pub firms: Option<Population>,
-    pub counts: TickCounts,
+    pub(crate) firms: Option<Population>,
+    pub(crate) counts: TickCounts,
     /// Scheduled events and centre acts of the current tick.
-    pub acts: Vec<Act>,
+    pub(crate) acts: Vec<Act>,
     events: Vec<crate::scenario::Event>,
     next: Dyn,
     outcomes: Vec<Outcome>,
@@ -75,7 +75,7 @@ pub struct Replication {
     history: Vec<Vec<f64>>,
     pub(crate) next_entrant: usize,
     /// Why the run cannot go on (firms outgrew `firm::MAX_FIRMS`); the run loop stops on it.
-    pub failure: Option<String>,
+    pub(crate) failure: Option<String>,
 }
 
 impl Replication {
@@ -358,7 +358,7 @@ impl Replication {
 
     /// Nothing can change any more: every active zone holds the programme exactly and no
     /// source of novelty (experiments, turnover, turbulence, central search) is on.
-    pub fn at_equilibrium(&self) -> bool {
+    pub(crate) fn at_equilibrium(&self) -> bool {
         let s = &self.scenario;
         let quiet = s.zones.experiment_rate == 0.0
             && s.zones.turnover == 0.0

@@ -14,23 +14,23 @@ use crate::foundation::StreamPrefix;
 /// What one chunk of zones did: the tick's flow counts and the zones whose lineage may
 /// have changed, so the sequential lineage pass visits only those.
 #[derive(Clone, Debug, Default)]
-pub struct ChunkReport {
-    pub experiments: u32,
-    pub deviations: u32,
-    pub deterred: u32,
-    pub imitations: u32,
-    pub compliance: u32,
-    pub turnover: u32,
-    pub successes: u32,
-    pub touched: Vec<u32>,
+pub(crate) struct ChunkReport {
+    pub(crate) experiments: u32,
+    pub(crate) deviations: u32,
+    pub(crate) deterred: u32,
+    pub(crate) imitations: u32,
+    pub(crate) compliance: u32,
+    pub(crate) turnover: u32,
+    pub(crate) successes: u32,
+    pub(crate) touched: Vec<u32>,
 }
 
 /// Zones per parallel task: large enough to amortise scheduling, small enough to balance.
-pub const CHUNK: usize = 512;
+pub(crate) const CHUNK: usize = 512;
 
 /// Steps every zone from `ctx.prev` into `next`, recording each zone's outcome; returns
 /// the chunks' reports in chunk order.
-pub fn step_zones(ctx: &StepCtx<'_>, next: &mut Dyn, outcomes: &mut [Outcome]) -> Vec<ChunkReport> {
+pub(crate) fn step_zones(ctx: &StepCtx<'_>, next: &mut Dyn, outcomes: &mut [Outcome]) -> Vec<ChunkReport> {
     let n = ctx.n as usize;
     (
         next.policy.par_chunks_mut(CHUNK),
@@ -82,7 +82,7 @@ pub fn step_zones(ctx: &StepCtx<'_>, next: &mut Dyn, outcomes: &mut [Outcome]) -
 /// Steps every active zone's firms, one zone per task: a zone's firms read only its own
 /// state and its own stream `(Firms, tick, zone)`, so the result is the same on any
 /// number of threads.
-pub fn step_firms(f: &mut Population, zones: &Zones, streams: StreamPrefix) {
+pub(crate) fn step_firms(f: &mut Population, zones: &Zones, streams: StreamPrefix) {
     let rates = &f.rates;
     f.blocks.par_iter_mut().zip(f.tally.par_iter_mut()).enumerate().with_min_len(4).for_each(|(z, (block, tally))| {
         if !zones.active[z] {

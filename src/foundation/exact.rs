@@ -3,7 +3,7 @@
 
 /// Natural logarithm from IEEE-exact operations only, so every machine gets the same bits
 /// (libm's `ln` may differ in the last place between platforms). Accurate to about 1e-15.
-pub fn det_ln(x: f64) -> f64 {
+pub(crate) fn det_ln(x: f64) -> f64 {
     debug_assert!(x > 0.0 && x.is_finite());
     let bits = x.to_bits();
     let (mut exponent, mut mantissa) = if bits >> 52 == 0 {
@@ -35,7 +35,7 @@ pub fn det_ln(x: f64) -> f64 {
 /// e^x from IEEE-exact operations only (see [`det_ln`]); accurate to about 1e-15 where
 /// the result is a normal number. Used where a value must not depend on the platform's libm
 /// (log-spaced sweep axes).
-pub fn det_exp(x: f64) -> f64 {
+pub(crate) fn det_exp(x: f64) -> f64 {
     if x.is_nan() {
         return x;
     }
@@ -64,7 +64,7 @@ pub fn det_exp(x: f64) -> f64 {
 
 /// x^k by repeated squaring: exact-order IEEE operations, unlike `powi`, whose result
 /// may depend on the platform.
-pub fn pow_int(x: f64, mut k: u32) -> f64 {
+pub(crate) fn pow_int(x: f64, mut k: u32) -> f64 {
     let mut base = x;
     let mut acc = 1.0;
     while k > 0 {

@@ -2,8 +2,8 @@
 //! streams derived from (seed, replication, purpose, tick, entity), and exact maths that
 //! gives the same bits on every machine. The model sits on this and on nothing above it.
 
-pub mod exact;
-pub mod streams;
+pub(crate) mod exact;
+pub(crate) mod streams;
 
-pub use exact::{det_exp, det_ln, pow_int};
+pub(crate) use exact::{det_exp, det_ln, pow_int};
 pub use streams::{Draw, Fast, Purpose, StreamKey, StreamPrefix, mix};

@@ -69,7 +69,7 @@ impl StreamKey {
 
     /// Hash of all five words; any change in any word gives an unrelated value.
     #[inline]
-    pub fn hash(&self, purpose: Purpose, tick: u64, entity: u64) -> u64 {
+    pub(crate) fn hash(&self, purpose: Purpose, tick: u64, entity: u64) -> u64 {
         self.prefix(purpose, tick).hash(entity)
     }
 
@@ -91,7 +91,7 @@ impl StreamKey {
     }
 
     /// A setup stream (ChaCha8) for long sequences of draws.
-    pub fn setup(&self, purpose: Purpose, tick: u64, entity: u64) -> ChaCha8Rng {
+    pub(crate) fn setup(&self, purpose: Purpose, tick: u64, entity: u64) -> ChaCha8Rng {
         let mut seed = [0u8; 32];
         let base = self.hash(purpose, tick, entity);
         for (i, chunk) in seed.chunks_mut(8).enumerate() {
@@ -107,13 +107,13 @@ pub struct StreamPrefix(u64);
 
 impl StreamPrefix {
     #[inline]
-    pub fn hash(self, entity: u64) -> u64 {
+    pub(crate) fn hash(self, entity: u64) -> u64 {
         mix(self.0.wrapping_add(GOLDEN) ^ entity)
     }
 
     /// The per-entity stream, equal to `StreamKey::tick(purpose, tick, entity)`.
     #[inline]
-    pub fn stream(self, entity: u64) -> Fast {
+    pub(crate) fn stream(self, entity: u64) -> Fast {
         Fast { state: self.hash(entity) }
     }
 }

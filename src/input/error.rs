@@ -10,23 +10,23 @@ pub struct ScenarioError {
     pub at: Option<(usize, usize)>,
     /// The dotted key (`centre.tolerance`, `regions[1].zones`), when there is one.
     pub key: Option<String>,
-    pub message: String,
-    pub help: Option<String>,
+    pub(crate) message: String,
+    pub(crate) help: Option<String>,
 }
 
 impl ScenarioError {
-    pub fn new(file: &str, message: impl Into<String>) -> Self {
+    pub(crate) fn new(file: &str, message: impl Into<String>) -> Self {
         ScenarioError { file: file.to_string(), at: None, key: None, message: message.into(), help: None }
     }
-    pub fn at(mut self, at: Option<(usize, usize)>) -> Self {
+    pub(crate) fn at(mut self, at: Option<(usize, usize)>) -> Self {
         self.at = at;
         self
     }
-    pub fn key(mut self, key: impl Into<String>) -> Self {
+    pub(crate) fn key(mut self, key: impl Into<String>) -> Self {
         self.key = Some(key.into());
         self
     }
-    pub fn help(mut self, help: impl Into<String>) -> Self {
+    pub(crate) fn help(mut self, help: impl Into<String>) -> Self {
         self.help = Some(help.into());
         self
     }
@@ -54,7 +54,7 @@ impl std::error::Error for ScenarioError {}
 
 /// 1-based line and column of a byte offset (the column counts bytes). Scans the text
 /// once: for many look-ups in one text, build a [`LineIndex`].
-pub fn line_col(text: &str, offset: usize) -> (usize, usize) {
+pub(crate) fn line_col(text: &str, offset: usize) -> (usize, usize) {
     LineIndex::new(text).line_col(offset)
 }
 
@@ -62,13 +62,13 @@ pub fn line_col(text: &str, offset: usize) -> (usize, usize) {
 /// line and column of an offset is a binary search rather than a rescan of the text
 /// (parsing a file with many keys stays linear in its length).
 #[derive(Clone, Debug, Default)]
-pub struct LineIndex {
+pub(crate) struct LineIndex {
     starts: Vec<usize>,
     len: usize,
 }
 
 impl LineIndex {
-    pub fn new(text: &str) -> LineIndex {
+    pub(crate) fn new(text: &str) -> LineIndex {
         let mut starts = vec![0];
         starts.extend(text.bytes().enumerate().filter(|&(_, b)| b == b'\n').map(|(i, _)| i + 1));
         LineIndex { starts, len: text.len() }
@@ -76,7 +76,7 @@ impl LineIndex {
 
     /// 1-based line and column (in bytes) of a byte offset; offsets past the end are
     /// clamped to it.
-    pub fn line_col(&self, offset: usize) -> (usize, usize) {
+    pub(crate) fn line_col(&self, offset: usize) -> (usize, usize) {
         let offset = offset.min(self.len);
         // The last line start at or before the offset.
         let line = self.starts.partition_point(|&s| s <= offset);
@@ -87,7 +87,7 @@ impl LineIndex {
 /// A TOML syntax error as a scenario error: always with a line and column (the toml crate
 /// gives none for some, such as too deeply nested table headers: the first line at which the
 /// text stops parsing with that error is found instead), and naming the key of a duplicate.
-pub fn toml_error(file: &str, text: &str, e: &toml::de::Error) -> ScenarioError {
+pub(crate) fn toml_error(file: &str, text: &str, e: &toml::de::Error) -> ScenarioError {
     let message = e.message().trim().to_string();
     let at = match e.span() {
         Some(span) => Some(line_col(text, span.start)),

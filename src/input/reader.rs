@@ -11,40 +11,44 @@ use super::error::{LineIndex, ScenarioError};
 use super::{Value, suggest};
 
 /// A parsed TOML table whose keys and values keep their byte spans.
-pub type Table<'i> = DeTable<'i>;
+pub(crate) type Table<'i> = DeTable<'i>;
 /// A byte range in the input text.
-pub type Span = std::ops::Range<usize>;
+pub(crate) type Span = std::ops::Range<usize>;
 
 /// Reads one TOML input file with the error quality of scenario files: every error names the
 /// file, line, column and key, and suggests the nearest known name.
-pub struct Reader<'a> {
-    pub text: &'a str,
-    pub file: &'a str,
+pub(crate) struct Reader<'a> {
+    pub(crate) text: &'a str,
+    pub(crate) file: &'a str,
     /// Directory that relative paths in the file are anchored to.
-    pub dir: &'a Path,
+    pub(crate) dir: &'a Path,
     /// Where each line of `text` starts: errors are placed by binary search, not a rescan.
-    pub lines: LineIndex,
+    pub(crate) lines: LineIndex,
 }
 
 impl<'a> Reader<'a> {
-    pub fn new(text: &'a str, file: &'a str, dir: &'a Path) -> Reader<'a> {
+    pub(crate) fn new(text: &'a str, file: &'a str, dir: &'a Path) -> Reader<'a> {
         Reader { text, file, dir, lines: LineIndex::new(text) }
     }
 
     /// An error about `key`, placed at the start of `span`.
-    pub fn err(&self, span: Span, key: &str, message: impl Into<String>) -> ScenarioError {
+    pub(crate) fn err(&self, span: Span, key: &str, message: impl Into<String>) -> ScenarioError {
         ScenarioError::new(self.file, message).at(Some(self.lines.line_col(span.start))).key(key)
     }
 
     /// The table a value must be; `what` names it in the error.
-    pub fn table<'t, 'i>(&self, v: &'t Spanned<DeValue<'i>>, what: &str) -> Result<&'t Table<'i>, ScenarioError> {
+    pub(crate) fn table<'t, 'i>(
+        &self,
+        v: &'t Spanned<DeValue<'i>>,
+        what: &str,
+    ) -> Result<&'t Table<'i>, ScenarioError> {
         v.get_ref()
             .as_table()
             .ok_or_else(|| self.err(v.span(), what, format!("expected a table, found {}", v.get_ref().type_str())))
     }
 
     /// Rejects a key that is not one of `allowed`, suggesting the nearest.
-    pub fn known(
+    pub(crate) fn known(
         &self,
         k: &Spanned<impl AsRef<str>>,
         section: &str,
@@ -66,7 +70,7 @@ impl<'a> Reader<'a> {
     }
 
     /// The table `name` of `root`, if given, with every key checked against `keys`.
-    pub fn section<'t, 'i>(
+    pub(crate) fn section<'t, 'i>(
         &self,
         root: &'t Table<'i>,
         name: &str,
@@ -81,13 +85,18 @@ impl<'a> Reader<'a> {
     }
 
     /// The scalar at `key` of table `t`, if given, with its span; `section` names it.
-    pub fn get(&self, t: Option<&Table<'_>>, section: &str, key: &str) -> Result<Option<(Value, Span)>, ScenarioError> {
+    pub(crate) fn get(
+        &self,
+        t: Option<&Table<'_>>,
+        section: &str,
+        key: &str,
+    ) -> Result<Option<(Value, Span)>, ScenarioError> {
         let Some(v) = t.and_then(|t| t.get(key)) else { return Ok(None) };
         Ok(Some((self.value(v, &format!("{section}.{key}"))?, v.span())))
     }
 
     /// A scalar: integers must fit in 64 bits; date-times, arrays and tables are refused.
-    pub fn value(&self, v: &Spanned<DeValue<'_>>, path: &str) -> Result<Value, ScenarioError> {
+    pub(crate) fn value(&self, v: &Spanned<DeValue<'_>>, path: &str) -> Result<Value, ScenarioError> {
         let bad = |what: &str| self.err(v.span(), path, format!("{what} is not allowed here"));
         Ok(match v.get_ref() {
             DeValue::String(s) => Value::Str(s.to_string()),
@@ -107,7 +116,7 @@ impl<'a> Reader<'a> {
     }
 
     /// An integer in [min, max].
-    pub fn int(&self, v: &Value, span: Span, path: &str, min: i64, max: i64) -> Result<i64, ScenarioError> {
+    pub(crate) fn int(&self, v: &Value, span: Span, path: &str, min: i64, max: i64) -> Result<i64, ScenarioError> {
         match v {
             Value::Int(i) if (min..=max).contains(i) => Ok(*i),
             other => Err(self.err(span, path, format!("expected an integer in [{min}, {max}], found {other}"))),
@@ -115,7 +124,7 @@ impl<'a> Reader<'a> {
     }
 
     /// A string.
-    pub fn string(&self, v: &Value, span: Span, path: &str) -> Result<String, ScenarioError> {
+    pub(crate) fn string(&self, v: &Value, span: Span, path: &str) -> Result<String, ScenarioError> {
         match v {
             Value::Str(s) => Ok(s.clone()),
             other => Err(self.err(span, path, format!("expected a string, found {other}"))),
@@ -123,7 +132,7 @@ impl<'a> Reader<'a> {
     }
 
     /// One of `names` at `key` of table `t`, if given; a near miss is suggested.
-    pub fn choice(
+    pub(crate) fn choice(
         &self,
         t: Option<&Table<'_>>,
         section: &str,
@@ -154,7 +163,7 @@ impl<'a> Reader<'a> {
 /// and nested tables (`centre = { tolerance = x }`, which is also what TOML makes of an
 /// unquoted `centre.tolerance = x`) alike. `is_value` tells a table that is itself a value
 /// (such as a range) from a nested section.
-pub fn param_entries<'t, 'i>(
+pub(crate) fn param_entries<'t, 'i>(
     t: &'t Table<'i>,
     is_value: impl Fn(&Table<'_>) -> bool,
 ) -> Vec<(String, Span, &'t Spanned<DeValue<'i>>)> {

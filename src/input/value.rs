@@ -25,18 +25,9 @@ impl fmt::Display for Value {
 }
 
 impl Value {
-    pub fn type_name(&self) -> &'static str {
-        match self {
-            Value::Int(_) => "an integer",
-            Value::Float(_) => "a float",
-            Value::Bool(_) => "a boolean",
-            Value::Str(_) => "a string",
-        }
-    }
-
     /// The value as a CSV cell: numbers as TOML writes them (floats in shortest round-trip
     /// form), strings bare.
-    pub fn bare(&self) -> String {
+    pub(crate) fn bare(&self) -> String {
         match self {
             Value::Str(s) => s.clone(),
             other => other.to_string(),
@@ -44,7 +35,7 @@ impl Value {
     }
 
     /// A number's value (for axes of figures); None for booleans and strings.
-    pub fn as_f64(&self) -> Option<f64> {
+    pub(crate) fn as_f64(&self) -> Option<f64> {
         match self {
             Value::Int(i) => Some(*i as f64),
             Value::Float(x) => Some(*x),

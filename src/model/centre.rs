@@ -18,23 +18,23 @@ pub struct Centre {
     /// Innovation id behind each programme setting.
     pub lineage: Vec<u32>,
     /// A random order of the instruments: the mandate is its first round(share x N).
-    pub mandate_order: Vec<u32>,
+    pub(crate) mandate_order: Vec<u32>,
     /// Instruments mandated by central design, beyond the share.
-    pub designed: u64,
+    pub(crate) designed: u64,
     pub mandate: u64,
     /// The programme's fitness per context (the reference zones are judged against).
     pub reference: Vec<f64>,
     pub showcase: Vec<u32>,
     /// Successful experiments per zone at the last review (for the procedural score).
-    pub succeeded_at_review: Vec<u32>,
+    pub(crate) succeeded_at_review: Vec<u32>,
 }
 
 /// One thing the centre did, or a scheduled event, for events.csv.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Act {
     pub kind: ActKind,
-    pub zone: Option<u32>,
-    pub detail: Detail,
+    pub(crate) zone: Option<u32>,
+    pub(crate) detail: Detail,
 }
 
 /// What an act is: a scheduled event (the `action` of `[[events]]`) or one of the centre's
@@ -71,7 +71,7 @@ impl ActKind {
     ];
 
     /// The kind as events.csv writes it (an event's action as the scenario file names it).
-    pub fn name(self) -> &'static str {
+    pub(crate) fn name(self) -> &'static str {
         match self {
             ActKind::AddZones => "add_zones",
             ActKind::SetLevel => "set_level",
@@ -96,41 +96,41 @@ impl std::fmt::Display for ActKind {
 
 /// What an act is about, one field per column of events.csv (None: an empty cell).
 #[derive(Clone, Debug, Default, PartialEq)]
-pub struct Detail {
+pub(crate) struct Detail {
     /// Zones entering (add_zones; 0 for a region event that found no active zone).
-    pub count: Option<u32>,
-    pub region: Option<String>,
-    pub level: Option<&'static str>,
-    pub pilot: Option<bool>,
+    pub(crate) count: Option<u32>,
+    pub(crate) region: Option<String>,
+    pub(crate) level: Option<&'static str>,
+    pub(crate) pilot: Option<bool>,
     /// The parameter a `set` event changed, and its new value (`value` is also the
     /// setting an instrument took, 0 or 1, in feedback and central design).
-    pub parameter: Option<String>,
-    pub value: Option<String>,
-    pub instrument: Option<u32>,
+    pub(crate) parameter: Option<String>,
+    pub(crate) value: Option<String>,
+    pub(crate) instrument: Option<u32>,
     /// The instruments a review acted on, space-separated.
-    pub instruments: Option<String>,
-    pub innovation: Option<u32>,
+    pub(crate) instruments: Option<String>,
+    pub(crate) innovation: Option<u32>,
     /// Feedback: the superior zones' majority excess over the minority.
-    pub excess: Option<u32>,
-    pub selection: Option<&'static str>,
+    pub(crate) excess: Option<u32>,
+    pub(crate) selection: Option<&'static str>,
     /// Showcase: the (observed) performance the zone was chosen on.
-    pub performance: Option<f64>,
+    pub(crate) performance: Option<f64>,
 }
 
 /// Counts of one review.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct ReviewCounts {
-    pub detected: u32,
-    pub sanctions: u32,
-    pub tolerated: u32,
-    pub corrected: u32,
-    pub feedback_adoptions: u32,
-    pub vertical_adoptions: u32,
-    pub central_designs: u32,
+pub(crate) struct ReviewCounts {
+    pub(crate) detected: u32,
+    pub(crate) sanctions: u32,
+    pub(crate) tolerated: u32,
+    pub(crate) corrected: u32,
+    pub(crate) feedback_adoptions: u32,
+    pub(crate) vertical_adoptions: u32,
+    pub(crate) central_designs: u32,
 }
 
 impl Centre {
-    pub fn new(p: &CentreParams, n: u32, zones: usize, landscape: &Landscape, key: &StreamKey) -> Centre {
+    pub(crate) fn new(p: &CentreParams, n: u32, zones: usize, landscape: &Landscape, key: &StreamKey) -> Centre {
         let mut r = key.tick(Purpose::Programme, 0, 0);
         let programme = match p.initial_programme {
             ProgrammeInit::Random => Policy::set(r.next_u64(), n),
@@ -161,42 +161,42 @@ impl Centre {
     /// Recomputes what the centre derives from its parameters after a `set` event may have
     /// changed one: the mandate (no draws, and idempotent: the instruments the centre has
     /// designed stay mandated).
-    pub fn follow(&mut self, p: &CentreParams) {
+    pub(crate) fn follow(&mut self, p: &CentreParams) {
         self.set_mandate(p.mandate_share);
     }
 
     /// Recomputes the mandate from the share.
-    pub fn set_mandate(&mut self, share: f64) {
+    pub(crate) fn set_mandate(&mut self, share: f64) {
         let count = (share * self.mandate_order.len() as f64).round() as usize;
         self.mandate = self.designed | self.mandate_order[..count].iter().fold(0u64, |m, &i| m | 1 << i);
     }
 
-    pub fn update_reference(&mut self, landscape: &Landscape) {
+    pub(crate) fn update_reference(&mut self, landscape: &Landscape) {
         self.reference = (0..landscape.contexts()).map(|c| landscape.fitness(c, self.programme)).collect();
     }
 
     /// Where a zone departs from the programme on mandated instruments.
     #[inline]
-    pub fn deviation(&self, pol: Policy) -> u64 {
+    pub(crate) fn deviation(&self, pol: Policy) -> u64 {
         pol.differs(self.programme) & self.mandate & self.programme.mask
     }
 }
 
 /// Everything a review reads besides the state it changes.
-pub struct Review<'a> {
-    pub p: &'a CentreParams,
-    pub zp: &'a ZoneParams,
-    pub n: u32,
-    pub tick: u32,
-    pub key: StreamKey,
-    pub landscape: &'a Landscape,
+pub(crate) struct Review<'a> {
+    pub(crate) p: &'a CentreParams,
+    pub(crate) zp: &'a ZoneParams,
+    pub(crate) n: u32,
+    pub(crate) tick: u32,
+    pub(crate) key: StreamKey,
+    pub(crate) landscape: &'a Landscape,
     /// The performance the centre sees per zone (noisy and lagged).
-    pub seen: &'a [f64],
+    pub(crate) seen: &'a [f64],
 }
 
 impl Review<'_> {
     /// Runs one review, changing zones, programme and lineage; returns counts and acts.
-    pub fn run(
+    pub(crate) fn run(
         &self,
         centre: &mut Centre,
         zones: &mut Zones,
@@ -471,7 +471,7 @@ impl Review<'_> {
 }
 
 /// Acts of a review, formatted only when the centre log is kept.
-pub struct Acts {
+pub(crate) struct Acts {
     list: Vec<Act>,
     on: bool,
 }
@@ -524,7 +524,7 @@ fn list(bits: u64) -> String {
 
 /// Whether the mask covers all N instruments (a corrected zone with no unset instrument
 /// acts on its policy as it is).
-pub fn is_full(p: Policy, n: u32) -> bool {
+pub(crate) fn is_full(p: Policy, n: u32) -> bool {
     p.mask & full_mask(n) == full_mask(n)
 }
 

@@ -21,7 +21,7 @@ const MERGER_TRIES: u32 = 16;
 /// zone may hold this divided by the scenario's zones. Births that would pass a zone's share
 /// are not drawn, and the engine ends the run with an error naming the cause, rather than
 /// let a runaway birth rate exhaust memory.
-pub const MAX_FIRMS: u64 = 1 << 27;
+pub(crate) const MAX_FIRMS: u64 = 1 << 27;
 /// No firm's productivity rises above this (f32 sums stay finite).
 const MAX_PRODUCTIVITY: f32 = 1e6;
 /// No firm's productivity falls below this (a shock cannot make it negative).
@@ -51,10 +51,6 @@ impl Block {
         self.productivity.len()
     }
 
-    pub fn is_empty(&self) -> bool {
-        self.productivity.is_empty()
-    }
-
     fn push(&mut self, productivity: f32, employees: f32, age: u16, kind: u8) {
         self.productivity.push(productivity);
         self.employees.push(employees);
@@ -66,33 +62,33 @@ impl Block {
 /// A zone's firm aggregates after a tick (flows during it, stock at its end).
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
 pub struct Tally {
-    pub firms: u32,
-    pub births: u32,
-    pub deaths: u32,
-    pub mergers: u32,
-    pub high_tech: u32,
-    pub ownership: [u32; 3],
-    pub financing: [u32; 6],
+    pub(crate) firms: u32,
+    pub(crate) births: u32,
+    pub(crate) deaths: u32,
+    pub(crate) mergers: u32,
+    pub(crate) high_tech: u32,
+    pub(crate) ownership: [u32; 3],
+    pub(crate) financing: [u32; 6],
     /// Sum of employees x productivity (revenue before `revenue_per_employee`).
-    pub output: f64,
-    pub employees: f64,
+    pub(crate) output: f64,
+    pub(crate) employees: f64,
     /// Firms ever present in the zone: its initial firms and every birth since.
-    pub founded: u64,
+    pub(crate) founded: u64,
     /// Sum of productivity (for the zone's mean).
-    pub productivity: f64,
+    pub(crate) productivity: f64,
     /// Births were cut at the zone's share of `MAX_FIRMS` this tick.
-    pub capped: bool,
+    pub(crate) capped: bool,
 }
 
 impl Tally {
     /// Mean productivity of the live firms (0 with none): after a tick, the merger threshold
     /// of the next.
-    pub fn mean_productivity(&self) -> f32 {
+    pub(crate) fn mean_productivity(&self) -> f32 {
         if self.firms > 0 { (self.productivity / self.firms as f64) as f32 } else { 0.0 }
     }
 
     /// Adds another zone's tally (the engine sums zones in zone order).
-    pub fn add(&mut self, o: &Tally) {
+    pub(crate) fn add(&mut self, o: &Tally) {
         self.firms += o.firms;
         self.births += o.births;
         self.deaths += o.deaths;
@@ -143,7 +139,7 @@ pub struct Rates {
     financing_cdf: [f64; 6],
     per_year: f64,
     /// Most firms one zone may hold (`MAX_FIRMS` / zones).
-    pub zone_cap: usize,
+    pub(crate) zone_cap: usize,
 }
 
 /// Per-tick probability of an event of yearly probability `p`: 1 - (1 - p)^(1 / ticks).
@@ -226,7 +222,7 @@ impl Rates {
     }
 
     /// Expected births this tick in a zone.
-    pub fn expected_births(&self, z: &ZoneView, firms: usize) -> f64 {
+    pub(crate) fn expected_births(&self, z: &ZoneView, firms: usize) -> f64 {
         let firms = firms as f64;
         let crowding = if self.carrying > 0.0 { (1.0 - firms / (self.carrying * z.capacity)).max(0.0) } else { 1.0 };
         let support = if self.support_count > 0 {
@@ -442,18 +438,18 @@ impl Stock {
 
 /// Every zone's firms and their last tallies, with the rates of the current tick.
 #[derive(Clone, Debug)]
-pub struct Population {
+pub(crate) struct Population {
     /// `blocks[z]`: zone z's firms (empty until it enters).
-    pub blocks: Vec<Block>,
+    pub(crate) blocks: Vec<Block>,
     /// `tally[z]`: zone z's aggregates after the current tick.
-    pub tally: Vec<Tally>,
-    pub rates: Rates,
+    pub(crate) tally: Vec<Tally>,
+    pub(crate) rates: Rates,
     /// The sum of every zone's tally, in zone order.
-    pub total: Tally,
+    pub(crate) total: Tally,
 }
 
 impl Population {
-    pub fn new(zones: usize, rates: Rates) -> Population {
+    pub(crate) fn new(zones: usize, rates: Rates) -> Population {
         Population {
             blocks: vec![Block::default(); zones],
             tally: vec![Tally::default(); zones],
@@ -463,7 +459,7 @@ impl Population {
     }
 
     /// Sums the zones' tallies in zone order (so the float sums never depend on threads).
-    pub fn settle(&mut self) {
+    pub(crate) fn settle(&mut self) {
         let mut total = Tally::default();
         for t in &self.tally {
             total.add(t);
@@ -474,7 +470,7 @@ impl Population {
 
 /// Hierarchy bias (seed 003): how heavily the centre weighs on zones now, as mandate share
 /// x effective detection x (1 - tolerance). 0 when the centre never reviews.
-pub fn hierarchy(mandate_share: f64, detection: f64, tolerance: f64) -> f64 {
+pub(crate) fn hierarchy(mandate_share: f64, detection: f64, tolerance: f64) -> f64 {
     mandate_share * detection * (1.0 - tolerance)
 }
 

@@ -10,27 +10,24 @@ use crate::scenario::{LandscapeKind, LandscapeParams, Neighbourhood};
 /// One landscape per replication: `contexts` value tables that may share entries.
 #[derive(Clone, Debug)]
 pub struct Landscape {
-    pub n: u32,
-    pub kind: Kind,
+    pub(crate) n: u32,
+    pub(crate) kind: Kind,
     /// Landscape maximum per context, when normalisation is on (else 1.0).
-    pub max: Vec<f64>,
+    pub(crate) max: Vec<f64>,
 }
 
 #[derive(Clone, Debug)]
-pub enum Kind {
+pub(crate) enum Kind {
     Nk(Nk),
     Target(Target),
 }
 
 #[derive(Clone, Debug)]
-pub struct Nk {
-    /// For each instrument, the mask of the instruments its contribution depends on
-    /// (itself included, duplicates folded).
-    pub deps: Vec<u64>,
+pub(crate) struct Nk {
     /// log2 of the table row length (K + 1).
-    pub row_bits: u32,
+    pub(crate) row_bits: u32,
     /// For each instrument b, the instruments whose contribution depends on b.
-    pub affected: Vec<u64>,
+    pub(crate) affected: Vec<u64>,
     /// Byte-wise gather tables: `lookup[(i * bytes + j) * 256 + v]` is the part of
     /// instrument i's table index given by byte j of the policy having value v. One
     /// lookup per byte replaces a loop over the K + 1 dependency bits.
@@ -38,16 +35,16 @@ pub struct Nk {
     bytes: usize,
     /// `tables[c][i << row_bits | index]`: contribution of instrument i in context c,
     /// in units of 2^-24.
-    pub tables: Vec<Vec<u32>>,
+    pub(crate) tables: Vec<Vec<u32>>,
     /// Global table for the shared component (kept for turbulence).
     global: Vec<u32>,
     similarity: f64,
 }
 
 #[derive(Clone, Debug)]
-pub struct Target {
+pub(crate) struct Target {
     /// Reality vector per context.
-    pub reality: Vec<u64>,
+    pub(crate) reality: Vec<u64>,
 }
 
 /// Gather the bits of `x` selected by `mask` into the low bits (software PEXT, without
@@ -79,7 +76,7 @@ impl Landscape {
     /// normalisation, the maximum is searched (2^N policies each) only for the contexts in
     /// use; the others keep 1.0, and no zone reads them. A used context's maximum does not
     /// depend on which others are used.
-    pub fn build_for(p: &LandscapeParams, used: &[bool], key: &StreamKey) -> Landscape {
+    pub(crate) fn build_for(p: &LandscapeParams, used: &[bool], key: &StreamKey) -> Landscape {
         let contexts = used.len();
         let n = p.n;
         let kind = match p.kind {
@@ -110,7 +107,7 @@ impl Landscape {
         l
     }
 
-    pub fn contexts(&self) -> usize {
+    pub(crate) fn contexts(&self) -> usize {
         self.max.len()
     }
 
@@ -168,7 +165,7 @@ impl Landscape {
 
     /// The best fitness any fully set policy reaches in context c, by exhaustive search
     /// (N <= 24 is validated before this is asked for).
-    pub fn maximum(&self, c: usize) -> f64 {
+    pub(crate) fn maximum(&self, c: usize) -> f64 {
         match &self.kind {
             Kind::Target(_) => 1.0,
             Kind::Nk(nk) => {
@@ -186,7 +183,7 @@ impl Landscape {
 
     /// Turbulence for one tick: NK entries are redrawn, target dimensions flip, each with
     /// probability `rate`, the same positions in every context.
-    pub fn shake(&mut self, rate: f64, key: &StreamKey, tick: u64) {
+    pub(crate) fn shake(&mut self, rate: f64, key: &StreamKey, tick: u64) {
         if rate <= 0.0 {
             return;
         }
@@ -281,11 +278,11 @@ impl Nk {
                 }
             }
         }
-        Nk { deps, affected, lookup, bytes, row_bits, tables, global, similarity: p.context_similarity }
+        Nk { affected, lookup, bytes, row_bits, tables, global, similarity: p.context_similarity }
     }
 
     #[inline]
-    pub fn fitness(&self, c: usize, bits: u64, n: u32) -> f64 {
+    pub(crate) fn fitness(&self, c: usize, bits: u64, n: u32) -> f64 {
         // One monomorphic, unrolled loop per policy width in bytes.
         let sum = match self.bytes {
             1 => self.sum::<1>(c, bits),

@@ -6,14 +6,14 @@
 
 /// Placeholder written by the parallel zone step; replaced by a real id afterwards, in
 /// zone order, so ids never depend on thread scheduling.
-pub const PENDING: u32 = u32::MAX;
+pub(crate) const PENDING: u32 = u32::MAX;
 
 /// Origin "zone" of an innovation the centre designed itself (central search).
-pub const CENTRE: u32 = u32::MAX;
+pub(crate) const CENTRE: u32 = u32::MAX;
 
 /// How a zone came to hold an innovation.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Channel {
+pub(crate) enum Channel {
     Horizontal,
     Vertical,
     /// Entry with the programme's settings, or a zone's own experiment: held, not adopted.
@@ -21,25 +21,25 @@ pub enum Channel {
 }
 
 #[derive(Clone, Debug, PartialEq)]
-pub struct Innovation {
-    pub origin_zone: u32,
-    pub tick: u32,
-    pub instrument: u8,
-    pub value: bool,
-    pub holders: u32,
-    pub peak_holders: u32,
-    pub peak_tick: u32,
-    pub horizontal: u32,
-    pub vertical: u32,
-    pub fed_back_tick: Option<u32>,
+pub(crate) struct Innovation {
+    pub(crate) origin_zone: u32,
+    pub(crate) tick: u32,
+    pub(crate) instrument: u8,
+    pub(crate) value: bool,
+    pub(crate) holders: u32,
+    pub(crate) peak_holders: u32,
+    pub(crate) peak_tick: u32,
+    pub(crate) horizontal: u32,
+    pub(crate) vertical: u32,
+    pub(crate) fed_back_tick: Option<u32>,
     /// Tick at which the last holder (zone or programme) dropped it.
-    pub extinct_tick: Option<u32>,
+    pub(crate) extinct_tick: Option<u32>,
 }
 
 /// All innovations of one replication, indexed by id - 1.
 #[derive(Clone, Debug, Default)]
-pub struct Lineage {
-    pub innovations: Vec<Innovation>,
+pub(crate) struct Lineage {
+    pub(crate) innovations: Vec<Innovation>,
     /// Ids that gained a holder this tick; their peaks are settled at the end of the tick,
     /// so a peak is always an end-of-tick count whatever order holders move in.
     gained: Vec<u32>,
@@ -47,7 +47,7 @@ pub struct Lineage {
 
 impl Lineage {
     /// Creates an innovation and returns its id.
-    pub fn create(&mut self, origin_zone: u32, tick: u32, instrument: u32, value: bool) -> u32 {
+    pub(crate) fn create(&mut self, origin_zone: u32, tick: u32, instrument: u32, value: bool) -> u32 {
         self.innovations.push(Innovation {
             origin_zone,
             tick,
@@ -65,13 +65,13 @@ impl Lineage {
     }
 
     #[inline]
-    pub fn get_mut(&mut self, id: u32) -> Option<&mut Innovation> {
+    pub(crate) fn get_mut(&mut self, id: u32) -> Option<&mut Innovation> {
         if id == 0 || id == PENDING { None } else { self.innovations.get_mut(id as usize - 1) }
     }
 
     /// A zone stopped holding `id`.
     #[inline]
-    pub fn drop_holder(&mut self, id: u32, tick: u32, in_programme: bool) {
+    pub(crate) fn drop_holder(&mut self, id: u32, tick: u32, in_programme: bool) {
         if let Some(inn) = self.get_mut(id) {
             inn.holders -= 1;
             if inn.holders == 0 && !in_programme {
@@ -82,7 +82,7 @@ impl Lineage {
 
     /// A zone started holding `id` through `channel`.
     #[inline]
-    pub fn add_holder(&mut self, id: u32, channel: Channel) {
+    pub(crate) fn add_holder(&mut self, id: u32, channel: Channel) {
         if let Some(inn) = self.get_mut(id) {
             inn.holders += 1;
             inn.extinct_tick = None;
@@ -96,7 +96,7 @@ impl Lineage {
     }
 
     /// Records the peaks reached by the end of `tick`.
-    pub fn settle_peaks(&mut self, tick: u32) {
+    pub(crate) fn settle_peaks(&mut self, tick: u32) {
         for id in self.gained.drain(..) {
             let inn = &mut self.innovations[id as usize - 1];
             if inn.holders > inn.peak_holders {
@@ -107,7 +107,7 @@ impl Lineage {
     }
 
     /// The programme adopted `id` (feedback): record the first time.
-    pub fn fed_back(&mut self, id: u32, tick: u32) {
+    pub(crate) fn fed_back(&mut self, id: u32, tick: u32) {
         if let Some(inn) = self.get_mut(id) {
             inn.fed_back_tick.get_or_insert(tick);
             inn.extinct_tick = None;
@@ -115,7 +115,7 @@ impl Lineage {
     }
 
     /// The programme dropped `id`; it dies if no zone holds it either.
-    pub fn programme_dropped(&mut self, id: u32, tick: u32) {
+    pub(crate) fn programme_dropped(&mut self, id: u32, tick: u32) {
         if let Some(inn) = self.get_mut(id)
             && inn.holders == 0
         {
@@ -123,12 +123,8 @@ impl Lineage {
         }
     }
 
-    pub fn len(&self) -> usize {
+    pub(crate) fn len(&self) -> usize {
         self.innovations.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.innovations.is_empty()
     }
 }
 

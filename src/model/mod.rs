@@ -7,7 +7,7 @@
 pub mod centre;
 pub mod firm;
 pub mod landscape;
-pub mod lineage;
+pub(crate) mod lineage;
 pub mod network;
 pub mod policy;
 pub mod zone;

@@ -16,13 +16,13 @@ pub enum Network {
 
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Csr {
-    pub offsets: Vec<u32>,
-    pub targets: Vec<u32>,
+    pub(crate) offsets: Vec<u32>,
+    pub(crate) targets: Vec<u32>,
 }
 
 impl Csr {
     /// Builds from an undirected edge list; duplicates and self-loops are dropped.
-    pub fn from_edges(n: usize, edges: &[(u32, u32)]) -> Csr {
+    pub(crate) fn from_edges(n: usize, edges: &[(u32, u32)]) -> Csr {
         let mut degree = vec![0u32; n + 1];
         for &(a, b) in edges {
             if a != b {
@@ -63,16 +63,16 @@ impl Csr {
     }
 
     #[inline]
-    pub fn neighbours(&self, z: usize) -> &[u32] {
+    pub(crate) fn neighbours(&self, z: usize) -> &[u32] {
         &self.targets[self.offsets[z] as usize..self.offsets[z + 1] as usize]
     }
 
-    pub fn zones(&self) -> usize {
+    pub(crate) fn zones(&self) -> usize {
         self.offsets.len() - 1
     }
 
     /// Whether every zone can reach every other.
-    pub fn connected(&self) -> bool {
+    pub(crate) fn connected(&self) -> bool {
         let n = self.zones();
         if n == 0 {
             return true;
@@ -96,7 +96,7 @@ impl Csr {
 
 impl Network {
     /// Builds the network over `regions[z]` (the region of each zone).
-    pub fn build(p: &NetworkParams, regions: &[u32], key: &StreamKey) -> Result<Network, String> {
+    pub(crate) fn build(p: &NetworkParams, regions: &[u32], key: &StreamKey) -> Result<Network, String> {
         let n = regions.len();
         let mut r = key.setup(Purpose::Network, 0, 0);
         let edges = match p.kind {
@@ -137,14 +137,6 @@ impl Network {
             }
         };
         Ok(Network::Csr(Csr::from_edges(n, &edges)))
-    }
-
-    /// Mean degree (for reports and benches).
-    pub fn mean_degree(&self) -> f64 {
-        match self {
-            Network::Full { zones } => zones.saturating_sub(1) as f64,
-            Network::Csr(c) => c.targets.len() as f64 / c.zones().max(1) as f64,
-        }
     }
 }
 

@@ -5,12 +5,12 @@
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub struct Policy {
     pub bits: u64,
-    pub mask: u64,
+    pub(crate) mask: u64,
 }
 
 /// The mask with the low `n` bits set (`n` <= 64).
 #[inline]
-pub fn full_mask(n: u32) -> u64 {
+pub(crate) fn full_mask(n: u32) -> u64 {
     if n >= 64 { u64::MAX } else { (1u64 << n) - 1 }
 }
 
@@ -23,24 +23,24 @@ impl Policy {
 
     /// Instruments where the two policies hold different settings (value, or set vs unset).
     #[inline]
-    pub fn differs(self, other: Policy) -> u64 {
+    pub(crate) fn differs(self, other: Policy) -> u64 {
         ((self.bits ^ other.bits) & self.mask & other.mask) | (self.mask ^ other.mask)
     }
 
     /// Take `other`'s setting (value and set-ness) on the instruments in `which`.
     #[inline]
-    pub fn take(self, other: Policy, which: u64) -> Policy {
+    pub(crate) fn take(self, other: Policy, which: u64) -> Policy {
         Policy { bits: (self.bits & !which) | (other.bits & which), mask: (self.mask & !which) | (other.mask & which) }
     }
 
     /// Setting of instrument i: None when unset.
     #[inline]
-    pub fn get(self, i: u32) -> Option<bool> {
+    pub(crate) fn get(self, i: u32) -> Option<bool> {
         if self.mask >> i & 1 == 1 { Some(self.bits >> i & 1 == 1) } else { None }
     }
 
     /// Renders as a string of `0`, `1` and `-` (unset), instrument 0 first.
-    pub fn render(self, n: u32) -> String {
+    pub(crate) fn render(self, n: u32) -> String {
         (0..n)
             .map(|i| match self.get(i) {
                 None => '-',

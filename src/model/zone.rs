@@ -19,39 +19,39 @@ use crate::scenario::{ComplianceMode, Evaluate, Level, PolicyInit, ZoneParams};
 /// 10 zones by tick 575), and mean_capacity and regional_disparity with it. At the cap it
 /// saturates (growth stops, sanctions still cut it); sums over 10^7 zones and the squares of
 /// the disparity stay far inside the floats' range.
-pub const CAPACITY_MAX: f64 = 1e15;
+pub(crate) const CAPACITY_MAX: f64 = 1e15;
 
 /// Cumulative counts per zone (reported in zones.csv).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct Counters {
-    pub tried: u32,
-    pub succeeded: u32,
-    pub deviations: u32,
-    pub sanctioned: u32,
-    pub imitated: u32,
-    pub complied: u32,
+pub(crate) struct Counters {
+    pub(crate) tried: u32,
+    pub(crate) succeeded: u32,
+    pub(crate) deviations: u32,
+    pub(crate) sanctioned: u32,
+    pub(crate) imitated: u32,
+    pub(crate) complied: u32,
 }
 
 /// The part of zone state that the step rewrites every tick (double-buffered).
 #[derive(Clone, Debug, Default)]
 pub struct Dyn {
-    pub policy: Vec<Policy>,
+    pub(crate) policy: Vec<Policy>,
     /// Fitness of the zone's policy as held (unset instruments score as documented).
-    pub fitness: Vec<f64>,
+    pub(crate) fitness: Vec<f64>,
     /// True performance of the zone's action this tick.
     pub performance: Vec<f64>,
     /// Performance as others see it (with observation noise); -inf until the zone enters.
     pub observed: Vec<f64>,
     /// The fully set policy the zone acted on this tick (its unset instruments by coin flip).
-    pub action: Vec<u64>,
-    pub capacity: Vec<f64>,
-    pub counters: Vec<Counters>,
+    pub(crate) action: Vec<u64>,
+    pub(crate) capacity: Vec<f64>,
+    pub(crate) counters: Vec<Counters>,
     /// `lineage[z * n + i]`: innovation id of zone z's setting of instrument i.
-    pub lineage: Vec<u32>,
+    pub(crate) lineage: Vec<u32>,
 }
 
 impl Dyn {
-    pub fn new(zones: usize, n: usize) -> Dyn {
+    pub(crate) fn new(zones: usize, n: usize) -> Dyn {
         Dyn {
             policy: vec![Policy::default(); zones],
             fitness: vec![0.0; zones],
@@ -68,12 +68,12 @@ impl Dyn {
 /// All zones that will ever exist in a replication; inactive ones have not entered yet.
 #[derive(Clone, Debug, Default)]
 pub struct Zones {
-    pub region: Vec<u32>,
+    pub(crate) region: Vec<u32>,
     pub context: Vec<u32>,
-    pub level: Vec<Level>,
+    pub(crate) level: Vec<Level>,
     pub active: Vec<bool>,
     pub pilot: Vec<bool>,
-    pub entry_tick: Vec<u32>,
+    pub(crate) entry_tick: Vec<u32>,
     pub cur: Dyn,
 }
 
@@ -81,23 +81,20 @@ impl Zones {
     pub fn len(&self) -> usize {
         self.region.len()
     }
-    pub fn is_empty(&self) -> bool {
-        self.region.is_empty()
-    }
 }
 
 /// What happened in one zone's step: for tick counts and lineage accounting.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct Outcome {
+pub(crate) struct Outcome {
     /// Instruments whose setting or lineage may have changed.
-    pub touched: u64,
-    pub imitated: u64,
-    pub complied: u64,
-    pub innovated: u64,
-    pub reset: bool,
-    pub experimented: bool,
-    pub deviated: bool,
-    pub deterred: bool,
+    pub(crate) touched: u64,
+    pub(crate) imitated: u64,
+    pub(crate) complied: u64,
+    pub(crate) innovated: u64,
+    pub(crate) reset: bool,
+    pub(crate) experimented: bool,
+    pub(crate) deviated: bool,
+    pub(crate) deterred: bool,
 }
 
 /// Everything one zone step reads besides the zone's own previous state.
@@ -132,18 +129,18 @@ pub struct StepCtx<'a> {
 
 /// A zone's next state, written into the next buffer by the engine.
 pub struct Next {
-    pub policy: Policy,
+    pub(crate) policy: Policy,
     pub fitness: f64,
-    pub performance: f64,
-    pub observed: f64,
-    pub action: u64,
-    pub capacity: f64,
-    pub counters: Counters,
-    pub outcome: Outcome,
+    pub(crate) performance: f64,
+    pub(crate) observed: f64,
+    pub(crate) action: u64,
+    pub(crate) capacity: f64,
+    pub(crate) counters: Counters,
+    pub(crate) outcome: Outcome,
 }
 
 /// Draws a zone's initial policy and the lineage it starts with.
-pub fn initial_policy(
+pub(crate) fn initial_policy(
     p: &ZoneParams,
     n: u32,
     programme: Policy,
@@ -186,7 +183,7 @@ pub fn initial_policy(
 }
 
 /// `count` distinct instruments out of n, as a mask (Floyd's algorithm: exactly count draws).
-pub fn pick_distinct(rng: &mut Fast, n: u32, count: u32) -> u64 {
+pub(crate) fn pick_distinct(rng: &mut Fast, n: u32, count: u32) -> u64 {
     let mut chosen = 0u64;
     for j in n - count.min(n)..n {
         let t = rng.below(j as u64 + 1) as u32;
@@ -198,7 +195,14 @@ pub fn pick_distinct(rng: &mut Fast, n: u32, count: u32) -> u64 {
 /// Acting on a policy: unset instruments are acted on by a fresh coin flip (March 1991);
 /// a fully set policy's action is the policy itself. Returns (performance, action bits).
 #[inline]
-pub fn act(landscape: &Landscape, context: usize, pol: Policy, fitness: f64, n: u32, rng: &mut Fast) -> (f64, u64) {
+pub(crate) fn act(
+    landscape: &Landscape,
+    context: usize,
+    pol: Policy,
+    fitness: f64,
+    n: u32,
+    rng: &mut Fast,
+) -> (f64, u64) {
     let full = full_mask(n);
     if pol.mask & full == full {
         (fitness, pol.bits & full)
@@ -490,7 +494,7 @@ pub fn top_two(candidates: impl IntoIterator<Item = usize>, observed: &[f64]) ->
 }
 
 #[inline]
-pub fn for_each_bit(mut bits: u64, mut f: impl FnMut(usize)) {
+pub(crate) fn for_each_bit(mut bits: u64, mut f: impl FnMut(usize)) {
     while bits != 0 {
         f(bits.trailing_zeros() as usize);
         bits &= bits - 1;

@@ -18,7 +18,7 @@ const NAME_MAX: usize = 255;
 
 /// Why a path cannot be an output directory, or None when it can. Checked before a run
 /// starts, so that nothing runs only to fail at the end.
-pub fn check_name(out: &Path) -> Option<String> {
+pub(crate) fn check_name(out: &Path) -> Option<String> {
     let text = out.as_os_str().to_string_lossy();
     let trimmed = text.trim_end_matches('/');
     let last = trimmed.rsplit('/').next().unwrap_or("");
@@ -248,21 +248,21 @@ pub(crate) fn publish(tmp: &Path, out: &Path, force: bool) -> Result<(), String>
 /// A file written under a temporary name beside its place and renamed into it on
 /// [`AtomicFile::commit`]: a reader never sees it half-written, and an interrupted writer
 /// leaves the previous version (if any) untouched.
-pub struct AtomicFile {
+pub(crate) struct AtomicFile {
     tmp: PathBuf,
     path: PathBuf,
     writer: Option<BufWriter<File>>,
 }
 
 impl AtomicFile {
-    pub fn create(path: &Path) -> io::Result<AtomicFile> {
+    pub(crate) fn create(path: &Path) -> io::Result<AtomicFile> {
         let tmp = partial_dir(path);
         let file = File::create(&tmp)?;
         Ok(AtomicFile { tmp, path: path.to_path_buf(), writer: Some(BufWriter::with_capacity(1 << 16, file)) })
     }
 
     /// Flushes, syncs and renames the file into place.
-    pub fn commit(mut self) -> io::Result<()> {
+    pub(crate) fn commit(mut self) -> io::Result<()> {
         let w = self.writer.take().expect("committed once");
         let file = w.into_inner().map_err(|e| e.into_error())?;
         file.sync_all()?;
@@ -270,7 +270,7 @@ impl AtomicFile {
     }
 
     /// Writes a whole file at once.
-    pub fn write(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    pub(crate) fn write(path: &Path, bytes: &[u8]) -> io::Result<()> {
         let mut f = AtomicFile::create(path)?;
         f.write_all(bytes)?;
         f.commit()

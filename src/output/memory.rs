@@ -17,7 +17,7 @@ pub enum MemoryCheck {
 
 impl MemoryCheck {
     /// Reads `--memory-limit`: a size such as `64G`, `512M`, `2T` or plain bytes, or `none`.
-    pub fn parse(text: &str) -> Result<MemoryCheck, String> {
+    pub(crate) fn parse(text: &str) -> Result<MemoryCheck, String> {
         if text.trim().eq_ignore_ascii_case("none") {
             return Ok(MemoryCheck::Off);
         }
@@ -30,7 +30,7 @@ impl MemoryCheck {
 /// A size in bytes: plain bytes or a number with a unit K, M, G or T (powers of 1024; `G`,
 /// `GB` and `GiB` alike, any case), such as `64G`, `512MiB`, `1.5g`. None for anything else,
 /// for sizes below one byte (0, 0.5) and beyond u64. Shared by `--memory-limit` and a sweep's `ESH_MEMORY`.
-pub fn parse_size(text: &str) -> Option<u64> {
+pub(crate) fn parse_size(text: &str) -> Option<u64> {
     let t = text.trim();
     let split = t.find(|c: char| !c.is_ascii_digit() && c != '.').unwrap_or(t.len());
     let (num, unit) = t.split_at(split);
@@ -54,20 +54,20 @@ pub fn parse_size(text: &str) -> Option<u64> {
 /// outputs waiting to be written in replication order.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Need {
-    pub per_replication: f64,
+    pub(crate) per_replication: f64,
     /// Replications running at once (the threads, at most the replications).
-    pub at_once: usize,
+    pub(crate) at_once: usize,
     /// Outputs held in memory before they are written.
-    pub in_flight: f64,
+    pub(crate) in_flight: f64,
 }
 
 impl Need {
-    pub fn total(&self) -> f64 {
+    pub(crate) fn total(&self) -> f64 {
         self.per_replication * self.at_once as f64 + self.in_flight
     }
 
     /// The most replications at once that fit in `bytes` (0 if not even one does).
-    pub fn threads_fitting(&self, bytes: f64) -> usize {
+    pub(crate) fn threads_fitting(&self, bytes: f64) -> usize {
         let left = bytes - self.in_flight;
         if left <= 0.0 {
             return 0;
@@ -77,7 +77,7 @@ impl Need {
 }
 
 /// Bytes in a human unit (GiB, MiB, KiB).
-pub fn human(bytes: f64) -> String {
+pub(crate) fn human(bytes: f64) -> String {
     const K: f64 = 1024.0;
     match bytes {
         b if b >= K * K * K * K => format!("{:.1} TiB", b / (K * K * K * K)),
@@ -91,8 +91,8 @@ pub fn human(bytes: f64) -> String {
 /// Where the memory figure a run is checked against came from.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Have {
-    pub bytes: u64,
-    pub source: &'static str,
+    pub(crate) bytes: u64,
+    pub(crate) source: &'static str,
 }
 
 impl fmt::Display for Have {
@@ -102,7 +102,7 @@ impl fmt::Display for Have {
 }
 
 /// The memory available to this process now, when the system says.
-pub fn available() -> Option<Have> {
+pub(crate) fn available() -> Option<Have> {
     let mut best: Option<Have> = None;
     fn take(best: &mut Option<Have>, bytes: u64, source: &'static str) {
         if best.as_ref().is_none_or(|b| bytes < b.bytes) {

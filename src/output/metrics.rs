@@ -12,68 +12,68 @@ use crate::scenario::Level;
 /// One row of ticks.csv: the state at the end of a tick and the flows during it.
 #[derive(Clone, Debug, Default, PartialEq, Serialize)]
 pub struct TickRow {
-    pub replication: u32,
-    pub tick: u32,
-    pub year: u32,
-    pub active_zones: u32,
-    pub zones_provincial: u32,
-    pub zones_national: u32,
-    pub zones_demonstration: u32,
-    pub pilots: u32,
-    pub mean_performance: f64,
-    pub best_performance: f64,
-    pub mean_score: f64,
-    pub programme_performance: f64,
+    pub(crate) replication: u32,
+    pub(crate) tick: u32,
+    pub(crate) year: u32,
+    pub(crate) active_zones: u32,
+    pub(crate) zones_provincial: u32,
+    pub(crate) zones_national: u32,
+    pub(crate) zones_demonstration: u32,
+    pub(crate) pilots: u32,
+    pub(crate) mean_performance: f64,
+    pub(crate) best_performance: f64,
+    pub(crate) mean_score: f64,
+    pub(crate) programme_performance: f64,
     /// March's (1991) knowledge of the programme (his code): matches minus mismatches with
     /// reality over n, unset dimensions counting 0, in [-1, 1]; the mean over active zones
     /// of the programme's knowledge in each zone's context. Only on the target landscape
     /// (None, an empty cell, on NK, and with no active zone).
-    pub programme_knowledge: Option<f64>,
+    pub(crate) programme_knowledge: Option<f64>,
     /// The zones' mean of March's knowledge of their own beliefs (policies), as above.
-    pub mean_knowledge: Option<f64>,
-    pub diversity: f64,
-    pub programme_distance: f64,
-    pub mandate_gap: f64,
-    pub mean_capacity: f64,
-    pub regional_disparity: f64,
-    pub entered: u32,
-    pub experiments: u32,
-    pub successes: u32,
-    pub deviations: u32,
-    pub deterred: u32,
-    pub imitations: u32,
-    pub compliance: u32,
-    pub turnover: u32,
-    pub new_innovations: u32,
-    pub horizontal_adoptions: u32,
-    pub vertical_adoptions: u32,
-    pub review: u8,
-    pub detected: u32,
-    pub sanctions: u32,
-    pub tolerated: u32,
-    pub corrected: u32,
-    pub feedback_adoptions: u32,
-    pub central_designs: u32,
-    pub innovations_total: u32,
-    pub firms: u32,
-    pub firm_births: u32,
-    pub firm_deaths: u32,
-    pub firm_mergers: u32,
-    pub firms_founded: u64,
-    pub high_tech: u32,
-    pub revenue: f64,
-    pub employees: f64,
-    pub share_state: f64,
-    pub share_private: f64,
-    pub share_foreign: f64,
-    pub share_loans: f64,
-    pub share_foreign_capital: f64,
-    pub share_shares: f64,
-    pub share_venture_capital: f64,
-    pub share_joint_venture: f64,
-    pub share_other_financing: f64,
-    pub focal_firms: u32,
-    pub focal_founded: u64,
+    pub(crate) mean_knowledge: Option<f64>,
+    pub(crate) diversity: f64,
+    pub(crate) programme_distance: f64,
+    pub(crate) mandate_gap: f64,
+    pub(crate) mean_capacity: f64,
+    pub(crate) regional_disparity: f64,
+    pub(crate) entered: u32,
+    pub(crate) experiments: u32,
+    pub(crate) successes: u32,
+    pub(crate) deviations: u32,
+    pub(crate) deterred: u32,
+    pub(crate) imitations: u32,
+    pub(crate) compliance: u32,
+    pub(crate) turnover: u32,
+    pub(crate) new_innovations: u32,
+    pub(crate) horizontal_adoptions: u32,
+    pub(crate) vertical_adoptions: u32,
+    pub(crate) review: u8,
+    pub(crate) detected: u32,
+    pub(crate) sanctions: u32,
+    pub(crate) tolerated: u32,
+    pub(crate) corrected: u32,
+    pub(crate) feedback_adoptions: u32,
+    pub(crate) central_designs: u32,
+    pub(crate) innovations_total: u32,
+    pub(crate) firms: u32,
+    pub(crate) firm_births: u32,
+    pub(crate) firm_deaths: u32,
+    pub(crate) firm_mergers: u32,
+    pub(crate) firms_founded: u64,
+    pub(crate) high_tech: u32,
+    pub(crate) revenue: f64,
+    pub(crate) employees: f64,
+    pub(crate) share_state: f64,
+    pub(crate) share_private: f64,
+    pub(crate) share_foreign: f64,
+    pub(crate) share_loans: f64,
+    pub(crate) share_foreign_capital: f64,
+    pub(crate) share_shares: f64,
+    pub(crate) share_venture_capital: f64,
+    pub(crate) share_joint_venture: f64,
+    pub(crate) share_other_financing: f64,
+    pub(crate) focal_firms: u32,
+    pub(crate) focal_founded: u64,
 }
 
 /// A metric's value: counts stay integers in every output.
@@ -84,7 +84,7 @@ pub enum Num {
 }
 
 impl Num {
-    pub fn as_f64(self) -> f64 {
+    pub(crate) fn as_f64(self) -> f64 {
         match self {
             Num::Int(i) => i as f64,
             Num::Float(x) => x,
@@ -104,7 +104,7 @@ impl std::fmt::Display for Num {
 
 /// What a metric needs to be defined; without it the metric's column is empty.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Needs {
+pub(crate) enum Needs {
     /// Always defined.
     Nothing,
     /// The firm module (`[firms] enabled`): its columns are empty, not 0, when firms are off.
@@ -116,18 +116,18 @@ pub enum Needs {
 /// A named metric of a tick row, for the outputs that pick metrics by name (sweeps): its
 /// name (the ticks.csv column), its value in a row, and what it needs.
 #[derive(Clone, Copy, Debug)]
-pub struct Metric(pub &'static str, pub fn(&TickRow) -> Num, pub Needs);
+pub(crate) struct Metric(pub &'static str, pub(crate) fn(&TickRow) -> Num, pub Needs);
 
 impl Metric {
-    pub fn name(&self) -> &'static str {
+    pub(crate) fn name(&self) -> &'static str {
         self.0
     }
 
-    pub fn value(&self, row: &TickRow) -> Num {
+    pub(crate) fn value(&self, row: &TickRow) -> Num {
         (self.1)(row)
     }
 
-    pub fn needs(&self) -> Needs {
+    pub(crate) fn needs(&self) -> Needs {
         self.2
     }
 }
@@ -149,7 +149,7 @@ macro_rules! metrics {
     (@needs $needs:ident) => { Needs::$needs };
     ($($name:ident: $kind:ident $(if $needs:ident)?,)*) => {
         /// Every metric of ticks.csv (the columns after replication, tick and year), in order.
-        pub const METRICS: &[Metric] = &[$(
+        pub(crate) const METRICS: &[Metric] = &[$(
             Metric(stringify!($name), |r: &TickRow| metrics!(@get $kind r.$name), metrics!(@needs $($needs)?)),
         )*];
     };
@@ -213,17 +213,17 @@ metrics!(
 );
 
 /// Whether a metric is one of the firm module's columns (empty unless `[firms]` is enabled).
-pub fn is_firm_metric(name: &str) -> bool {
+pub(crate) fn is_firm_metric(name: &str) -> bool {
     metric(name).is_some_and(|m| m.needs() == Needs::Firms)
 }
 
 /// Whether a metric is March's knowledge, defined only on the target landscape.
-pub fn is_knowledge_metric(name: &str) -> bool {
+pub(crate) fn is_knowledge_metric(name: &str) -> bool {
     metric(name).is_some_and(|m| m.needs() == Needs::Knowledge)
 }
 
 /// Finds a metric by name.
-pub fn metric(name: &str) -> Option<&'static Metric> {
+pub(crate) fn metric(name: &str) -> Option<&'static Metric> {
     METRICS.iter().find(|m| m.0 == name)
 }
 
@@ -437,7 +437,7 @@ pub fn tick_row(rep: &Replication, c: &TickCounts) -> TickRow {
 
 /// March's (1991) knowledge of a policy, before dividing by n: the dimensions it sets to
 /// reality's value minus those it sets to the other value (unset dimensions count 0).
-pub fn march_knowledge(reality: u64, p: Policy, n: u32) -> i64 {
+pub(crate) fn march_knowledge(reality: u64, p: Policy, n: u32) -> i64 {
     let set = p.mask & full_mask(n);
     let hits = (!(p.bits ^ reality) & set).count_ones() as i64;
     hits - ((p.bits ^ reality) & set).count_ones() as i64
@@ -468,7 +468,7 @@ fn firm_columns(row: &mut TickRow, t: &crate::model::firm::Tally, revenue_per_em
 
 /// Ownership (state, private, foreign) then financing shares (Table 3's order) of live
 /// firms; 0 with no firm.
-pub fn shares(t: &crate::model::firm::Tally) -> [f64; 9] {
+pub(crate) fn shares(t: &crate::model::firm::Tally) -> [f64; 9] {
     let mut out = [0.0; 9];
     if t.firms > 0 {
         let n = t.firms as f64;
@@ -481,13 +481,13 @@ pub fn shares(t: &crate::model::firm::Tally) -> [f64; 9] {
 
 /// Yearly revenue in billion yuan: employees x productivity x revenue per employee
 /// (million yuan) / 1000.
-pub fn revenue(t: &crate::model::firm::Tally, revenue_per_employee: f64) -> f64 {
+pub(crate) fn revenue(t: &crate::model::firm::Tally, revenue_per_employee: f64) -> f64 {
     t.output * revenue_per_employee / 1000.0
 }
 
 /// Mean pairwise distance between zones' policies, as a share of instruments: on each
 /// instrument, the share of zone pairs holding different settings (0, 1 or unset).
-pub fn diversity(ones: &[u32], unset: &[u32], m: u32) -> f64 {
+pub(crate) fn diversity(ones: &[u32], unset: &[u32], m: u32) -> f64 {
     if m < 2 || ones.is_empty() {
         return 0.0;
     }
@@ -505,7 +505,7 @@ pub fn diversity(ones: &[u32], unset: &[u32], m: u32) -> f64 {
 }
 
 /// Coefficient of variation of the regions' mean capacity (0 with one region).
-pub fn disparity(sums: &[f64], counts: &[u32]) -> f64 {
+pub(crate) fn disparity(sums: &[f64], counts: &[u32]) -> f64 {
     let means: Vec<f64> = sums.iter().zip(counts).filter(|&(_, &c)| c > 0).map(|(&s, &c)| s / c as f64).collect();
     if means.len() < 2 {
         return 0.0;

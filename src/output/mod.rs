@@ -6,24 +6,23 @@
 //! Replications run in parallel; each keeps its rows in memory (a bounded amount: more
 //! goes to a part file of its own) until a writer appends them in replication order.
 
-pub mod dir;
+pub(crate) mod dir;
 mod error;
-pub mod memory;
+pub(crate) mod memory;
 pub mod metrics;
 mod observer;
-pub mod provenance;
-pub mod reporter;
+pub(crate) mod provenance;
+mod reporter;
 mod rows;
 mod run;
 mod sink;
-pub mod summary;
+pub(crate) mod summary;
 
-pub use dir::AtomicFile;
+pub(crate) use dir::AtomicFile;
 pub(crate) use dir::{BuildError, build_dir, partial_dir};
 pub use error::OutputError;
-pub use memory::{MemoryCheck, human};
+pub use memory::MemoryCheck;
+pub(crate) use memory::human;
 pub use metrics::TickRow;
-pub use observer::CsvObserver;
 pub use reporter::{Reporter, Reporters};
-pub use rows::policy_cell;
-pub use run::{RunOptions, RunReport, memory_need, run_to_dir};
+pub use run::{RunOptions, RunReport, run_to_dir};

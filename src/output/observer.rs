@@ -15,7 +15,7 @@ use crate::model::centre::Act;
 use crate::scenario::Scenario;
 
 /// Writes one replication's rows, in memory (or, past `sink::SPILL` bytes, in its own part files).
-pub struct CsvObserver<'s> {
+pub(crate) struct CsvObserver<'s> {
     s: &'s Scenario,
     w: [Option<CsvOut>; 6],
     /// A signal number once the run is to stop (SIGINT, SIGTERM).
@@ -24,14 +24,14 @@ pub struct CsvObserver<'s> {
     reporters: &'s Reporters,
     values: Vec<Num>,
     /// The last tick row (for the summary).
-    pub last: TickRow,
+    pub(crate) last: TickRow,
     /// Ticks of the last panels written, so a replication that stops early still ends
     /// with a panel of its final state.
     zones_written: Option<u32>,
     diffusion_written: Option<u32>,
     /// Innovations created and fed back, at the end.
-    pub innovations_total: usize,
-    pub innovations_fed_back: usize,
+    pub(crate) innovations_total: usize,
+    pub(crate) innovations_fed_back: usize,
 }
 
 impl<'s> CsvObserver<'s> {

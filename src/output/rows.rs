@@ -289,7 +289,7 @@ pub(super) struct DiffusionRow {
 /// A zone's policy as a zones.csv cell: `p` then one character per instrument (0, 1, or
 /// `-` unset), instrument 0 first. The letter keeps it text in every CSV reader (pandas
 /// and polars read a cell of digits as a number and drop its leading zeros).
-pub fn policy_cell(p: crate::model::policy::Policy, n: u32) -> String {
+pub(crate) fn policy_cell(p: crate::model::policy::Policy, n: u32) -> String {
     format!("p{}", p.render(n))
 }
 

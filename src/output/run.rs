@@ -74,7 +74,7 @@ pub struct RunReport {
 const BATCH_PER_THREAD: usize = 2;
 
 /// The memory a run of `s` needs on `threads` threads.
-pub fn memory_need(s: &Scenario, threads: usize) -> memory::Need {
+pub(crate) fn memory_need(s: &Scenario, threads: usize) -> memory::Need {
     let reps = s.run.replications as usize;
     let at_once = threads.clamp(1, reps.max(1));
     let files = headers(s, &[]).iter().filter(|h| h.is_some()).count();

@@ -9,7 +9,7 @@ use super::RunReport;
 /// values with four significant digits and no trailing zeros (`0.5`, `0.1235`, `2.718`),
 /// scientific notation only for magnitudes below 1e-4 or from 1e9 on (`1.27e-5`, `3.4e12`).
 /// Files keep full precision; this is for people reading a terminal.
-pub fn number(x: f64) -> String {
+pub(crate) fn number(x: f64) -> String {
     if !x.is_finite() {
         return format!("{x}");
     }
@@ -53,7 +53,7 @@ fn stats(xs: &[f64]) -> (f64, Option<f64>, f64, f64) {
 }
 
 /// Renders the summary table.
-pub fn render(r: &RunReport, scenario_name: &str) -> String {
+pub(crate) fn render(r: &RunReport, scenario_name: &str) -> String {
     let mut out = String::new();
     let f = &r.finals;
     let last_tick = f.iter().map(|row| row.tick).max().unwrap_or(0);

@@ -3,7 +3,7 @@
 //! resolves to the embedded copy of `scenarios/x.toml`.
 
 /// (id, file name, text) of every shipped experiment, in report order.
-pub const EXPERIMENTS: &[(&str, &str, &str)] = &[
+pub(crate) const EXPERIMENTS: &[(&str, &str, &str)] = &[
     ("H1", "H1_esh_vs_top_down.toml", include_str!("../../experiments/H1_esh_vs_top_down.toml")),
     ("H2", "H2_esh_vs_laissez_faire.toml", include_str!("../../experiments/H2_esh_vs_laissez_faire.toml")),
     ("H3", "H3_feedback.toml", include_str!("../../experiments/H3_feedback.toml")),
@@ -14,7 +14,7 @@ pub const EXPERIMENTS: &[(&str, &str, &str)] = &[
 ];
 
 /// The ready scenarios, by file name.
-pub const SCENARIOS: &[(&str, &str)] = &[
+pub(crate) const SCENARIOS: &[(&str, &str)] = &[
     ("baseline.toml", include_str!("../../scenarios/baseline.toml")),
     ("top_down.toml", include_str!("../../scenarios/top_down.toml")),
     ("laissez_faire.toml", include_str!("../../scenarios/laissez_faire.toml")),
@@ -29,7 +29,7 @@ pub const SCENARIOS: &[(&str, &str)] = &[
 
 /// The embedded scenario a path of an embedded experiment names: its text and a name for
 /// errors.
-pub fn scenario(path: &str) -> Option<(String, String)> {
+pub(crate) fn scenario(path: &str) -> Option<(String, String)> {
     let name = path.rsplit('/').next()?;
     SCENARIOS.iter().find(|(n, _)| *n == name).map(|(n, t)| (t.to_string(), format!("(embedded) scenarios/{n}")))
 }

@@ -5,10 +5,11 @@
 //! each run to its measures, `evaluate` turns measures into effects, bootstrap CIs and
 //! verdicts, and `report` writes the report, tables and figures.
 
-pub mod embedded;
-pub mod file;
-pub mod probe;
-pub mod report;
+pub(crate) mod embedded;
+pub(crate) mod file;
+pub use file::Experiment;
+pub(crate) mod probe;
+pub(crate) mod report;
 
 use crate::stats;
 use rayon::prelude::*;
@@ -16,27 +17,27 @@ use rayon::prelude::*;
 use crate::progress::Progress;
 use crate::scenario::{Scenario, Value};
 use crate::sweep::file::Axis;
-use file::{Condition, Expect, Experiment, Replications, Side, TestKind};
+use file::{Condition, Expect, Replications, Side, TestKind};
 use probe::{Probe, RunData};
 
 /// How to run an experiment.
 #[derive(Clone, Debug, Default)]
-pub struct Options {
+pub(crate) struct Options {
     /// Few replications (the experiment's `quick_replications`), for CI and a first look.
-    pub quick: bool,
+    pub(crate) quick: bool,
     /// Replaces the experiment's master seed.
-    pub seed: Option<u64>,
+    pub(crate) seed: Option<u64>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Verdict {
+pub(crate) enum Verdict {
     Supported,
     Contradicted,
     Inconclusive,
 }
 
 impl Verdict {
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Verdict::Supported => "supported",
             Verdict::Contradicted => "contradicted",
@@ -47,42 +48,40 @@ impl Verdict {
 
 /// The outcome of one test.
 #[derive(Clone, Debug, PartialEq)]
-pub struct TestResult {
-    pub effect: f64,
-    pub lo: f64,
-    pub hi: f64,
+pub(crate) struct TestResult {
+    pub(crate) effect: f64,
+    pub(crate) lo: f64,
+    pub(crate) hi: f64,
     /// Runs (or pairs of runs) that entered the statistic.
-    pub n: usize,
-    pub verdict: Verdict,
+    pub(crate) n: usize,
+    pub(crate) verdict: Verdict,
     /// The means behind the effect, in words (e.g. "ESH 0.712, top-down 0.654").
-    pub detail: String,
+    pub(crate) detail: String,
 }
 
 /// One cell of the map: the main test at one point of the map's axes.
 #[derive(Clone, Debug, PartialEq)]
-pub struct MapCell {
-    pub values: Vec<Value>,
-    pub result: TestResult,
+pub(crate) struct MapCell {
+    pub(crate) values: Vec<Value>,
+    pub(crate) result: TestResult,
 }
 
 /// Everything an experiment produced.
 #[derive(Clone, Debug)]
-pub struct Outcome {
-    pub experiment: Experiment,
-    pub seed: u64,
-    pub quick: bool,
-    pub conditions: Vec<Condition>,
-    /// Replications per condition.
-    pub replications: u32,
+pub(crate) struct Outcome {
+    pub(crate) experiment: Experiment,
+    pub(crate) seed: u64,
+    pub(crate) quick: bool,
+    pub(crate) conditions: Vec<Condition>,
     /// How the number of replications was reached, in words.
-    pub replication_note: String,
+    pub(crate) replication_note: String,
     /// `data[condition][replication]`.
-    pub data: Vec<Vec<RunData>>,
-    pub series_names: Vec<&'static str>,
-    pub results: Vec<TestResult>,
-    pub map: Vec<MapCell>,
-    pub map_replications: u32,
-    pub seconds: f64,
+    pub(crate) data: Vec<Vec<RunData>>,
+    pub(crate) series_names: Vec<&'static str>,
+    pub(crate) results: Vec<TestResult>,
+    pub(crate) map: Vec<MapCell>,
+    pub(crate) map_replications: u32,
+    pub(crate) seconds: f64,
 }
 
 /// The metrics whose per-tick series the runs keep (figures and crossover tests).
@@ -150,7 +149,7 @@ fn run_batch(
 /// Runs an experiment: its conditions, enough replications, its tests and its map.
 /// `progress` counts the runs, labelled with the experiment's id; their total is not known
 /// in advance when replications are added until the CI target is met.
-pub fn run(e: &Experiment, opts: &Options, progress: &dyn Progress) -> Result<Outcome, String> {
+pub(crate) fn run(e: &Experiment, opts: &Options, progress: &dyn Progress) -> Result<Outcome, String> {
     progress.start(None, &e.id);
     let outcome = run_experiment(e, opts, progress);
     progress.finish();
@@ -207,7 +206,6 @@ fn run_experiment(e: &Experiment, opts: &Options, progress: &dyn Progress) -> Re
         seed,
         quick: opts.quick,
         conditions,
-        replications: n,
         replication_note: note,
         data,
         series_names,
@@ -254,7 +252,7 @@ fn test_conditions(e: &Experiment, conditions: &[Condition], test: usize) -> Vec
 }
 
 /// A condition's name for the report: the regime's label and its axis values.
-pub fn condition_label(e: &Experiment, c: &Condition) -> String {
+pub(crate) fn condition_label(e: &Experiment, c: &Condition) -> String {
     let g = &e.regimes[c.regime];
     if g.axes.is_empty() {
         return g.label.clone();
@@ -277,7 +275,7 @@ fn judge(lo: f64, hi: f64, against: f64, expect: Expect) -> Verdict {
 
 /// Evaluates test `t` on the runs in `data`; `cell` separates the bootstrap streams of map
 /// cells (0 for the experiment itself).
-pub fn evaluate(
+pub(crate) fn evaluate(
     e: &Experiment,
     conditions: &[Condition],
     data: &[Vec<RunData>],
@@ -437,7 +435,7 @@ fn dropped(all: usize, used: usize) -> String {
 
 /// A number in a verdict table: the one format of run, reproduce and calibrate (four
 /// significant digits), `n/a` for an undefined value.
-pub fn fmt(x: f64) -> String {
+pub(crate) fn fmt(x: f64) -> String {
     if x.is_nan() { "n/a".into() } else { crate::output::summary::number(x) }
 }
 

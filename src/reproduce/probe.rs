@@ -14,9 +14,9 @@ use crate::stats::spearman;
 /// What one run leaves: a value per measure (NaN where undefined) and per kept metric the
 /// series over ticks 0..=ticks (a run stopped at equilibrium is continued by its last value).
 #[derive(Clone, Debug, PartialEq)]
-pub struct RunData {
-    pub measures: Vec<f64>,
-    pub series: Vec<Vec<f64>>,
+pub(crate) struct RunData {
+    pub(crate) measures: Vec<f64>,
+    pub(crate) series: Vec<Vec<f64>>,
 }
 
 /// Zone scores at the tick the procedural measures look at.
@@ -28,7 +28,7 @@ struct Snapshot {
     performance: Vec<f64>,
 }
 
-pub struct Probe<'e> {
+pub(crate) struct Probe<'e> {
     measures: &'e [Measure],
     /// Indices into METRICS of the kept series.
     kept: Vec<usize>,
@@ -57,7 +57,7 @@ pub struct Probe<'e> {
 }
 
 /// The metrics whose series a run keeps, in order: `kept`, then those the measures read.
-pub fn series_names(measures: &[Measure], kept: &[&'static str]) -> Vec<&'static str> {
+pub(crate) fn series_names(measures: &[Measure], kept: &[&'static str]) -> Vec<&'static str> {
     let mut names = kept.to_vec();
     for m in measures {
         if let MeasureKind::Metric { metric, .. } = m.kind
@@ -72,7 +72,7 @@ pub fn series_names(measures: &[Measure], kept: &[&'static str]) -> Vec<&'static
 impl<'e> Probe<'e> {
     /// `kept`: names of the metrics whose series the run must return (measures' metrics are
     /// added).
-    pub fn new(measures: &'e [Measure], kept: &[&'static str], ticks: u32) -> Probe<'e> {
+    pub(crate) fn new(measures: &'e [Measure], kept: &[&'static str], ticks: u32) -> Probe<'e> {
         let kept: Vec<usize> = series_names(measures, kept)
             .iter()
             .map(|n| METRICS.iter().position(|m| m.0 == *n).expect("validated metric"))
@@ -109,7 +109,7 @@ impl<'e> Probe<'e> {
     }
 
     /// The run's data, once it has finished.
-    pub fn finish_data(mut self) -> RunData {
+    pub(crate) fn finish_data(mut self) -> RunData {
         for s in &mut self.series {
             let last = s.last().copied().unwrap_or(f64::NAN);
             s.resize(self.ticks as usize + 1, last);

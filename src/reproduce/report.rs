@@ -16,7 +16,7 @@ use crate::scenario::Value;
 use crate::scenario::resolve::to_toml;
 
 /// The verdict table as text for the terminal.
-pub fn verdict_table(outcomes: &[Outcome]) -> String {
+pub(crate) fn verdict_table(outcomes: &[Outcome]) -> String {
     let mut rows =
         vec![["hypothesis".to_string(), "test".into(), "effect".into(), "95% CI".into(), "n".into(), "verdict".into()]];
     for o in outcomes {
@@ -54,7 +54,7 @@ fn verdict_word(o: &Outcome, r: &TestResult) -> &'static str {
 }
 
 /// Writes the report directory; `force` replaces an existing one once the new one is whole.
-pub fn write(outcomes: &[Outcome], out: &Path, force: bool, command: &str) -> Result<(), String> {
+pub(crate) fn write(outcomes: &[Outcome], out: &Path, force: bool, command: &str) -> Result<(), String> {
     crate::output::build_dir(out, force, |tmp| write_into(outcomes, tmp, command)).map_err(|e| match e {
         BuildError::Stale(e) => format!("cannot clear {}: {e}", crate::output::partial_dir(out).display()),
         BuildError::Fill(e) => e,

@@ -5,7 +5,7 @@
 //! produces; it never builds model state.
 
 mod check;
-pub mod params;
+pub(crate) mod params;
 mod parse;
 pub mod resolve;
 mod size;
@@ -15,7 +15,8 @@ use std::path::Path;
 
 use toml::de::DeTable;
 
-pub use crate::input::{ScenarioError, suggest};
+pub use crate::input::ScenarioError;
+pub use crate::input::suggest;
 
 pub use params::*;
 use parse::Parser;
@@ -65,7 +66,7 @@ pub struct Scenario {
     pub zones: ZoneParams,
     pub network: NetworkParams,
     pub firms: FirmParams,
-    pub output: OutputParams,
+    pub(crate) output: OutputParams,
     pub regions: Vec<Region>,
     pub events: Vec<Event>,
 }
@@ -88,7 +89,7 @@ impl Default for Scenario {
 
 /// The regions of a scenario that gives none: the baseline's four Torch regions (seed
 /// 001), so that every default, regions included, is the baseline ESH scenario's.
-pub fn baseline_regions() -> Vec<Region> {
+pub(crate) fn baseline_regions() -> Vec<Region> {
     [("Eastern", 90), ("Central", 50), ("Western", 40), ("Northeastern", 20)]
         .iter()
         .enumerate()
@@ -117,7 +118,7 @@ impl Scenario {
 
     /// Reads a scenario from a table inside another TOML document (a sweep file's inline
     /// `[scenario]`); `text` is that whole document, so errors point into it.
-    pub fn from_table(table: &DeTable<'_>, text: &str, file: &str) -> Result<Scenario, ScenarioError> {
+    pub(crate) fn from_table(table: &DeTable<'_>, text: &str, file: &str) -> Result<Scenario, ScenarioError> {
         Parser::new(text, file).read_root(table)
     }
 
@@ -183,17 +184,17 @@ impl Scenario {
     }
 
     /// The calendar year of a tick.
-    pub fn year(&self, tick: u32) -> u32 {
+    pub(crate) fn year(&self, tick: u32) -> u32 {
         self.run.start_year + tick / self.run.ticks_per_year
     }
 
     /// Landscape contexts in use (the largest region context + 1).
-    pub fn contexts(&self) -> usize {
+    pub(crate) fn contexts(&self) -> usize {
         self.regions.iter().map(|r| r.context as usize + 1).max().unwrap_or(1)
     }
 
     /// For each landscape context below `contexts()`, whether a region (and so a zone) is in it.
-    pub fn used_contexts(&self) -> Vec<bool> {
+    pub(crate) fn used_contexts(&self) -> Vec<bool> {
         let mut used = vec![false; self.contexts()];
         for r in &self.regions {
             used[r.context as usize] = true;
@@ -202,7 +203,7 @@ impl Scenario {
     }
 
     /// The current value of a plain parameter.
-    pub fn get(&self, spec: &ParamSpec) -> Option<Value> {
+    pub(crate) fn get(&self, spec: &ParamSpec) -> Option<Value> {
         spec.access.map(|a| (a.get)(self))
     }
 

@@ -28,7 +28,7 @@ pub enum Domain {
 
 /// A bound or value in a short form: exact up to six digits, else in exponent form
 /// (`1e12`, not thirteen digits; `1.7976931348623157e308`, not 309).
-pub fn short(x: f64) -> String {
+pub(crate) fn short(x: f64) -> String {
     if x != 0.0 && x.is_finite() && !(1e-4..1e6).contains(&x.abs()) { format!("{x:e}") } else { format!("{x}") }
 }
 
@@ -53,24 +53,24 @@ impl fmt::Display for Domain {
 /// One parameter's definition.
 #[derive(Clone, Copy, Debug)]
 pub struct ParamSpec {
-    pub section: &'static str,
-    pub key: &'static str,
+    pub(crate) section: &'static str,
+    pub(crate) key: &'static str,
     pub domain: Domain,
-    pub doc: &'static str,
+    pub(crate) doc: &'static str,
     /// Whether a `set` event may change it during a run.
     pub settable: bool,
     /// How to read and write it on a scenario: generated with the field, so that no code
     /// finds a field by its section's or key's name. None for the keys of `[[regions]]` and
     /// `[[events]]` tables, which are read by hand.
-    pub access: Option<Access>,
+    pub(crate) access: Option<Access>,
 }
 
 /// A plain parameter's field on a [`Scenario`](super::Scenario), as functions.
 #[derive(Clone, Copy, Debug)]
-pub struct Access {
-    pub get: fn(&super::Scenario) -> Value,
+pub(crate) struct Access {
+    pub(crate) get: fn(&super::Scenario) -> Value,
     /// Checks the value against the parameter's domain and stores it.
-    pub set: fn(&mut super::Scenario, &Value) -> Result<(), String>,
+    pub(crate) set: fn(&mut super::Scenario, &Value) -> Result<(), String>,
 }
 
 impl PartialEq for ParamSpec {
@@ -81,13 +81,13 @@ impl PartialEq for ParamSpec {
 }
 
 impl ParamSpec {
-    pub fn path(&self) -> String {
+    pub(crate) fn path(&self) -> String {
         format!("{}.{}", self.section, self.key)
     }
 }
 
 /// Conversion between a field's Rust type and a checked scenario [`Value`].
-pub trait ParamValue: Sized {
+pub(crate) trait ParamValue: Sized {
     fn from_value(v: &Value, d: &Domain) -> Result<Self, String>;
     fn to_value(&self) -> Value;
 }
@@ -153,7 +153,7 @@ impl ParamValue for bool {
 }
 
 /// An enumerated parameter: its names in the scenario file, in declaration order.
-pub trait Choice: Sized + Copy {
+pub(crate) trait Choice: Sized + Copy {
     const NAMES: &'static [&'static str];
     fn from_index(i: usize) -> Self;
     fn index(self) -> usize;
@@ -244,7 +244,7 @@ choice!(
 );
 
 /// A section of the scenario file made of plain parameters.
-pub trait Section: Default + Clone {
+pub(crate) trait Section: Default + Clone {
     const NAME: &'static str;
     const SPECS: &'static [ParamSpec];
 }
@@ -291,13 +291,13 @@ const fn choice<C: Choice>() -> Domain {
 
 /// Parameters that a sweep, an experiment or a calibration sets itself for each run (its seed
 /// and replications), so that none of their axes may vary them.
-pub const RESERVED: &[&str] = &["run.seed", "run.replications"];
+pub(crate) const RESERVED: &[&str] = &["run.seed", "run.replications"];
 
 /// The most replications one run, sweep point or experiment condition may have.
-pub const MAX_REPLICATIONS: u32 = 100_000;
+pub(crate) const MAX_REPLICATIONS: u32 = 100_000;
 
 /// The most zones one scenario may hold (initial plus entering).
-pub const MAX_ZONES: i64 = 10_000_000;
+pub(crate) const MAX_ZONES: i64 = 10_000_000;
 
 section!(
     /// `[run]`: how long, how many replications, which seed.
@@ -521,12 +521,12 @@ section!(
 
 impl FirmParams {
     /// Ownership weights at birth: state, private, foreign (the order of a firm's kind bits).
-    pub fn ownership_weights(&self) -> [f64; 3] {
+    pub(crate) fn ownership_weights(&self) -> [f64; 3] {
         [self.ownership_state, self.ownership_private, self.ownership_foreign]
     }
 
     /// Financing weights at birth, in Table 3's order (seed 003).
-    pub fn financing_weights(&self) -> [f64; 6] {
+    pub(crate) fn financing_weights(&self) -> [f64; 6] {
         [
             self.financing_loans,
             self.financing_foreign,
@@ -539,7 +539,7 @@ impl FirmParams {
 }
 
 /// Keys of a `[[regions]]` entry (parsed by hand: `context` defaults to the region's index).
-pub const REGION_SPECS: &[ParamSpec] = &[
+pub(crate) const REGION_SPECS: &[ParamSpec] = &[
     ParamSpec {
         section: "regions",
         key: "name",
@@ -583,7 +583,7 @@ pub const REGION_SPECS: &[ParamSpec] = &[
 ];
 
 /// Keys of an `[[events]]` entry.
-pub const EVENT_SPECS: &[ParamSpec] = &[
+pub(crate) const EVENT_SPECS: &[ParamSpec] = &[
     ParamSpec {
         section: "events",
         key: "tick",

@@ -46,7 +46,7 @@ impl Scenario {
     /// running at the same time (one per worker thread), besides its outputs. Validation
     /// refuses a scenario whose estimate is above [`REPLICATION_BUDGET`]. Saturates at
     /// `u64::MAX` rather than wrapping.
-    pub fn estimated_bytes_per_replication(&self) -> u64 {
+    pub(crate) fn estimated_bytes_per_replication(&self) -> u64 {
         let zones = self.total_zones() as f64;
         let n = self.landscape.n as f64;
         let per_zone = 2.0 * (120.0 + 4.0 * n) + 48.0 + 8.0 * (self.centre.observation_lag as f64 + 1.0);

@@ -3,8 +3,8 @@
 //! intervals, rank correlation and Wilson's interval for the experiments and calibration
 //! ([`sample`]). Plain functions of numbers: nothing here knows a scenario or a file.
 
-pub mod moments;
-pub mod sample;
+pub(crate) mod moments;
+pub(crate) mod sample;
 
-pub use moments::{Moments, t975};
-pub use sample::{RESAMPLES, bootstrap, bootstrap_mean, mean, pearson, quantile, ranks, sd, spearman, wilson};
+pub(crate) use moments::{Moments, t975};
+pub(crate) use sample::{bootstrap, bootstrap_mean, mean, quantile, sd, spearman, wilson};

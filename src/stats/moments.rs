@@ -4,38 +4,38 @@
 
 /// Running mean and sum of squared deviations (Welford's method, stable for long runs).
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
-pub struct Moments {
-    pub n: u64,
+pub(crate) struct Moments {
+    pub(crate) n: u64,
     mean: f64,
     m2: f64,
 }
 
 impl Moments {
-    pub fn add(&mut self, x: f64) {
+    pub(crate) fn add(&mut self, x: f64) {
         self.n += 1;
         let d = x - self.mean;
         self.mean += d / self.n as f64;
         self.m2 += d * (x - self.mean);
     }
 
-    pub fn mean(&self) -> f64 {
+    pub(crate) fn mean(&self) -> f64 {
         if self.n == 0 { f64::NAN } else { self.mean }
     }
 
     /// Sample standard deviation (n - 1); NaN below two values.
-    pub fn sd(&self) -> f64 {
+    pub(crate) fn sd(&self) -> f64 {
         if self.n < 2 { f64::NAN } else { (self.m2 / (self.n - 1) as f64).sqrt() }
     }
 
     /// Half-width of the 95% confidence interval of the mean; NaN below two values.
-    pub fn ci95(&self) -> f64 {
+    pub(crate) fn ci95(&self) -> f64 {
         if self.n < 2 { f64::NAN } else { t975(self.n - 1) * self.sd() / (self.n as f64).sqrt() }
     }
 }
 
 /// Student's t quantile 0.975 for `df` degrees of freedom: a table to 30, then the
 /// Cornish-Fisher expansion around the normal quantile (error below 1e-6 from df = 30).
-pub fn t975(df: u64) -> f64 {
+pub(crate) fn t975(df: u64) -> f64 {
     const TABLE: [f64; 30] = [
         12.706204736,
         4.302652730,

@@ -6,21 +6,21 @@ use super::moments::Moments;
 use crate::foundation::{Draw, Purpose, StreamKey};
 
 /// Bootstrap resamples per interval.
-pub const RESAMPLES: usize = 2000;
+pub(crate) const RESAMPLES: usize = 2000;
 
-pub fn mean(x: &[f64]) -> f64 {
+pub(crate) fn mean(x: &[f64]) -> f64 {
     if x.is_empty() { f64::NAN } else { x.iter().sum::<f64>() / x.len() as f64 }
 }
 
 /// Sample standard deviation (n - 1); NaN below two values.
-pub fn sd(x: &[f64]) -> f64 {
+pub(crate) fn sd(x: &[f64]) -> f64 {
     let mut m = Moments::default();
     x.iter().for_each(|&v| m.add(v));
     m.sd()
 }
 
 /// The q-quantile of sorted values, by linear interpolation (R's type 7, numpy's default).
-pub fn quantile(sorted: &[f64], q: f64) -> f64 {
+pub(crate) fn quantile(sorted: &[f64], q: f64) -> f64 {
     if sorted.is_empty() {
         return f64::NAN;
     }
@@ -33,7 +33,7 @@ pub fn quantile(sorted: &[f64], q: f64) -> f64 {
 /// Percentile bootstrap 95% interval of `stat` over resamples of `n` items: `stat` gets the
 /// resampled indices. The stream is derived from (seed, purpose Bootstrap, `label`), so the
 /// same data give the same interval.
-pub fn bootstrap(n: usize, seed: u64, label: u64, stat: impl Fn(&[usize]) -> f64) -> (f64, f64) {
+pub(crate) fn bootstrap(n: usize, seed: u64, label: u64, stat: impl Fn(&[usize]) -> f64) -> (f64, f64) {
     if n == 0 {
         return (f64::NAN, f64::NAN);
     }
@@ -57,12 +57,12 @@ pub fn bootstrap(n: usize, seed: u64, label: u64, stat: impl Fn(&[usize]) -> f64
 }
 
 /// Bootstrap 95% interval of the mean.
-pub fn bootstrap_mean(x: &[f64], seed: u64, label: u64) -> (f64, f64) {
+pub(crate) fn bootstrap_mean(x: &[f64], seed: u64, label: u64) -> (f64, f64) {
     bootstrap(x.len(), seed, label, |idx| idx.iter().map(|&i| x[i]).sum::<f64>() / idx.len() as f64)
 }
 
 /// Ranks from 1, ties given their average rank.
-pub fn ranks(x: &[f64]) -> Vec<f64> {
+pub(crate) fn ranks(x: &[f64]) -> Vec<f64> {
     let mut order: Vec<usize> = (0..x.len()).collect();
     order.sort_by(|&a, &b| x[a].total_cmp(&x[b]));
     let mut r = vec![0.0; x.len()];
@@ -82,7 +82,7 @@ pub fn ranks(x: &[f64]) -> Vec<f64> {
 }
 
 /// Pearson's correlation; NaN when either side is constant.
-pub fn pearson(x: &[f64], y: &[f64]) -> f64 {
+pub(crate) fn pearson(x: &[f64], y: &[f64]) -> f64 {
     let (mx, my) = (mean(x), mean(y));
     let (mut sxy, mut sxx, mut syy) = (0.0, 0.0, 0.0);
     for (a, b) in x.iter().zip(y) {
@@ -94,12 +94,12 @@ pub fn pearson(x: &[f64], y: &[f64]) -> f64 {
 }
 
 /// Spearman's rank correlation (Pearson's on average ranks, so ties are handled).
-pub fn spearman(x: &[f64], y: &[f64]) -> f64 {
+pub(crate) fn spearman(x: &[f64], y: &[f64]) -> f64 {
     pearson(&ranks(x), &ranks(y))
 }
 
 /// Wilson's 95% score interval for a share `k / n`.
-pub fn wilson(k: f64, n: f64) -> (f64, f64) {
+pub(crate) fn wilson(k: f64, n: f64) -> (f64, f64) {
     if n <= 0.0 {
         return (f64::NAN, f64::NAN);
     }

@@ -9,12 +9,12 @@ use crate::foundation::{Draw, Purpose, StreamKey, det_exp, det_ln};
 use crate::scenario::{Domain, ParamSpec, Scenario, ScenarioError, Value};
 
 /// The values of one design point, in axis order.
-pub type Point = Vec<Value>;
+pub(crate) type Point = Vec<Value>;
 
 /// Every design point of the sweep, in plan order, as a stream: a grid point is decoded
 /// from its index, a random one drawn as it comes, and a Latin hypercube keeps only its
 /// permutations (4 bytes per sample and axis). Memory does not grow with the points.
-pub fn points(s: &SweepFile) -> Box<dyn Iterator<Item = Point> + '_> {
+pub(crate) fn points(s: &SweepFile) -> Box<dyn Iterator<Item = Point> + '_> {
     match s.design {
         DesignKind::Grid => {
             let lens: Vec<usize> = s.axes.iter().map(super::file::grid_len).collect();
@@ -37,7 +37,7 @@ pub fn points(s: &SweepFile) -> Box<dyn Iterator<Item = Point> + '_> {
 }
 
 /// The master seed of a design point's runs.
-pub fn point_seed(s: &SweepFile, point: u64) -> u64 {
+pub(crate) fn point_seed(s: &SweepFile, point: u64) -> u64 {
     match s.seeds {
         Seeds::Common => s.seed,
         Seeds::Independent => StreamKey::new(s.seed, 0).hash(Purpose::PointSeed, 0, point) >> 1,
@@ -70,13 +70,13 @@ pub fn grid_values(a: &Axis) -> Vec<Value> {
 }
 
 /// Value i of a range of n values on a grid, both ends included (the last exactly `to`).
-pub fn range_value(from: f64, to: f64, n: usize, i: usize, scale: Scale) -> f64 {
+pub(crate) fn range_value(from: f64, to: f64, n: usize, i: usize, scale: Scale) -> f64 {
     let t = if n == 1 { 0.0 } else { i as f64 / (n - 1) as f64 };
     if i + 1 == n && n > 1 { to } else { spaced(from, to, t, scale) }
 }
 
 /// Value i of an axis on a grid, without building the list.
-pub fn grid_value(a: &Axis, i: usize) -> Value {
+pub(crate) fn grid_value(a: &Axis, i: usize) -> Value {
     match &a.values {
         AxisValues::List(v) => v[i].clone(),
         AxisValues::Range { from, steps: None, .. } => Value::Int(*from as i64 + i as i64),
@@ -87,7 +87,7 @@ pub fn grid_value(a: &Axis, i: usize) -> Value {
 }
 
 /// Every combination of the axes' grid values, the last axis varying fastest.
-pub fn grid(axes: &[Axis]) -> Vec<Point> {
+pub(crate) fn grid(axes: &[Axis]) -> Vec<Point> {
     let values: Vec<Vec<Value>> = axes.iter().map(grid_values).collect();
     let mut out = vec![Vec::new()];
     for vs in &values {

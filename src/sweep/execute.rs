@@ -39,26 +39,23 @@ pub struct Options {
 /// What a shard run reports.
 #[derive(Debug, Default)]
 pub struct Report {
-    pub shard: Option<Shard>,
-    pub assigned: u64,
+    pub(crate) assigned: u64,
     /// Completed before this invocation.
-    pub already_done: u64,
+    pub(crate) already_done: u64,
     /// Recorded as failed before and not retried.
-    pub already_failed: u64,
+    pub(crate) already_failed: u64,
     pub ran: u64,
     /// Runs that failed in this invocation, with their errors.
-    pub failed: Vec<(u64, String)>,
+    pub(crate) failed: Vec<(u64, String)>,
     /// Bytes of an interrupted run cut off the shard file's end.
-    pub cut: u64,
+    pub(crate) cut: u64,
     /// Whether those bytes were garbage rather than an unfinished run.
-    pub cut_garbage: bool,
+    pub(crate) cut_garbage: bool,
     /// Records of this shard's file that do not verify (their runs run again).
-    pub corrupt: Vec<super::shard::Corrupt>,
+    pub(crate) corrupt: Vec<super::shard::Corrupt>,
     /// Of `already_done`, how many are recorded in other shard files.
-    pub done_elsewhere: u64,
-    /// The memory the shard's runs may use together, and where the figure came from.
-    pub memory: Option<(u64, String)>,
-    pub wall_seconds: f64,
+    pub(crate) done_elsewhere: u64,
+    pub(crate) wall_seconds: f64,
 }
 
 /// Runs the shard's pending runs, telling `progress` of each one done (labelled `shard I/N`).
@@ -71,7 +68,6 @@ pub fn run_shard(plan: &Plan, opts: &Options, progress: &dyn Progress) -> Result
     let slot = |run: u64| (run / opts.shard.count as u64) as usize;
     let already = already_done + skip_failed;
     let mut report = Report {
-        shard: Some(opts.shard),
         assigned: done.len() as u64,
         already_done,
         already_failed: skip_failed,
@@ -79,7 +75,6 @@ pub fn run_shard(plan: &Plan, opts: &Options, progress: &dyn Progress) -> Result
         cut: recovered.cut,
         cut_garbage: recovered.garbage,
         corrupt: recovered.corrupt,
-        memory: memory.clone(),
         ..Report::default()
     };
     let gate = memory.as_ref().map(|(budget, from)| Gate { budget: *budget, from: from.clone() });
@@ -175,11 +170,6 @@ fn already(plan: &Plan, opts: &Options, recovered: &[u64]) -> Result<Already, Sw
     Ok(Already { done, done_count, failed_count, elsewhere })
 }
 
-/// Runs one line of the plan into its row lines, or the reason it failed.
-pub fn run_one(plan: &Plan, row: &PlanRow) -> Result<(Vec<u8>, u32), String> {
-    run_gated(plan, row, None)
-}
-
 /// The memory a run needs: its scenario's state and the rows it keeps.
 fn run_bytes(plan: &Plan, s: &crate::scenario::Scenario) -> u64 {
     let rows = match plan.sweep.keep {
@@ -221,7 +211,7 @@ fn run_gated(plan: &Plan, row: &PlanRow, gate: Option<&Gate>) -> Result<(Vec<u8>
 /// this order: `ESH_MEMORY` (bytes, or with a unit K, M, G or T: powers of 1024); Slurm's
 /// `SLURM_MEM_PER_NODE`, or `SLURM_MEM_PER_CPU` times `SLURM_CPUS_PER_TASK` (MiB); else
 /// the machine's memory or the cgroup's limit, whichever is less. None when none is known.
-pub fn memory_budget(env: &dyn Fn(&str) -> Option<String>) -> Result<Option<(u64, String)>, String> {
+pub(crate) fn memory_budget(env: &dyn Fn(&str) -> Option<String>) -> Result<Option<(u64, String)>, String> {
     if let Some(v) = env("ESH_MEMORY") {
         let bytes = crate::output::memory::parse_size(&v)
             .ok_or_else(|| format!("ESH_MEMORY={v}: expected bytes, or a number with a unit K, M, G or T, e.g. 4G"))?;
@@ -272,7 +262,7 @@ impl Gate {
 }
 
 /// Keeps what the sweep asks of a run, as shard row lines `r,<run>,<tick>,<metrics>`.
-pub struct Collector<'m> {
+pub(crate) struct Collector<'m> {
     run: u64,
     keep: Keep,
     metrics: &'m [&'static Metric],
@@ -285,7 +275,7 @@ pub struct Collector<'m> {
 }
 
 impl<'m> Collector<'m> {
-    pub fn new(run: u64, keep: Keep, metrics: &'m [&'static Metric], ticks: u32) -> Self {
+    pub(crate) fn new(run: u64, keep: Keep, metrics: &'m [&'static Metric], ticks: u32) -> Self {
         // Room for every row and the completion record, so the buffer is never copied.
         let rows = match keep {
             Keep::All { every } => (ticks / every) as usize + 2,

@@ -63,38 +63,35 @@ impl Slot {
 
 /// One shard file as status reports it.
 #[derive(Clone, Debug)]
-pub struct FileState {
-    pub shard: Shard,
-    pub path: PathBuf,
-    pub done: u64,
-    pub failed: u64,
+pub(crate) struct FileState {
+    pub(crate) shard: Shard,
+    pub(crate) path: PathBuf,
     /// Bytes after the last complete record (a run in progress, or one cut off).
-    pub tail: u64,
+    pub(crate) tail: u64,
     /// The tail in words ("... of an unfinished run", "... of trailing garbage").
-    pub tail_text: String,
+    pub(crate) tail_text: String,
     /// Records that do not verify before the last valid one.
-    pub corrupt: Vec<shard::Corrupt>,
+    pub(crate) corrupt: Vec<shard::Corrupt>,
     /// Whether a process holds the shard now.
-    pub running: bool,
+    pub(crate) running: bool,
     /// Who runs it, or ran it when it was interrupted.
-    pub note: Option<String>,
-    pub esh: String,
+    pub(crate) note: Option<String>,
+    pub(crate) esh: String,
 }
 
 /// Every run's outcome, across all shard files.
-pub struct Index {
+pub(crate) struct Index {
     locs: Vec<Slot>,
-    pub errors: HashMap<u64, String>,
-    pub files: Vec<FileState>,
+    pub(crate) errors: HashMap<u64, String>,
+    pub(crate) files: Vec<FileState>,
 }
 
 impl Index {
-    pub fn build(plan: &Plan) -> Result<Index, SweepError> {
+    pub(crate) fn build(plan: &Plan) -> Result<Index, SweepError> {
         let mut locs: Vec<Slot> = vec![EMPTY; plan.runs as usize];
         let mut errors = HashMap::new();
         let mut files = Vec::new();
         for (k, (shard, path)) in shard::files(plan)?.into_iter().enumerate() {
-            let (mut done, mut failed) = (0, 0);
             let mut conflict = None;
             let scan = shard::scan(&path, plan, |r| {
                 let Some(slot) = locs.get_mut(r.run as usize) else {
@@ -134,10 +131,6 @@ impl Index {
                         *slot = packed;
                     }
                 }
-                match r.outcome {
-                    Outcome::Done { .. } => done += 1,
-                    Outcome::Failed(_) => failed += 1,
-                }
             })?;
             if let Some(c) = conflict {
                 return Err(SweepError::Io(format!(
@@ -150,8 +143,6 @@ impl Index {
             files.push(FileState {
                 shard,
                 path,
-                done,
-                failed,
                 tail: scan.len - scan.valid_end,
                 tail_text: scan.describe_tail(),
                 corrupt: scan.corrupt.clone(),
@@ -163,33 +154,33 @@ impl Index {
         Ok(Index { locs, errors, files })
     }
 
-    pub fn done(&self) -> u64 {
+    pub(crate) fn done(&self) -> u64 {
         self.locs.iter().filter(|l| matches!(l.get(), Some(l) if !l.failed)).count() as u64
     }
 
     /// Failed runs, in run order.
-    pub fn failed(&self) -> Vec<(u64, &str)> {
+    pub(crate) fn failed(&self) -> Vec<(u64, &str)> {
         let mut f: Vec<(u64, &str)> = self.errors.iter().map(|(r, m)| (*r, m.as_str())).collect();
         f.sort();
         f
     }
 
     /// Runs with no record, in run order.
-    pub fn missing(&self) -> impl Iterator<Item = u64> + '_ {
+    pub(crate) fn missing(&self) -> impl Iterator<Item = u64> + '_ {
         self.locs.iter().enumerate().filter(|(_, l)| l.get().is_none()).map(|(r, _)| r as u64)
     }
 
-    pub fn is_done(&self, run: u64) -> bool {
+    pub(crate) fn is_done(&self, run: u64) -> bool {
         matches!(self.locs.get(run as usize).and_then(Slot::get), Some(l) if !l.failed)
     }
 
-    pub fn is_complete(&self, run: u64) -> bool {
+    pub(crate) fn is_complete(&self, run: u64) -> bool {
         self.locs.get(run as usize).and_then(Slot::get).is_some()
     }
 }
 
 /// A few run ids, then how many more.
-pub fn list_runs(runs: &[u64]) -> String {
+pub(crate) fn list_runs(runs: &[u64]) -> String {
     let shown: Vec<String> = runs.iter().take(20).map(|r| r.to_string()).collect();
     let more = runs.len().saturating_sub(20);
     if more > 0 { format!("{} and {more} more", shown.join(", ")) } else { shown.join(", ") }
@@ -197,34 +188,34 @@ pub fn list_runs(runs: &[u64]) -> String {
 
 /// How a merge is carried out.
 #[derive(Clone, Debug, Default)]
-pub struct Options {
+pub(crate) struct Options {
     /// Write results even when runs are missing or failed.
-    pub allow_missing: bool,
+    pub(crate) allow_missing: bool,
 }
 
 /// What `esh sweep merge` reports.
 pub struct Report {
-    pub merged: u64,
-    pub runs: u64,
-    pub missing: Vec<u64>,
-    pub failed: Vec<(u64, String)>,
-    pub files: usize,
-    pub results: (PathBuf, u64),
+    pub(crate) merged: u64,
+    pub(crate) runs: u64,
+    pub(crate) missing: Vec<u64>,
+    pub(crate) failed: Vec<(u64, String)>,
+    pub(crate) files: usize,
+    pub(crate) results: (PathBuf, u64),
     /// None when the sweep keeps no summary (`[keep] summary = false`).
-    pub summary: Option<(PathBuf, u64)>,
+    pub(crate) summary: Option<(PathBuf, u64)>,
     /// Per design point: axis values, replications, mean and 95% half-width of the shown
     /// metric at the last kept tick.
-    pub preview: Option<Preview>,
+    pub(crate) preview: Option<Preview>,
 }
 
-pub struct Preview {
-    pub metric: String,
-    pub axes: Vec<String>,
-    pub rows: Vec<(u64, Vec<String>, Moments)>,
+pub(crate) struct Preview {
+    pub(crate) metric: String,
+    pub(crate) axes: Vec<String>,
+    pub(crate) rows: Vec<(u64, Vec<String>, Moments)>,
 }
 
 /// Writes `results.csv` and `summary.csv` into the plan directory.
-pub fn merge(plan: &Plan, opts: &Options) -> Result<Report, SweepError> {
+pub(crate) fn merge(plan: &Plan, opts: &Options) -> Result<Report, SweepError> {
     let index = Index::build(plan)?;
     let missing: Vec<u64> = index.missing().collect();
     let failed: Vec<(u64, String)> = index.failed().into_iter().map(|(r, m)| (r, m.to_string())).collect();
@@ -506,7 +497,7 @@ impl Group {
 }
 
 /// Renders `esh sweep status`.
-pub fn status(plan: &Plan, index: &Index, layouts: &[u32]) -> String {
+pub(crate) fn status(plan: &Plan, index: &Index, layouts: &[u32]) -> String {
     let mut o = String::new();
     let failed = index.failed();
     let done = index.done();

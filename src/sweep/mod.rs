@@ -19,10 +19,10 @@
 pub mod design;
 pub mod execute;
 pub mod file;
-pub mod merge;
+pub(crate) mod merge;
 pub mod plan;
-pub mod shard;
-pub mod slurm;
+pub(crate) mod shard;
+pub(crate) mod slurm;
 
 pub use file::SweepFile;
 pub use plan::Plan;
@@ -40,7 +40,7 @@ pub enum SweepError {
 }
 
 impl SweepError {
-    pub fn exit_code(&self) -> u8 {
+    pub(crate) fn exit_code(&self) -> u8 {
         match self {
             SweepError::Input(_) => 2,
             SweepError::Io(_) | SweepError::Incomplete(_) => 1,
@@ -64,7 +64,7 @@ impl std::error::Error for SweepError {}
 /// fast enough to hash every row a sweep writes (a byte-at-a-time hash was a tenth of a
 /// large sweep's own cost).
 #[derive(Clone, Copy, Debug)]
-pub struct Checksum {
+pub(crate) struct Checksum {
     h: u64,
     len: u64,
     tail: [u8; 8],
@@ -72,7 +72,7 @@ pub struct Checksum {
 }
 
 impl Checksum {
-    pub fn new() -> Checksum {
+    pub(crate) fn new() -> Checksum {
         Checksum { h: 0xcbf2_9ce4_8422_2325, len: 0, tail: [0; 8], tail_len: 0 }
     }
 
@@ -82,7 +82,7 @@ impl Checksum {
     }
 
     /// Hashes bytes; any split of the same bytes into calls gives the same value.
-    pub fn write(&mut self, mut bytes: &[u8]) {
+    pub(crate) fn write(&mut self, mut bytes: &[u8]) {
         self.len += bytes.len() as u64;
         if self.tail_len > 0 {
             let take = (8 - self.tail_len).min(bytes.len());
@@ -104,7 +104,7 @@ impl Checksum {
         self.tail_len = rest.len();
     }
 
-    pub fn finish(mut self) -> u64 {
+    pub(crate) fn finish(mut self) -> u64 {
         if self.tail_len > 0 {
             let mut last = [0u8; 8];
             last[..self.tail_len].copy_from_slice(&self.tail[..self.tail_len]);
@@ -113,7 +113,7 @@ impl Checksum {
         crate::foundation::mix(self.h ^ self.len)
     }
 
-    pub fn of(bytes: &[u8]) -> u64 {
+    pub(crate) fn of(bytes: &[u8]) -> u64 {
         let mut h = Checksum::new();
         h.write(bytes);
         h.finish()

@@ -20,46 +20,46 @@ use super::{Checksum, SweepError};
 use crate::output::BuildError;
 use crate::scenario::{Domain, ScenarioError, Value};
 
-pub const SWEEP_FILE: &str = "sweep.toml";
-pub const BASE_FILE: &str = "base.toml";
-pub const PLAN_FILE: &str = "plan.csv";
-pub const SHARD_DIR: &str = "shards";
+pub(crate) const SWEEP_FILE: &str = "sweep.toml";
+pub(crate) const BASE_FILE: &str = "base.toml";
+pub(crate) const PLAN_FILE: &str = "plan.csv";
+pub(crate) const SHARD_DIR: &str = "shards";
 const FIXED_COLUMNS: &[&str] = &["run", "point", "replication", "seed"];
 
 /// An opened plan directory.
 #[derive(Clone, Debug)]
 pub struct Plan {
-    pub dir: PathBuf,
+    pub(crate) dir: PathBuf,
     pub sweep: SweepFile,
-    pub points: u64,
-    pub runs: u64,
+    pub(crate) points: u64,
+    pub(crate) runs: u64,
     /// Hash of the three plan files: results written under another plan are refused.
-    pub id: u64,
+    pub(crate) id: u64,
 }
 
 /// One line of plan.csv.
 #[derive(Clone, Debug, PartialEq)]
 pub struct PlanRow {
-    pub run: u64,
-    pub point: u64,
+    pub(crate) run: u64,
+    pub(crate) point: u64,
     pub replication: u32,
     pub seed: u64,
     /// The axis values as written in plan.csv (copied as is into results.csv).
-    pub raw: Vec<String>,
+    pub(crate) raw: Vec<String>,
 }
 
 /// What `esh sweep plan` reports.
 pub struct PlanSummary {
-    pub points: u64,
-    pub replications: u32,
-    pub runs: u64,
+    pub(crate) points: u64,
+    pub(crate) replications: u32,
+    pub(crate) runs: u64,
     /// The first few design points that are not valid scenarios: (point, why). Their runs
     /// will be recorded as failed.
-    pub invalid: Vec<(u64, String)>,
+    pub(crate) invalid: Vec<(u64, String)>,
     /// How many design points are not valid scenarios in all.
-    pub invalid_count: u64,
+    pub(crate) invalid_count: u64,
     /// What the user should know before running (see [`SweepFile::warnings`]).
-    pub warnings: Vec<String>,
+    pub(crate) warnings: Vec<String>,
 }
 
 /// Invalid design points kept for the plan's report (the rest are counted).
@@ -73,7 +73,7 @@ pub fn create(sweep_path: &Path, out: &Path, force: bool) -> Result<PlanSummary,
 
 /// Plans a parsed sweep into a new directory `out`. The design points are streamed into
 /// plan.csv: memory does not grow with the plan.
-pub fn create_from(s: &SweepFile, out: &Path, force: bool) -> Result<PlanSummary, SweepError> {
+pub(crate) fn create_from(s: &SweepFile, out: &Path, force: bool) -> Result<PlanSummary, SweepError> {
     if out.file_name().is_none() {
         return Err(SweepError::Input(format!("cannot plan into '{}': the path has no directory name", out.display())));
     }
@@ -218,7 +218,7 @@ impl Plan {
         Ok(plan)
     }
 
-    pub fn plan_path(&self) -> PathBuf {
+    pub(crate) fn plan_path(&self) -> PathBuf {
         self.dir.join(PLAN_FILE)
     }
 
@@ -227,7 +227,7 @@ impl Plan {
     }
 
     /// The axis column names, in order.
-    pub fn axis_names(&self) -> Vec<String> {
+    pub(crate) fn axis_names(&self) -> Vec<String> {
         self.sweep.axes.iter().map(|a| a.name()).collect()
     }
 
@@ -342,13 +342,13 @@ impl Plan {
 
 impl SweepError {
     /// A sweep or scenario file error (exit code 2).
-    pub fn input(e: ScenarioError) -> SweepError {
+    pub(crate) fn input(e: ScenarioError) -> SweepError {
         SweepError::Input(e.to_string())
     }
 }
 
 /// Writes `bytes` to `path` via a temporary file and a rename.
-pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), SweepError> {
+pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), SweepError> {
     crate::output::AtomicFile::write(path, bytes)
         .map_err(|e| SweepError::Io(format!("cannot write '{}': {e}", path.display())))
 }

@@ -29,19 +29,19 @@ use super::{Checksum, Plan, SweepError};
 /// Shard `index` of `count` (0-based).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Shard {
-    pub index: u32,
-    pub count: u32,
+    pub(crate) index: u32,
+    pub(crate) count: u32,
 }
 
 /// Array-index variables of the schedulers ESH knows, in the order they are looked at.
-pub const INDEX_VARS: &[&str] =
+pub(crate) const INDEX_VARS: &[&str] =
     &["SLURM_ARRAY_TASK_ID", "PBS_ARRAY_INDEX", "JOB_COMPLETION_INDEX", "AWS_BATCH_JOB_ARRAY_INDEX"];
 
 impl Shard {
     pub const WHOLE: Shard = Shard { index: 0, count: 1 };
 
     /// Parses "I/N" (0 <= I < N).
-    pub fn parse(text: &str) -> Result<Shard, String> {
+    pub(crate) fn parse(text: &str) -> Result<Shard, String> {
         let help = "give the shard as INDEX/COUNT with 0 <= INDEX < COUNT, e.g. 3/16";
         let (i, n) = text.split_once('/').ok_or_else(|| format!("--shard {text}: {help}"))?;
         let index: u32 = i.trim().parse().map_err(|_| format!("--shard {text}: `{i}` is not a shard index; {help}"))?;
@@ -58,7 +58,7 @@ impl Shard {
     /// The shard from a job array's environment: the index from the first of
     /// [`INDEX_VARS`] that is set; the count from `count` (the --shards flag), else
     /// `ESH_SHARDS`, else `SLURM_ARRAY_TASK_COUNT`. None when no index variable is set.
-    pub fn from_env(count: Option<u32>, env: &dyn Fn(&str) -> Option<String>) -> Result<Option<Shard>, String> {
+    pub(crate) fn from_env(count: Option<u32>, env: &dyn Fn(&str) -> Option<String>) -> Result<Option<Shard>, String> {
         let Some((var, value)) = INDEX_VARS.iter().find_map(|v| env(v).map(|x| (*v, x))) else {
             return Ok(None);
         };
@@ -88,22 +88,22 @@ impl Shard {
         Ok(Some(Shard { index, count }))
     }
 
-    pub fn owns(&self, run: u64) -> bool {
+    pub(crate) fn owns(&self, run: u64) -> bool {
         run % self.count as u64 == self.index as u64
     }
 
     /// Runs of a plan of `runs` runs that belong to this shard.
-    pub fn assigned(&self, runs: u64) -> u64 {
+    pub(crate) fn assigned(&self, runs: u64) -> u64 {
         let (i, n) = (self.index as u64, self.count as u64);
         if i >= runs { 0 } else { (runs - i).div_ceil(n) }
     }
 
-    pub fn file_name(&self) -> String {
+    pub(crate) fn file_name(&self) -> String {
         format!("shard-{}-of-{}.csv", self.index, self.count)
     }
 
     /// The shard a results file belongs to, from its name.
-    pub fn from_file_name(name: &str) -> Option<Shard> {
+    pub(crate) fn from_file_name(name: &str) -> Option<Shard> {
         let rest = name.strip_prefix("shard-")?.strip_suffix(".csv")?;
         let (i, n) = rest.split_once("-of-")?;
         let s = Shard { index: i.parse().ok()?, count: n.parse().ok()? };
@@ -119,45 +119,45 @@ impl std::fmt::Display for Shard {
 
 /// One complete record of a shard file.
 #[derive(Clone, Debug, PartialEq)]
-pub struct Record {
-    pub run: u64,
-    pub outcome: Outcome,
+pub(crate) struct Record {
+    pub(crate) run: u64,
+    pub(crate) outcome: Outcome,
     /// Where the run's row lines start in the file, and their length in bytes.
-    pub rows_at: u64,
-    pub rows_len: u64,
-    pub checksum: u64,
+    pub(crate) rows_at: u64,
+    pub(crate) rows_len: u64,
+    pub(crate) checksum: u64,
 }
 
 #[derive(Clone, Debug, PartialEq)]
-pub enum Outcome {
+pub(crate) enum Outcome {
     Done { rows: u32 },
     Failed(String),
 }
 
 /// What a scan of a shard file found.
 #[derive(Debug, Default)]
-pub struct Scan {
+pub(crate) struct Scan {
     /// End of the last valid record: everything after it is a torn tail.
-    pub valid_end: u64,
-    pub len: u64,
+    pub(crate) valid_end: u64,
+    pub(crate) len: u64,
     /// The esh version that wrote the file.
-    pub esh: String,
+    pub(crate) esh: String,
     /// Records before `valid_end` that do not verify: where they start, and their run when
     /// it can be read.
-    pub corrupt: Vec<Corrupt>,
+    pub(crate) corrupt: Vec<Corrupt>,
     /// Whether the tail after `valid_end` is something other than the start of one run
     /// (its row lines, the last perhaps cut short): garbage, not an interruption.
-    pub garbage: bool,
+    pub(crate) garbage: bool,
     /// Whether the tail holds a whole record (its `done` or `failed` line) that does not
     /// verify: then it is a corrupt last record (in `corrupt`), not garbage or a torn write.
-    pub tail_corrupt: bool,
+    pub(crate) tail_corrupt: bool,
 }
 
 /// A stretch of a shard file that does not verify.
 #[derive(Clone, Debug, PartialEq)]
-pub struct Corrupt {
-    pub at: u64,
-    pub run: Option<u64>,
+pub(crate) struct Corrupt {
+    pub(crate) at: u64,
+    pub(crate) run: Option<u64>,
 }
 
 impl std::fmt::Display for Corrupt {
@@ -171,7 +171,7 @@ impl std::fmt::Display for Corrupt {
 
 impl Scan {
     /// The tail in words, for status and run: empty when there is none.
-    pub fn describe_tail(&self) -> String {
+    pub(crate) fn describe_tail(&self) -> String {
         let bytes = self.len - self.valid_end;
         match (bytes, self.garbage) {
             (0, _) => String::new(),
@@ -190,7 +190,7 @@ fn header(plan: &Plan, shard: Shard) -> String {
 
 /// Reads a shard file's complete records, in file order. A later record of the same run
 /// (a failed run retried) supersedes an earlier one; that is the reader's business.
-pub fn scan(path: &Path, plan: &Plan, mut visit: impl FnMut(Record)) -> Result<Scan, SweepError> {
+pub(crate) fn scan(path: &Path, plan: &Plan, mut visit: impl FnMut(Record)) -> Result<Scan, SweepError> {
     let ioe = |e: io::Error| SweepError::Io(format!("cannot read '{}': {e}", path.display()));
     let file = File::open(path).map_err(ioe)?;
     let len = file.metadata().map_err(ioe)?.len();
@@ -409,7 +409,7 @@ fn unquote(s: &str) -> Option<String> {
 }
 
 /// The results files under a plan's shard directory, by shard.
-pub fn files(plan: &Plan) -> Result<Vec<(Shard, PathBuf)>, SweepError> {
+pub(crate) fn files(plan: &Plan) -> Result<Vec<(Shard, PathBuf)>, SweepError> {
     let dir = plan.shard_dir();
     let mut out = Vec::new();
     let entries = match fs::read_dir(&dir) {
@@ -428,12 +428,12 @@ pub fn files(plan: &Plan) -> Result<Vec<(Shard, PathBuf)>, SweepError> {
 }
 
 /// Who is running a shard, kept beside its file while it runs.
-pub fn running_note(path: &Path) -> PathBuf {
+pub(crate) fn running_note(path: &Path) -> PathBuf {
     path.with_extension("running")
 }
 
 /// Whether a process holds the shard's lock now.
-pub fn is_locked(path: &Path) -> bool {
+pub(crate) fn is_locked(path: &Path) -> bool {
     match File::open(path) {
         Ok(f) => match f.try_lock_shared() {
             Ok(()) => {
@@ -447,7 +447,7 @@ pub fn is_locked(path: &Path) -> bool {
 }
 
 /// The open results file of the shard this process runs.
-pub struct ShardWriter {
+pub(crate) struct ShardWriter {
     file: File,
     path: PathBuf,
     /// The file's identity (device, inode): if the path stops naming this file, the sweep
@@ -462,20 +462,20 @@ fn file_id(m: &fs::Metadata) -> (u64, u64) {
 
 /// What reopening a shard file found.
 #[derive(Debug, Default)]
-pub struct Recovered {
-    pub done: Vec<u64>,
-    pub failed: Vec<(u64, String)>,
+pub(crate) struct Recovered {
+    pub(crate) done: Vec<u64>,
+    pub(crate) failed: Vec<(u64, String)>,
     /// Bytes of an incomplete run cut off the end.
-    pub cut: u64,
+    pub(crate) cut: u64,
     /// Whether what was cut was garbage rather than an unfinished run.
-    pub garbage: bool,
+    pub(crate) garbage: bool,
     /// Records that do not verify before the last valid one (their runs run again).
-    pub corrupt: Vec<Corrupt>,
+    pub(crate) corrupt: Vec<Corrupt>,
 }
 
 impl ShardWriter {
     /// Opens (or creates) the shard's file, takes its lock, and cuts off a torn tail.
-    pub fn open(plan: &Plan, shard: Shard) -> Result<(ShardWriter, Recovered), SweepError> {
+    pub(crate) fn open(plan: &Plan, shard: Shard) -> Result<(ShardWriter, Recovered), SweepError> {
         let dir = plan.shard_dir();
         fs::create_dir_all(&dir).map_err(|e| SweepError::Io(format!("cannot create '{}': {e}", dir.display())))?;
         let path = dir.join(shard.file_name());
@@ -519,7 +519,7 @@ impl ShardWriter {
     /// Fails if the shard's path no longer names the file this process writes: the sweep
     /// directory was replaced (`sweep plan --force` of an old esh, a copy, a move) and
     /// nothing written from now on would count.
-    pub fn check_in_place(&self) -> Result<(), SweepError> {
+    pub(crate) fn check_in_place(&self) -> Result<(), SweepError> {
         match fs::metadata(&self.path) {
             Ok(m) if file_id(&m) == self.id => Ok(()),
             _ => Err(SweepError::Io(format!(
@@ -531,21 +531,21 @@ impl ShardWriter {
 
     /// A completed run as appended: its row lines (each starting `r,<run>,`) and the
     /// record that makes them count. Built outside the writer's lock (hashing is per byte).
-    pub fn done_block(run: u64, mut rows: Vec<u8>, count: u32) -> Vec<u8> {
+    pub(crate) fn done_block(run: u64, mut rows: Vec<u8>, count: u32) -> Vec<u8> {
         let sum = Checksum::of(&rows);
         rows.extend_from_slice(format!("done,{run},{count},{sum:016x}\n").as_bytes());
         rows
     }
 
     /// A failed run's record, with its error.
-    pub fn failed_block(run: u64, message: &str) -> Vec<u8> {
+    pub(crate) fn failed_block(run: u64, message: &str) -> Vec<u8> {
         let message = message.replace(['\n', '\r'], " ");
         format!("failed,{run},{:016x},{}\n", Checksum::of(message.as_bytes()), quote(&message)).into_bytes()
     }
 
     /// Appends a block from [`ShardWriter::done_block`] or [`ShardWriter::failed_block`]
     /// in one write.
-    pub fn append(&mut self, block: &[u8]) -> Result<(), SweepError> {
+    pub(crate) fn append(&mut self, block: &[u8]) -> Result<(), SweepError> {
         self.check_in_place()?;
         self.write(block)
     }
@@ -559,7 +559,7 @@ impl ShardWriter {
     }
 
     /// Releases the shard.
-    pub fn close(self) -> Result<(), SweepError> {
+    pub(crate) fn close(self) -> Result<(), SweepError> {
         let placed = self.check_in_place();
         if placed.is_ok() {
             let _ = fs::remove_file(running_note(&self.path));
@@ -569,7 +569,7 @@ impl ShardWriter {
 }
 
 /// Unix seconds as "YYYY-MM-DD HH:MM:SS UTC" (Howard Hinnant's civil-from-days).
-pub fn utc(secs: u64) -> String {
+pub(crate) fn utc(secs: u64) -> String {
     let (days, rem) = ((secs / 86_400) as i64, secs % 86_400);
     let z = days + 719_468;
     let era = z.div_euclid(146_097);

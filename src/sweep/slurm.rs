@@ -14,32 +14,32 @@ use super::{Plan, SweepError};
 
 /// `esh sweep slurm`'s settings: flags over the sweep file's `[slurm]` table.
 #[derive(Clone, Debug, Default)]
-pub struct Options {
-    pub tasks: Option<u32>,
-    pub time: Option<String>,
-    pub partition: Option<String>,
-    pub memory: Option<String>,
-    pub cpus: Option<u32>,
-    pub account: Option<String>,
-    pub throttle: Option<u32>,
+pub(crate) struct Options {
+    pub(crate) tasks: Option<u32>,
+    pub(crate) time: Option<String>,
+    pub(crate) partition: Option<String>,
+    pub(crate) memory: Option<String>,
+    pub(crate) cpus: Option<u32>,
+    pub(crate) account: Option<String>,
+    pub(crate) throttle: Option<u32>,
     /// More `#SBATCH` options, after the sweep file's.
-    pub extra: Vec<String>,
+    pub(crate) extra: Vec<String>,
     /// The esh binary the tasks run [default: this one].
-    pub esh: Option<PathBuf>,
+    pub(crate) esh: Option<PathBuf>,
     /// Only the shards that still have runs without a record.
-    pub missing: bool,
+    pub(crate) missing: bool,
 }
 
 /// The written scripts, and the array indices to submit.
-pub struct Scripts {
-    pub array: PathBuf,
-    pub merge: PathBuf,
-    pub array_text: String,
-    pub merge_text: String,
-    pub tasks: u32,
+pub(crate) struct Scripts {
+    pub(crate) array: PathBuf,
+    pub(crate) merge: PathBuf,
+    pub(crate) array_text: String,
+    pub(crate) merge_text: String,
+    pub(crate) tasks: u32,
     /// The indices to submit (all, or those with missing runs); empty: nothing to do.
-    pub indices: Vec<u32>,
-    pub throttle: Option<u32>,
+    pub(crate) indices: Vec<u32>,
+    pub(crate) throttle: Option<u32>,
 }
 
 /// The values of `esh sweep slurm` that go into a script, as Slurm accepts them. Every
@@ -47,7 +47,7 @@ pub struct Scripts {
 /// command after `#SBATCH` lines also ends them: sbatch stops reading options at the first
 /// command).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Field {
+pub(crate) enum Field {
     Partition,
     Account,
     Memory,
@@ -57,7 +57,7 @@ pub enum Field {
 
 impl Field {
     /// The key in a sweep file's [slurm] table.
-    pub fn key(self) -> &'static str {
+    pub(crate) fn key(self) -> &'static str {
         match self {
             Field::Partition => "partition",
             Field::Account => "account",
@@ -68,7 +68,7 @@ impl Field {
     }
 
     /// The command-line flag.
-    pub fn flag(self) -> &'static str {
+    pub(crate) fn flag(self) -> &'static str {
         match self {
             Field::Partition => "--partition",
             Field::Account => "--account",
@@ -79,7 +79,7 @@ impl Field {
     }
 
     /// Whether `value` is one Slurm accepts for this field; Err says what is allowed.
-    pub fn check(self, value: &str) -> Result<(), String> {
+    pub(crate) fn check(self, value: &str) -> Result<(), String> {
         if let Some(c) = value.chars().find(|c| c.is_control()) {
             return Err(format!(
                 "{:?} holds a control character ({}); a value in an sbatch script must be one line of printable text",
@@ -156,9 +156,9 @@ fn sh(s: &str) -> String {
 /// Checks every value of the merged options, naming where each came from: a flag, or the
 /// sweep file's [slurm] table.
 /// The most array tasks (and the largest throttle) a sweep's Slurm job may have.
-pub const MAX_TASKS: u32 = 1_000_000;
+pub(crate) const MAX_TASKS: u32 = 1_000_000;
 /// The most CPUs one task may ask for.
-pub const MAX_CPUS: u32 = 100_000;
+pub(crate) const MAX_CPUS: u32 = 100_000;
 
 fn check_options(file: &SlurmDefaults, o: &Options) -> Result<(), SweepError> {
     // The counts in the flags have the sweep file's ranges (docs/sweeps.md).
@@ -213,7 +213,7 @@ fn merged(file: &SlurmDefaults, o: &Options) -> Options {
 }
 
 /// Array indices as sbatch takes them: runs of consecutive indices as ranges.
-pub fn ranges(indices: &[u32]) -> String {
+pub(crate) fn ranges(indices: &[u32]) -> String {
     let mut out = Vec::new();
     let mut i = 0;
     while i < indices.len() {
@@ -228,7 +228,7 @@ pub fn ranges(indices: &[u32]) -> String {
 }
 
 /// Writes `<sweep>/slurm/array.sbatch` and `merge.sbatch`.
-pub fn write_scripts(plan: &Plan, opts: &Options) -> Result<Scripts, SweepError> {
+pub(crate) fn write_scripts(plan: &Plan, opts: &Options) -> Result<Scripts, SweepError> {
     check_options(&plan.sweep.slurm, opts)?;
     let o = merged(&plan.sweep.slurm, opts);
     let tasks = o.tasks.ok_or_else(|| {
@@ -370,12 +370,12 @@ fn merge_script(o: &Options, paths: &ScriptPaths<'_>) -> String {
 
 /// The shard layout last written by `esh sweep slurm`, for `status` to list shards that
 /// have not started.
-pub fn layout(plan: &Plan) -> Option<u32> {
+pub(crate) fn layout(plan: &Plan) -> Option<u32> {
     std::fs::read_to_string(plan.dir.join("slurm").join("tasks")).ok()?.trim().parse().ok()
 }
 
 /// Submits the array (only `indices`) and the merge job after it; returns their job ids.
-pub fn submit(plan: &Plan, s: &Scripts) -> Result<(String, String), SweepError> {
+pub(crate) fn submit(plan: &Plan, s: &Scripts) -> Result<(String, String), SweepError> {
     let mut array_arg = ranges(&s.indices);
     if let Some(t) = s.throttle {
         write!(array_arg, "%{t}").unwrap();
@@ -412,11 +412,6 @@ fn sbatch(args: &[&str]) -> Result<String, SweepError> {
         return Err(SweepError::Io(format!("sbatch printed `{}`, not a job id", text.trim())));
     }
     Ok(id)
-}
-
-/// Where the array's task logs go.
-pub fn logs_dir(plan: &Path) -> PathBuf {
-    plan.join("slurm").join("logs")
 }
 
 #[cfg(test)]

@@ -17,8 +17,4 @@ mod regimes;
 mod test_kinds;
 mod types;
 
-pub use parse::ScenarioSource;
-pub use types::{
-    At, Condition, Expect, Experiment, Figure, MapSpec, Measure, MeasureKind, Regime, Replications, Side, Test,
-    TestKind,
-};
+pub use types::{At, Condition, Expect, Experiment, Figure, Measure, MeasureKind, Replications, Side, TestKind};

@@ -12,11 +12,11 @@ use crate::input::{Reader, Span, Table, param_entries};
 use crate::scenario::{ParamSpec, RESERVED, Scenario, ScenarioError, Value, short, suggest};
 
 /// Finds a scenario named in an experiment file: its text and a name for errors.
-pub type ScenarioSource<'a> = dyn Fn(&str) -> Option<(String, String)> + 'a;
+pub(crate) type ScenarioSource<'a> = dyn Fn(&str) -> Option<(String, String)> + 'a;
 
 impl Experiment {
     /// Reads an experiment file; scenario paths in it are relative to the file.
-    pub fn load(path: &Path) -> Result<Experiment, ScenarioError> {
+    pub(crate) fn load(path: &Path) -> Result<Experiment, ScenarioError> {
         let name = path.display().to_string();
         let text = std::fs::read_to_string(path)
             .map_err(|e| ScenarioError::new(&name, format!("cannot read the experiment file: {e}")))?;

@@ -20,13 +20,13 @@ pub enum Replications {
 /// One regime: a scenario with overrides; with axes, one condition per grid point.
 #[derive(Clone, Debug)]
 pub struct Regime {
-    pub name: String,
-    pub label: String,
+    pub(crate) name: String,
+    pub(crate) label: String,
     /// The file the scenario came from, as written in the experiment.
-    pub source: String,
+    pub(crate) source: String,
     /// The scenario with `set` applied (and the experiment's seed).
-    pub scenario: Scenario,
-    pub axes: Vec<Axis>,
+    pub(crate) scenario: Scenario,
+    pub(crate) axes: Vec<Axis>,
 }
 
 /// What a measure reads from one run.
@@ -61,17 +61,17 @@ pub enum At {
 
 #[derive(Clone, Debug)]
 pub struct Measure {
-    pub name: String,
-    pub label: String,
-    pub kind: MeasureKind,
+    pub(crate) name: String,
+    pub(crate) label: String,
+    pub(crate) kind: MeasureKind,
 }
 
 /// One side of a test: a regime and, for a regime with axes, the values that pick one of
 /// its conditions.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Side {
-    pub regime: usize,
-    pub at: Vec<(&'static ParamSpec, Value)>,
+    pub(crate) regime: usize,
+    pub(crate) at: Vec<(&'static ParamSpec, Value)>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -95,7 +95,7 @@ pub enum TestKind {
 
 impl TestKind {
     /// The conditions the test compares: a, then b where there is one.
-    pub fn sides(&self) -> Vec<&Side> {
+    pub(crate) fn sides(&self) -> Vec<&Side> {
         match self {
             TestKind::Difference { a, b, .. } | TestKind::Share { a, b, .. } | TestKind::Crossover { a, b, .. } => {
                 vec![a, b]
@@ -107,19 +107,19 @@ impl TestKind {
 
 #[derive(Clone, Debug)]
 pub struct Test {
-    pub name: String,
-    pub label: String,
-    pub kind: TestKind,
+    pub(crate) name: String,
+    pub(crate) label: String,
+    pub(crate) kind: TestKind,
 }
 
 /// Where the main test holds: repeated over a grid of (usually) ruggedness and context
 /// similarity, applied to every regime of the test.
 #[derive(Clone, Debug)]
 pub struct MapSpec {
-    pub axes: Vec<Axis>,
-    pub test: usize,
-    pub replications: u32,
-    pub quick_replications: u32,
+    pub(crate) axes: Vec<Axis>,
+    pub(crate) test: usize,
+    pub(crate) replications: u32,
+    pub(crate) quick_replications: u32,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -133,29 +133,29 @@ pub enum Figure {
 /// A parsed, validated experiment file.
 #[derive(Clone, Debug)]
 pub struct Experiment {
-    pub id: String,
-    pub title: String,
-    pub claim: String,
-    pub source: String,
+    pub(crate) id: String,
+    pub(crate) title: String,
+    pub(crate) claim: String,
+    pub(crate) source: String,
     /// A published result (a failure to reproduce it is a bug) rather than a seed's claim.
-    pub published: bool,
-    pub seed: u64,
-    pub replications: Replications,
-    pub quick_replications: u32,
-    pub regimes: Vec<Regime>,
-    pub measures: Vec<Measure>,
-    pub tests: Vec<Test>,
+    pub(crate) published: bool,
+    pub(crate) seed: u64,
+    pub(crate) replications: Replications,
+    pub(crate) quick_replications: u32,
+    pub(crate) regimes: Vec<Regime>,
+    pub(crate) measures: Vec<Measure>,
+    pub(crate) tests: Vec<Test>,
     /// The test whose CI sets the number of replications and that the map repeats.
-    pub main: usize,
-    pub map: Option<MapSpec>,
-    pub figures: Vec<Figure>,
+    pub(crate) main: usize,
+    pub(crate) map: Option<MapSpec>,
+    pub(crate) figures: Vec<Figure>,
     /// The file's text, quoted in the report.
-    pub text: String,
+    pub(crate) text: String,
 }
 
 impl Experiment {
     /// Every condition (regime x grid point of its axes), in order.
-    pub fn conditions(&self) -> Vec<Condition> {
+    pub(crate) fn conditions(&self) -> Vec<Condition> {
         let mut out = Vec::new();
         for (i, g) in self.regimes.iter().enumerate() {
             for values in crate::sweep::design::grid(&g.axes) {
@@ -166,7 +166,7 @@ impl Experiment {
     }
 
     /// The index in `conditions` of a test side.
-    pub fn condition_of(&self, conditions: &[Condition], side: &Side) -> usize {
+    pub(crate) fn condition_of(&self, conditions: &[Condition], side: &Side) -> usize {
         let g = &self.regimes[side.regime];
         conditions
             .iter()
@@ -183,8 +183,8 @@ impl Experiment {
 /// One regime at one point of its axes.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Condition {
-    pub regime: usize,
-    pub values: Vec<Value>,
+    pub(crate) regime: usize,
+    pub(crate) values: Vec<Value>,
 }
 
 /// Two axis values are the same also when one is written as an integer and the other as a

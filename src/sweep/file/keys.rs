@@ -7,11 +7,11 @@ use super::*;
 /// parser's lists of known keys and the reference page (`docs/sweeps.md`, from
 /// [`reference`]) both come from [`KEYS`], so they cannot disagree.
 pub struct KeyDoc {
-    pub section: &'static str,
+    pub(crate) section: &'static str,
     pub key: &'static str,
-    pub allowed: &'static str,
-    pub default: &'static str,
-    pub doc: &'static str,
+    pub(crate) allowed: &'static str,
+    pub(crate) default: &'static str,
+    pub(crate) doc: &'static str,
 }
 
 /// Every key of the `[sweep]`, `[keep]` and `[slurm]` tables and of an axis range.

@@ -21,11 +21,11 @@ use crate::scenario::{
 };
 use keys::keys_of;
 pub use keys::{KEYS, KeyDoc, reference};
-pub use read::valid_slurm_time;
+pub(crate) use read::valid_slurm_time;
 
 /// How the seeds of design points relate.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Seeds {
+pub(crate) enum Seeds {
     /// Every design point uses the same master seed: replication r of every point sees the
     /// same landscapes, network and starting draws (a paired design, as Lazer & Friedman's).
     Common,
@@ -34,7 +34,7 @@ pub enum Seeds {
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum DesignKind {
+pub(crate) enum DesignKind {
     /// Every combination of the axes' values.
     Grid,
     /// `samples` points drawn uniformly and independently.
@@ -46,7 +46,7 @@ pub enum DesignKind {
 
 /// What is kept of each run.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Keep {
+pub(crate) enum Keep {
     /// Every `every`-th tick (and the last).
     All { every: u32 },
     /// The last tick only.
@@ -56,14 +56,14 @@ pub enum Keep {
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Scale {
+pub(crate) enum Scale {
     Linear,
     Log,
 }
 
 /// The values an axis takes.
 #[derive(Clone, Debug, PartialEq)]
-pub enum AxisValues {
+pub(crate) enum AxisValues {
     /// Exactly these values (grid), or sampled from them with equal weight (random, lhs).
     List(Vec<Value>),
     /// A closed interval: `steps` points for a grid (every integer when the parameter is an
@@ -73,46 +73,46 @@ pub enum AxisValues {
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct Axis {
-    pub spec: &'static ParamSpec,
-    pub values: AxisValues,
+    pub(crate) spec: &'static ParamSpec,
+    pub(crate) values: AxisValues,
 }
 
 impl Axis {
-    pub fn name(&self) -> String {
+    pub(crate) fn name(&self) -> String {
         self.spec.path()
     }
 }
 
 /// Defaults for `esh sweep slurm` (its flags override them).
 #[derive(Clone, Debug, Default, PartialEq)]
-pub struct SlurmDefaults {
-    pub tasks: Option<u32>,
-    pub time: Option<String>,
-    pub partition: Option<String>,
-    pub memory: Option<String>,
-    pub cpus: Option<u32>,
-    pub account: Option<String>,
-    pub throttle: Option<u32>,
+pub(crate) struct SlurmDefaults {
+    pub(crate) tasks: Option<u32>,
+    pub(crate) time: Option<String>,
+    pub(crate) partition: Option<String>,
+    pub(crate) memory: Option<String>,
+    pub(crate) cpus: Option<u32>,
+    pub(crate) account: Option<String>,
+    pub(crate) throttle: Option<u32>,
     /// Extra `#SBATCH` lines, each an sbatch option such as "--qos=normal".
-    pub extra: Vec<String>,
+    pub(crate) extra: Vec<String>,
 }
 
 /// A parsed, validated sweep file.
 #[derive(Clone, Debug)]
 pub struct SweepFile {
     pub base: Scenario,
-    pub replications: u32,
-    pub seed: u64,
-    pub seeds: Seeds,
-    pub design: DesignKind,
+    pub(crate) replications: u32,
+    pub(crate) seed: u64,
+    pub(crate) seeds: Seeds,
+    pub(crate) design: DesignKind,
     /// Design points of a random or lhs design.
-    pub samples: u32,
-    pub keep: Keep,
+    pub(crate) samples: u32,
+    pub(crate) keep: Keep,
     /// Whether `merge` writes summary.csv.
-    pub summary: bool,
-    pub metrics: Vec<&'static Metric>,
+    pub(crate) summary: bool,
+    pub(crate) metrics: Vec<&'static Metric>,
     pub axes: Vec<Axis>,
-    pub slurm: SlurmDefaults,
+    pub(crate) slurm: SlurmDefaults,
 }
 
 const TOP: &[&str] = &["sweep", "scenario", "axes", "keep", "slurm"];
@@ -125,11 +125,11 @@ pub(crate) const CALENDAR: &[&str] = &["run.start_year", "run.ticks_per_year"];
 /// hypercube a permutation per axis: ten million keeps those under a few hundred MiB.
 pub const MAX_RUNS: u64 = 10_000_000;
 /// The most strata a Latin hypercube keeps (samples x axes, 4 bytes each: 100 MiB).
-pub const MAX_LHS_CELLS: u64 = 25_000_000;
+pub(crate) const MAX_LHS_CELLS: u64 = 25_000_000;
 
 impl SweepFile {
     /// Reads and validates a sweep file; a `scenario` path in it is relative to the file.
-    pub fn load(path: &Path) -> Result<SweepFile, ScenarioError> {
+    pub(crate) fn load(path: &Path) -> Result<SweepFile, ScenarioError> {
         let name = path.display().to_string();
         let text = std::fs::read_to_string(path)
             .map_err(|e| ScenarioError::new(&name, format!("cannot read the sweep file: {e}")))?;
@@ -165,7 +165,7 @@ impl SweepFile {
 
     /// Warnings for the user at plan time: an axis that a scheduled `set` event of the base
     /// scenario overwrites varies only the ticks before that event.
-    pub fn warnings(&self) -> Vec<String> {
+    pub(crate) fn warnings(&self) -> Vec<String> {
         let mut out = Vec::new();
         for a in &self.axes {
             for e in &self.base.events {
@@ -187,7 +187,7 @@ impl SweepFile {
 }
 
 /// Values of an axis on a grid.
-pub fn grid_len(a: &Axis) -> usize {
+pub(crate) fn grid_len(a: &Axis) -> usize {
     match &a.values {
         AxisValues::List(v) => v.len(),
         AxisValues::Range { from, to, steps: None, .. } => (to - from) as usize + 1,

@@ -587,7 +587,7 @@ impl Reader<'_> {
 }
 
 /// Slurm's time formats: "M", "M:S", "H:M:S", "D-H", "D-H:M", "D-H:M:S".
-pub fn valid_slurm_time(t: &str) -> bool {
+pub(crate) fn valid_slurm_time(t: &str) -> bool {
     let digits = |s: &str| !s.is_empty() && s.len() <= 6 && s.bytes().all(|b| b.is_ascii_digit());
     let (days, rest) = match t.split_once('-') {
         Some((d, r)) => (Some(d), r),
