@@ -85,7 +85,7 @@ fn compare(c: &mut Criterion, keep: &str) {
         b.iter_batched(
             || clear(&plan.shard_dir()),
             |_| {
-                let opts = execute::Options { shard: Shard::WHOLE, retry_failed: false };
+                let opts = execute::Options { shard: Shard::WHOLE, retry_failed: false, reporters: Default::default() };
                 let report = execute::run_shard(&plan, &opts, &esh::progress::Silent).unwrap();
                 assert_eq!(report.ran, rows.len() as u64);
             },

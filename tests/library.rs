@@ -120,3 +120,55 @@ fn run_to_dir_validates_once_and_writes_nothing_for_an_invalid_scenario() {
     run_to_dir(&small(), &out, &RunOptions::default(), &esh::progress::Silent).expect("a valid one runs");
     assert!(out.join("ticks.csv").is_file());
 }
+
+/// The share of active zones whose performance is above 0.5: a reporter's column.
+struct AboveHalf;
+
+impl esh::output::Reporter for AboveHalf {
+    fn columns(&self) -> Vec<String> {
+        vec!["above_half".into()]
+    }
+    fn values(&self, rep: &Replication) -> Vec<esh::output::metrics::Num> {
+        let (above, n) =
+            rep.active_zones().fold((0, 0), |(a, n), z| (a + (rep.zones.cur.performance[z] > 0.5) as u32, n + 1));
+        vec![esh::output::metrics::Num::Float(above as f64 / n.max(1) as f64)]
+    }
+}
+
+#[test]
+fn a_sweep_keeps_the_columns_of_a_programs_reporters() {
+    use esh::sweep::{Plan, Shard, execute, merge};
+    let dir = tempfile::TempDir::new().unwrap();
+    let file = dir.path().join("sweep.toml");
+    let keep = |ticks: &str| {
+        format!(
+            "[sweep]\nreplications = 2\n[scenario.run]\nticks = 4\n[[scenario.regions]]\nname = \"a\"\nzones = 12\n\
+             [axes]\n\"centre.tolerance\" = [0.1, 0.9]\n[keep]\n{ticks}\nmetrics = [\"mean_performance\"]\nreporters = [\"above_half\"]\n"
+        )
+    };
+    for (i, ticks) in ["ticks = \"all\"", "ticks = \"final\"", "ticks = \"window\"\nwindow = [1, 3]"].iter().enumerate()
+    {
+        std::fs::write(&file, keep(ticks)).unwrap();
+        let out = dir.path().join(format!("plan{i}"));
+        esh::sweep::plan::create(&file, &out, false).expect("planned");
+        let plan = Plan::open(&out).unwrap();
+        let without = execute::Options { shard: Shard::WHOLE, retry_failed: false, reporters: Default::default() };
+        let err = execute::run_shard(&plan, &without, &esh::progress::Silent).unwrap_err().to_string();
+        assert!(err.contains("reporter columns above_half"), "{err}");
+        let mut reporters = esh::output::Reporters::default();
+        reporters.add(AboveHalf);
+        let with = execute::Options { reporters, ..without };
+        execute::run_shard(&plan, &with, &esh::progress::Silent).expect("runs");
+        let report = merge::merge(&plan, &merge::Options::default()).expect("merged");
+        assert_eq!(report.merged, 4);
+        let results = std::fs::read_to_string(out.join("results.csv")).unwrap();
+        let header = results.lines().next().unwrap();
+        assert!(header.ends_with(",mean_performance,above_half"), "{header}");
+        for line in results.lines().skip(1) {
+            let share: f64 = line.rsplit(',').next().unwrap().parse().unwrap();
+            assert!((0.0..=1.0).contains(&share), "{line}");
+        }
+        let summary = std::fs::read_to_string(out.join("summary.csv")).unwrap();
+        assert!(summary.lines().any(|l| l.contains(",above_half,")), "{summary}");
+    }
+}

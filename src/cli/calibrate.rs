@@ -184,7 +184,7 @@ fn compare(a: &Args, scenario: &Path, targets: &Path) -> Result<(), SweepError> 
 fn run_missing(c: &Calibration, quiet: bool) -> Result<(), SweepError> {
     let r = execute::run_shard(
         &c.plan,
-        &execute::Options { shard: Shard::WHOLE, retry_failed: false },
+        &execute::Options { shard: Shard::WHOLE, retry_failed: false, reporters: Default::default() },
         &crate::cli::progress::Stderr::runs(quiet),
     )?;
     if !quiet {

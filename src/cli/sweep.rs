@@ -97,7 +97,7 @@ fn run(
         .map_err(|(code, m)| if code == 2 { SweepError::Input(m) } else { SweepError::Io(m) })?;
     let r = execute::run_shard(
         &plan,
-        &execute::Options { shard, retry_failed },
+        &execute::Options { shard, retry_failed, reporters: Default::default() },
         &crate::cli::progress::Stderr::runs(quiet),
     )?;
     for c in &r.corrupt {

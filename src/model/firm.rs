@@ -47,8 +47,14 @@ pub struct Block {
 const HIGH_TECH: u8 = 0x80;
 
 impl Block {
+    /// Firms in the zone.
     pub fn len(&self) -> usize {
         self.productivity.len()
+    }
+
+    /// Whether the zone has no firm.
+    pub fn is_empty(&self) -> bool {
+        self.productivity.is_empty()
     }
 
     fn push(&mut self, productivity: f32, employees: f32, age: u16, kind: u8) {

@@ -78,8 +78,14 @@ pub struct Zones {
 }
 
 impl Zones {
+    /// Zones that ever exist in the replication (entered or not yet).
     pub fn len(&self) -> usize {
         self.region.len()
+    }
+
+    /// Whether the replication has no zone.
+    pub fn is_empty(&self) -> bool {
+        self.region.is_empty()
     }
 }
 

@@ -24,5 +24,6 @@ pub use error::OutputError;
 pub use memory::MemoryCheck;
 pub(crate) use memory::human;
 pub use metrics::TickRow;
+pub(crate) use reporter::check_columns;
 pub use reporter::{Reporter, Reporters};
 pub use run::{RunOptions, RunReport, run_to_dir};

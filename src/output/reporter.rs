@@ -36,7 +36,7 @@ pub struct Reporters(Vec<Registered>);
 
 impl Reporters {
     /// Adds a reporter; its columns come after those of the reporters added before.
-    pub(crate) fn add(&mut self, reporter: impl Reporter + 'static) {
+    pub fn add(&mut self, reporter: impl Reporter + 'static) {
         let columns = reporter.columns();
         self.0.push(Registered { reporter: Arc::new(reporter), columns });
     }
@@ -46,26 +46,14 @@ impl Reporters {
         self.0.iter().flat_map(|r| r.columns.iter().cloned()).collect()
     }
 
-    /// Why the columns cannot be written, if they cannot: a name that is empty, not a
-    /// plain CSV header word, the name of a column ticks.csv has already, or named twice.
+    /// Why the columns cannot be written, if they cannot: see [`check_columns`].
     pub(crate) fn check(&self) -> Result<(), String> {
-        let stamp = ["replication", "tick", "year", "month", "period"];
-        let mut seen: Vec<&str> = Vec::new();
-        for c in self.0.iter().flat_map(|r| &r.columns) {
-            if c.is_empty() || !c.chars().all(|ch| ch.is_ascii_alphanumeric() || ch == '_') {
-                return Err(format!("a reporter's column `{c}` is not a name (letters, digits and _)"));
-            }
-            if stamp.contains(&c.as_str()) || METRICS.iter().any(|m| m.name() == c) || seen.contains(&c.as_str()) {
-                return Err(format!("a reporter's column `{c}` is a column of ticks.csv already"));
-            }
-            seen.push(c);
-        }
-        Ok(())
+        check_columns(&self.columns())
     }
 
     /// Every reporter's values at this tick, in column order, each reporter's count
     /// checked against its columns.
-    pub(super) fn values(&self, rep: &Replication, out: &mut Vec<Num>) -> std::io::Result<()> {
+    pub(crate) fn values(&self, rep: &Replication, out: &mut Vec<Num>) -> std::io::Result<()> {
         out.clear();
         for r in &self.0 {
             let values = r.reporter.values(rep);
@@ -81,6 +69,23 @@ impl Reporters {
         }
         Ok(())
     }
+}
+
+/// Why reporter columns cannot be written, if they cannot: a name that is empty, not a
+/// plain CSV header word, the name of a column ticks.csv has already, or named twice.
+pub(crate) fn check_columns(columns: &[String]) -> Result<(), String> {
+    let stamp = ["replication", "tick", "year", "month", "period"];
+    let mut seen: Vec<&str> = Vec::new();
+    for c in columns {
+        if c.is_empty() || !c.chars().all(|ch| ch.is_ascii_alphanumeric() || ch == '_') {
+            return Err(format!("a reporter's column `{c}` is not a name (letters, digits and _)"));
+        }
+        if stamp.contains(&c.as_str()) || METRICS.iter().any(|m| m.name() == c) || seen.contains(&c.as_str()) {
+            return Err(format!("a reporter's column `{c}` is a column of ticks.csv already"));
+        }
+        seen.push(c);
+    }
+    Ok(())
 }
 
 impl std::fmt::Debug for Reporters {

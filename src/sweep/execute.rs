@@ -25,6 +25,7 @@ use super::shard::{Shard, ShardWriter};
 use super::{Plan, SweepError};
 use crate::engine::{Observer, Replication, TickCounts};
 use crate::model::centre::Act;
+use crate::output::Reporters;
 use crate::output::metrics::{Metric, Num, TickRow, tick_row};
 use crate::progress::Progress;
 
@@ -34,6 +35,9 @@ pub struct Options {
     pub shard: Shard,
     /// Run again the runs recorded as failed (by default they are skipped like completed ones).
     pub retry_failed: bool,
+    /// The program's reporters, whose columns the plan keeps (`[keep] reporters`): they must
+    /// name exactly those columns, in that order.
+    pub reporters: Reporters,
 }
 
 /// What a shard run reports.
@@ -61,6 +65,7 @@ pub struct Report {
 /// Runs the shard's pending runs, telling `progress` of each one done (labelled `shard I/N`).
 pub fn run_shard(plan: &Plan, opts: &Options, progress: &dyn Progress) -> Result<Report, SweepError> {
     let started = Instant::now();
+    check_reporters(plan, &opts.reporters)?;
     let (writer, recovered) = ShardWriter::open(plan, opts.shard)?;
     let memory = memory_budget(&|k| std::env::var(k).ok()).map_err(SweepError::Input)?;
     let Already { done, done_count: already_done, failed_count: skip_failed, elsewhere } =
@@ -95,7 +100,7 @@ pub fn run_shard(plan: &Plan, opts: &Options, progress: &dyn Progress) -> Result
     todo.take_while(|_| !stop.load(Ordering::Relaxed)).par_bridge().for_each(|row| {
         let outcome = match row {
             Ok(row) => {
-                let block = match run_gated(plan, &row, gate.as_ref()) {
+                let block = match run_gated(plan, &row, gate.as_ref(), &opts.reporters) {
                     Ok((bytes, count)) => ShardWriter::done_block(row.run, bytes, count),
                     Err(message) => {
                         let block = ShardWriter::failed_block(row.run, &message);
@@ -176,11 +181,11 @@ fn run_bytes(plan: &Plan, s: &crate::scenario::Scenario) -> u64 {
         Keep::All { every } => (s.run.ticks / every) as f64 + 2.0,
         _ => 1.0,
     };
-    let kept = rows * (24.0 + 20.0 * plan.sweep.metrics.len() as f64) + 64.0;
+    let kept = rows * (24.0 + 20.0 * (plan.sweep.metrics.len() + plan.sweep.reporters.len()) as f64) + 64.0;
     (s.estimated_bytes_per_replication() as f64 + kept).min(u64::MAX as f64) as u64
 }
 
-fn run_gated(plan: &Plan, row: &PlanRow, gate: Option<&Gate>) -> Result<(Vec<u8>, u32), String> {
+fn run_gated(plan: &Plan, row: &PlanRow, gate: Option<&Gate>, reporters: &Reporters) -> Result<(Vec<u8>, u32), String> {
     let values = plan.values(row)?;
     let scenario = super::design::scenario(&plan.sweep.base, &plan.sweep.axes, &values, row.seed).map_err(|e| {
         let key = e.key.map(|k| format!("`{k}`: ")).unwrap_or_default();
@@ -189,7 +194,7 @@ fn run_gated(plan: &Plan, row: &PlanRow, gate: Option<&Gate>) -> Result<(Vec<u8>
     if let Some(g) = gate {
         g.check(run_bytes(plan, &scenario))?;
     }
-    let mut collector = Collector::new(row.run, plan.sweep.keep, &plan.sweep.metrics, scenario.run.ticks);
+    let mut collector = Collector::new(row.run, plan.sweep.keep, &plan.sweep.metrics, reporters, scenario.run.ticks);
     let ran = catch_unwind(AssertUnwindSafe(|| {
         crate::engine::run_validated(&scenario, row.replication, &mut collector, &|| {})
     }));
@@ -205,6 +210,25 @@ fn run_gated(plan: &Plan, row: &PlanRow, gate: Option<&Gate>) -> Result<(Vec<u8>
             Err(format!("the model panicked: {what}"))
         }
     }
+}
+
+/// A plan that keeps reporter columns runs only with reporters of exactly those columns.
+fn check_reporters(plan: &Plan, reporters: &Reporters) -> Result<(), SweepError> {
+    let have = reporters.columns();
+    if have == plan.sweep.reporters {
+        return Ok(());
+    }
+    let list = |c: &[String]| if c.is_empty() { "none".to_string() } else { c.join(", ") };
+    Err(SweepError::Input(format!(
+        "the plan keeps the reporter columns {} but the run registers {}\n  help: {}",
+        list(&plan.sweep.reporters),
+        list(&have),
+        if have.is_empty() {
+            "reporters are Rust code: run this plan from the program that registers them (esh::sweep::execute::run_shard)"
+        } else {
+            "register reporters of exactly the plan's `[keep] reporters`, in that order"
+        }
+    )))
 }
 
 /// The memory a shard's runs may use together, and where that figure comes from, in
@@ -266,16 +290,25 @@ pub(crate) struct Collector<'m> {
     run: u64,
     keep: Keep,
     metrics: &'m [&'static Metric],
+    reporters: &'m Reporters,
     out: Vec<u8>,
     rows: u32,
     last: Option<TickRow>,
+    /// The reporters' values at the tick of `last` (empty without reporters).
+    last_extra: Vec<Num>,
     last_written: Option<u32>,
     sums: Vec<f64>,
     in_window: u32,
 }
 
 impl<'m> Collector<'m> {
-    pub(crate) fn new(run: u64, keep: Keep, metrics: &'m [&'static Metric], ticks: u32) -> Self {
+    pub(crate) fn new(
+        run: u64,
+        keep: Keep,
+        metrics: &'m [&'static Metric],
+        reporters: &'m Reporters,
+        ticks: u32,
+    ) -> Self {
         // Room for every row and the completion record, so the buffer is never copied.
         let rows = match keep {
             Keep::All { every } => (ticks / every) as usize + 2,
@@ -285,18 +318,20 @@ impl<'m> Collector<'m> {
             run,
             keep,
             metrics,
+            reporters,
             out: Vec::with_capacity(rows * (24 + 20 * metrics.len()) + 64),
             rows: 0,
             last: None,
+            last_extra: Vec::new(),
             last_written: None,
-            sums: vec![0.0; metrics.len()],
+            sums: vec![0.0; metrics.len() + reporters.columns().len()],
             in_window: 0,
         }
     }
 
     /// Appends one row line. Numbers go straight into the buffer (ryu's shortest
     /// round-trip floats, itoa's integers): formatting is most of a sweep's own cost.
-    fn write(&mut self, row: &TickRow) {
+    fn write(&mut self, row: &TickRow, extra: &[Num]) {
         let mut ints = itoa::Buffer::new();
         self.out.extend_from_slice(b"r,");
         self.out.extend_from_slice(ints.format(self.run).as_bytes());
@@ -305,6 +340,10 @@ impl<'m> Collector<'m> {
         for m in self.metrics {
             self.out.push(b',');
             push_num(&mut self.out, (m.1)(row));
+        }
+        for &v in extra {
+            self.out.push(b',');
+            push_num(&mut self.out, v);
         }
         self.out.push(b'\n');
         self.rows += 1;
@@ -326,17 +365,21 @@ fn push_num(out: &mut Vec<u8>, v: Num) {
 impl Observer for Collector<'_> {
     fn tick(&mut self, rep: &Replication, counts: &TickCounts) -> io::Result<()> {
         let row = tick_row(rep, counts);
+        let mut extra = std::mem::take(&mut self.last_extra);
+        self.reporters.values(rep, &mut extra)?;
         match self.keep {
-            Keep::All { every } if row.tick.is_multiple_of(every) => self.write(&row),
+            Keep::All { every } if row.tick.is_multiple_of(every) => self.write(&row, &extra),
             Keep::Window { from, to } if (from..=to).contains(&row.tick) => {
-                for (s, m) in self.sums.iter_mut().zip(self.metrics) {
-                    *s += (m.1)(&row).as_f64();
+                let values = self.metrics.iter().map(|m| (m.1)(&row)).chain(extra.iter().copied());
+                for (s, v) in self.sums.iter_mut().zip(values) {
+                    *s += v.as_f64();
                 }
                 self.in_window += 1;
             }
             _ => {}
         }
         self.last = Some(row);
+        self.last_extra = extra;
         Ok(())
     }
 
@@ -346,12 +389,14 @@ impl Observer for Collector<'_> {
 
     fn finish(&mut self, _: &Replication) -> io::Result<()> {
         let Some(last) = self.last.take() else { return Ok(()) };
+        let extra = std::mem::take(&mut self.last_extra);
         match self.keep {
-            Keep::All { .. } | Keep::Final if self.last_written != Some(last.tick) => self.write(&last),
+            Keep::All { .. } | Keep::Final if self.last_written != Some(last.tick) => self.write(&last, &extra),
             Keep::Window { from, to } => {
                 // A run that stopped at equilibrium before the window keeps its final state.
                 let means: Vec<Num> = if self.in_window == 0 {
-                    self.metrics.iter().map(|m| Num::Float((m.1)(&last).as_f64())).collect()
+                    let values = self.metrics.iter().map(|m| (m.1)(&last)).chain(extra.iter().copied());
+                    values.map(|v| Num::Float(v.as_f64())).collect()
                 } else {
                     self.sums.iter().map(|s| Num::Float(s / self.in_window as f64)).collect()
                 };

@@ -188,19 +188,25 @@ pub(crate) fn list_runs(runs: &[u64]) -> String {
 
 /// How a merge is carried out.
 #[derive(Clone, Debug, Default)]
-pub(crate) struct Options {
+pub struct Options {
     /// Write results even when runs are missing or failed.
-    pub(crate) allow_missing: bool,
+    pub allow_missing: bool,
 }
 
 /// What `esh sweep merge` reports.
+#[non_exhaustive]
 pub struct Report {
-    pub(crate) merged: u64,
-    pub(crate) runs: u64,
-    pub(crate) missing: Vec<u64>,
-    pub(crate) failed: Vec<(u64, String)>,
+    /// Runs whose rows were written.
+    pub merged: u64,
+    /// Runs of the plan.
+    pub runs: u64,
+    /// Runs with no record in any shard file (only with `allow_missing`).
+    pub missing: Vec<u64>,
+    /// Runs recorded as failed, with their errors (only with `allow_missing`).
+    pub failed: Vec<(u64, String)>,
     pub(crate) files: usize,
-    pub(crate) results: (PathBuf, u64),
+    /// results.csv and its size in bytes.
+    pub results: (PathBuf, u64),
     /// None when the sweep keeps no summary (`[keep] summary = false`).
     pub(crate) summary: Option<(PathBuf, u64)>,
     /// Per design point: axis values, replications, mean and 95% half-width of the shown
@@ -215,7 +221,7 @@ pub(crate) struct Preview {
 }
 
 /// Writes `results.csv` and `summary.csv` into the plan directory.
-pub(crate) fn merge(plan: &Plan, opts: &Options) -> Result<Report, SweepError> {
+pub fn merge(plan: &Plan, opts: &Options) -> Result<Report, SweepError> {
     let index = Index::build(plan)?;
     let missing: Vec<u64> = index.missing().collect();
     let failed: Vec<(u64, String)> = index.failed().into_iter().map(|(r, m)| (r, m.to_string())).collect();
@@ -237,7 +243,9 @@ pub(crate) fn merge(plan: &Plan, opts: &Options) -> Result<Report, SweepError> {
         None
     });
     let keep = plan.sweep.keep;
-    let metric_names: Vec<&str> = plan.sweep.metrics.iter().map(|m| m.0).collect();
+    // The kept metrics, then the columns of the program's reporters.
+    let metric_names: Vec<&str> =
+        plan.sweep.metrics.iter().map(|m| m.0).chain(plan.sweep.reporters.iter().map(String::as_str)).collect();
     let axes = plan.axis_names();
     let key_columns = key_columns(keep);
     let (head, shead) = headers(keep, &axes, &metric_names);

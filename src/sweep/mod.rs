@@ -19,7 +19,7 @@
 pub mod design;
 pub mod execute;
 pub mod file;
-pub(crate) mod merge;
+pub mod merge;
 pub mod plan;
 pub(crate) mod shard;
 pub(crate) mod slurm;

@@ -88,6 +88,13 @@ pub const KEYS: &[KeyDoc] = &[
     },
     KeyDoc {
         section: "keep",
+        key: "reporters",
+        allowed: "a list of column names (letters, digits and `_`), each once, none a ticks.csv column",
+        default: "none",
+        doc: "Columns of reporters a program registers (`esh::output::Reporter`), kept after the metrics. Such a plan runs only from a program that registers reporters of exactly these columns (`esh::sweep::execute::Options::reporters`); `esh sweep run` refuses it.",
+    },
+    KeyDoc {
+        section: "keep",
         key: "summary",
         allowed: "true or false",
         default: "true",

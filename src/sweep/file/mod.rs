@@ -111,6 +111,10 @@ pub struct SweepFile {
     /// Whether `merge` writes summary.csv.
     pub(crate) summary: bool,
     pub(crate) metrics: Vec<&'static Metric>,
+    /// Columns of the user's own [`Reporter`](crate::output::Reporter)s kept after the
+    /// metrics (`[keep] reporters`); a shard must be run with reporters of exactly these
+    /// columns registered ([`super::execute::Options::reporters`]).
+    pub reporters: Vec<String>,
     pub axes: Vec<Axis>,
     pub(crate) slurm: SlurmDefaults,
 }

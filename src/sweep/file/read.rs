@@ -101,7 +101,21 @@ impl Reader<'_> {
             metrics = METRICS.iter().collect();
         }
         let slurm = self.slurm(root)?;
-        let s = SweepFile { base, replications, seed, seeds, design, samples, keep, summary, metrics, axes, slurm };
+        let reporters = self.keep_reporters(root.get("keep").and_then(|k| k.get_ref().as_table()))?;
+        let s = SweepFile {
+            base,
+            replications,
+            seed,
+            seeds,
+            design,
+            samples,
+            keep,
+            summary,
+            metrics,
+            reporters,
+            axes,
+            slurm,
+        };
         self.check_size(&s, base_span)?;
         Ok(s)
     }
@@ -232,6 +246,25 @@ impl Reader<'_> {
             }
         };
         Ok(keep)
+    }
+
+    /// `[keep] reporters`: the columns of a program's reporters kept after the metrics.
+    fn keep_reporters(&self, t: Option<&Table<'_>>) -> Result<Vec<String>, ScenarioError> {
+        let Some(v) = t.and_then(|t| t.get("reporters")) else { return Ok(Vec::new()) };
+        let arr = v
+            .get_ref()
+            .as_array()
+            .ok_or_else(|| self.err(v.span(), "keep.reporters", "expected a list of column names"))?;
+        let mut names = Vec::new();
+        for item in arr.iter() {
+            names.push(self.string(&self.value(item, "keep.reporters")?, item.span(), "keep.reporters")?);
+            crate::output::check_columns(&names).map_err(|m| {
+                self.err(item.span(), "keep.reporters", m).help(
+                    "a reporter's column is a plain name (letters, digits and _), once, and not a ticks.csv column",
+                )
+            })?;
+        }
+        Ok(names)
     }
 
     /// `[keep] metrics`: the ticks.csv columns kept of each run, by default every one the

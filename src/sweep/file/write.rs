@@ -35,8 +35,13 @@ impl SweepFile {
             Keep::Final => writeln!(o, "ticks = \"final\"").unwrap(),
             Keep::Window { from, to } => writeln!(o, "ticks = \"window\"\nwindow = [{from}, {to}]").unwrap(),
         }
-        let names: Vec<String> = self.metrics.iter().map(|m| format!("{:?}", m.0)).collect();
-        writeln!(o, "metrics = [{}]\n\n[axes]", names.join(", ")).unwrap();
+        let names: Vec<String> = self.metrics.iter().map(|m| crate::input::quote(m.0)).collect();
+        writeln!(o, "metrics = [{}]", names.join(", ")).unwrap();
+        if !self.reporters.is_empty() {
+            let names: Vec<String> = self.reporters.iter().map(|r| crate::input::quote(r)).collect();
+            writeln!(o, "reporters = [{}]", names.join(", ")).unwrap();
+        }
+        o.push_str("\n[axes]\n");
         for a in &self.axes {
             let v = match &a.values {
                 AxisValues::List(vs) => {
