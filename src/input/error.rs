@@ -3,8 +3,11 @@
 
 use std::fmt;
 
+/// Why a scenario, sweep, experiment or calibration file was refused; its `Display` is the
+/// whole message for the terminal: `file:line:col: `key`: problem`, then a `help:` line.
 #[derive(Clone, Debug, PartialEq)]
 pub struct ScenarioError {
+    /// The file as the caller named it (a path, or the name given to [`Scenario::parse`](crate::scenario::Scenario::parse)).
     pub file: String,
     /// 1-based line and column, when the problem has a place in the file.
     pub at: Option<(usize, usize)>,

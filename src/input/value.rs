@@ -5,9 +5,13 @@ use std::fmt;
 /// A parameter value as it appears in a scenario file.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Value {
+    /// A TOML integer; also accepted where a number is allowed.
     Int(i64),
+    /// A TOML float; written back in shortest round-trip form, so it re-reads to the same bits.
     Float(f64),
+    /// A TOML boolean.
     Bool(bool),
+    /// A TOML string: a choice's name (`"nk"`) or text such as a region's name.
     Str(String),
 }
 

@@ -28,46 +28,92 @@ pub const BASELINE: &str = include_str!("../../scenarios/baseline.toml");
 /// A region of zones sharing a landscape context.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Region {
+    /// Unique name, used by events (`region = "..."`) and in regions.csv (default `region-<index>`).
     pub name: String,
+    /// Zones of the region at tick 0 (default 100); events may add more later.
     pub zones: u32,
+    /// Capacity each of its zones has when it enters (default 1.0).
     pub initial_capacity: f64,
+    /// Landscape context: regions with the same context share a landscape (default: the region's index).
     pub context: u32,
+    /// Administrative level of its zones at entry (default national; demonstration zones are permanent pilots).
     pub level: Level,
 }
 
 /// A scheduled change, applied at the start of its tick.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Event {
+    /// Tick at which it applies, before zones act (a `year` in the file is converted to its first tick).
     pub tick: u32,
+    /// What happens then.
     pub action: Action,
 }
 
 /// Which zones an event targets.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Target {
+    /// These zone ids (numbered region by region, then in order of entry).
     Zones(Vec<u32>),
+    /// Every zone active then in the region at this index of [`Scenario::regions`].
     Region(usize),
 }
 
+/// What an event does (the `action` key of an `[[events]]` entry).
 #[derive(Clone, Debug, PartialEq)]
 pub enum Action {
-    AddZones { region: usize, count: u32, level: Option<Level>, capacity: Option<f64> },
-    SetLevel { target: Target, level: Level },
-    SetPilot { target: Target, pilot: bool },
-    Set { parameter: &'static ParamSpec, value: Value },
+    /// `add_zones`: new zones enter a region.
+    AddZones {
+        /// Index in [`Scenario::regions`] of the region they join.
+        region: usize,
+        /// How many zones enter (at least 1).
+        count: u32,
+        /// Their level; None: the region's.
+        level: Option<Level>,
+        /// Their capacity; None: the region's `initial_capacity`.
+        capacity: Option<f64>,
+    },
+    /// `set_level`: zones change administrative level (entering or leaving demonstration starts or ends pilot status).
+    SetLevel {
+        /// The zones it applies to.
+        target: Target,
+        /// Their new level.
+        level: Level,
+    },
+    /// `set_pilot`: zones are made pilots or stop being pilots.
+    SetPilot {
+        /// The zones it applies to.
+        target: Target,
+        /// Their new pilot status.
+        pilot: bool,
+    },
+    /// `set`: a settable parameter takes a new value for the rest of the run.
+    Set {
+        /// The parameter (one with `settable`; see [`spec`] to find one by its dotted path).
+        parameter: &'static ParamSpec,
+        /// Its new value, in the parameter's domain.
+        value: Value,
+    },
 }
 
 /// A whole, validated scenario.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Scenario {
+    /// `[run]`: ticks, calendar, replications and seed.
     pub run: RunParams,
+    /// `[landscape]`: what a policy is worth (NK or target landscape).
     pub landscape: LandscapeParams,
+    /// `[centre]`: the central planner's reviews, tolerance, sanctions, feedback and pilots.
     pub centre: CentreParams,
+    /// `[zones]`: how zones start, imitate, experiment and comply.
     pub zones: ZoneParams,
+    /// `[network]`: who observes whom.
     pub network: NetworkParams,
+    /// `[firms]`: firms inside zones, off unless enabled.
     pub firms: FirmParams,
     pub(crate) output: OutputParams,
+    /// `[[regions]]`, in file order (zones are numbered region by region); without any, the baseline's four.
     pub regions: Vec<Region>,
+    /// `[[events]]`, in tick order (validation requires it) and, within a tick, in the order they apply.
     pub events: Vec<Event>,
 }
 

@@ -6,19 +6,30 @@ use std::fmt;
 
 pub use crate::input::Value;
 
-/// What values a parameter allows.
+/// What values a parameter allows. Non-exhaustive: new kinds of parameter may bring new
+/// domains, so a match on one needs a `_` arm.
 #[derive(Clone, Copy, Debug, PartialEq)]
+#[non_exhaustive]
 pub enum Domain {
+    /// A TOML integer in `[min, max]`.
     Int {
+        /// Smallest allowed value.
         min: i64,
+        /// Largest allowed value.
         max: i64,
     },
+    /// A finite number in `[min, max]`; a TOML integer is read as one too.
     Float {
+        /// Smallest allowed value.
         min: f64,
+        /// Largest allowed value (infinite: no upper bound).
         max: f64,
     },
+    /// `true` or `false`.
     Bool,
+    /// One of these strings, as written in the scenario file.
     Choice(&'static [&'static str]),
+    /// Any string (a region's name, an event's region or parameter path).
     Text,
     /// A list of zone ids (an event's `zones`).
     ZoneIds,
@@ -55,6 +66,7 @@ impl fmt::Display for Domain {
 pub struct ParamSpec {
     pub(crate) section: &'static str,
     pub(crate) key: &'static str,
+    /// The values it allows (what validation checks and `esh params` lists).
     pub domain: Domain,
     pub(crate) doc: &'static str,
     /// Whether a `set` event may change it during a run.
@@ -163,10 +175,10 @@ pub(crate) trait Choice: Sized + Copy {
 }
 
 macro_rules! choice {
-    ($(#[$m:meta])* $name:ident { $($variant:ident = $text:literal),+ $(,)? }) => {
+    ($(#[$m:meta])* $name:ident { $($(#[$vm:meta])* $variant:ident = $text:literal),+ $(,)? }) => {
         $(#[$m])*
         #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-        pub enum $name { $($variant),+ }
+        pub enum $name { $($(#[$vm])* $variant),+ }
         impl Choice for $name {
             const NAMES: &'static [&'static str] = &[$($text),+];
             fn from_index(i: usize) -> Self {
@@ -201,46 +213,117 @@ macro_rules! choice {
 
 choice!(
     /// The landscape kind.
-    LandscapeKind { Nk = "nk", Target = "target" }
+    LandscapeKind {
+        /// `"nk"`: Kauffman's NK landscape; each instrument's value depends on K others.
+        Nk = "nk",
+        /// `"target"`: March (1991)'s hidden reality; fitness is the share of instruments that match it.
+        Target = "target",
+    }
 );
 choice!(
     /// How an NK instrument's K interacting instruments are chosen.
-    Neighbourhood { Adjacent = "adjacent", Random = "random", RandomWithReplacement = "random_with_replacement" }
+    Neighbourhood {
+        /// `"adjacent"`: the K instruments that follow it (wrapping around).
+        Adjacent = "adjacent",
+        /// `"random"`: K distinct instruments at random.
+        Random = "random",
+        /// `"random_with_replacement"`: K draws that may repeat (Lazer & Friedman 2007).
+        RandomWithReplacement = "random_with_replacement",
+    }
 );
 choice!(
     /// The centre's programme at tick 0.
-    ProgrammeInit { Random = "random", Zeros = "zeros", Unset = "unset" }
+    ProgrammeInit {
+        /// `"random"`: each instrument 0 or 1 with probability 1/2.
+        Random = "random",
+        /// `"zeros"`: every instrument 0.
+        Zeros = "zeros",
+        /// `"unset"`: no instrument set (March 1991).
+        Unset = "unset",
+    }
 );
 choice!(
     /// How pilots are chosen at a review.
-    PilotSelection { Random = "random", Top = "top", Innovative = "innovative", Laggards = "laggards" }
+    PilotSelection {
+        /// `"random"`: zones drawn at random.
+        Random = "random",
+        /// `"top"`: the highest observed performance, ties to the lowest zone id.
+        Top = "top",
+        /// `"innovative"`: the most successful experiments since the last review, ties broken by a draw.
+        Innovative = "innovative",
+        /// `"laggards"`: the lowest observed performance, ties to the lowest zone id.
+        Laggards = "laggards",
+    }
 );
 choice!(
     /// A zone's policy when it enters.
-    PolicyInit { Random = "random", Programme = "programme", Unset = "unset", ThreeState = "three_state" }
+    PolicyInit {
+        /// `"random"`: each instrument 0 or 1 with probability 1/2.
+        Random = "random",
+        /// `"programme"`: the programme as it stands, with a `perturbation` share of instruments flipped.
+        Programme = "programme",
+        /// `"unset"`: no instrument set.
+        Unset = "unset",
+        /// `"three_state"`: each instrument unset, 0 or 1 with probability 1/3 each (March 1991).
+        ThreeState = "three_state",
+    }
 );
 choice!(
     /// What the centre's feedback counts in the superior group.
-    FeedbackFrom { Beliefs = "beliefs", Actions = "actions" }
+    FeedbackFrom {
+        /// `"beliefs"`: the settings the superior zones hold (March 1991's text).
+        Beliefs = "beliefs",
+        /// `"actions"`: the actions they were judged on, unset instruments filled by coin flips.
+        Actions = "actions",
+    }
 );
 choice!(
     /// How compliance moves a zone toward the programme.
-    ComplianceMode { Direct = "direct", OneStep = "one_step" }
+    ComplianceMode {
+        /// `"direct"`: a differing instrument takes the programme's setting at once.
+        Direct = "direct",
+        /// `"one_step"`: a differing setting first becomes unset, then takes the programme's (March 1991).
+        OneStep = "one_step",
+    }
 );
 choice!(
     /// When a zone's performance is measured within a tick.
-    Evaluate { AfterAdapt = "after_adapt", BeforeAdapt = "before_adapt" }
+    Evaluate {
+        /// `"after_adapt"`: the policy the zone holds after this tick's imitation or experiment.
+        AfterAdapt = "after_adapt",
+        /// `"before_adapt"`: the action taken before adapting (March 1991).
+        BeforeAdapt = "before_adapt",
+    }
 );
 choice!(
     /// The horizontal network.
     NetworkKind {
-        Regional = "regional", Linear = "linear", Ring = "ring", Full = "full",
-        Random = "random", SmallWorld = "small_world", None = "none",
+        /// `"regional"`: a block model, edges likelier within a region (`p_within`) than between (`p_between`).
+        Regional = "regional",
+        /// `"linear"`: a path, each zone linked to the one before and after it.
+        Linear = "linear",
+        /// `"ring"`: a ring lattice of the given `degree`.
+        Ring = "ring",
+        /// `"full"`: every zone observes every other.
+        Full = "full",
+        /// `"random"`: each pair linked with probability `density`.
+        Random = "random",
+        /// `"small_world"`: a ring lattice whose edges are rewired with probability `rewire`, kept connected.
+        SmallWorld = "small_world",
+        /// `"none"`: no zone observes another, so none imitates.
+        None = "none",
     }
 );
 choice!(
     /// A zone's administrative level.
-    Level { Provincial = "provincial", National = "national", Demonstration = "demonstration" }
+    Level {
+        /// `"provincial"`: a provincial-level zone (only reported, and firms' births use `provincial_births`).
+        Provincial = "provincial",
+        /// `"national"`: a national-level zone, the default (only reported).
+        National = "national",
+        /// `"demonstration"`: a demonstration zone, a permanent pilot while it holds the level.
+        Demonstration = "demonstration",
+    }
 );
 
 /// A section of the scenario file made of plain parameters.

@@ -4,8 +4,8 @@
 use super::parse::Parser;
 use super::*;
 
-/// The most memory one replication may need (its estimate,
-/// [`Scenario::estimated_bytes_per_replication`]): 32 GiB. A scenario above it is refused.
+/// The most memory one replication may need, as validation estimates it from the scenario
+/// (the zones' state, the network's edges, the NK tables): 32 GiB. A scenario above it is refused.
 pub const REPLICATION_BUDGET: u64 = 32 << 30;
 
 /// The most memory the NK contribution tables of one replication may take (contexts x N x
