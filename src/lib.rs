@@ -1,3 +1,4 @@
+#![warn(missing_docs)]
 //! ESH: agent-based simulation of experimentation under the shadow of hierarchy.
 //!
 //! A central planner and many local zones: zones imitate and experiment, the centre

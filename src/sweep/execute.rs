@@ -31,6 +31,7 @@ use crate::progress::Progress;
 /// How a shard is run (nothing here changes its results).
 #[derive(Clone, Debug)]
 pub struct Options {
+    /// Which share of the plan's runs to run (`Shard::WHOLE` for all of them).
     pub shard: Shard,
     /// Run again the runs recorded as failed (by default they are skipped like completed ones).
     pub retry_failed: bool,
@@ -38,12 +39,14 @@ pub struct Options {
 
 /// What a shard run reports.
 #[derive(Debug, Default)]
+#[non_exhaustive]
 pub struct Report {
     pub(crate) assigned: u64,
     /// Completed before this invocation.
     pub(crate) already_done: u64,
     /// Recorded as failed before and not retried.
     pub(crate) already_failed: u64,
+    /// Runs completed in this invocation.
     pub ran: u64,
     /// Runs that failed in this invocation, with their errors.
     pub(crate) failed: Vec<(u64, String)>,

@@ -30,6 +30,7 @@ pub use shard::Shard;
 
 /// Why a sweep command failed.
 #[derive(Debug)]
+#[non_exhaustive]
 pub enum SweepError {
     /// Bad input: a sweep or scenario file, a plan directory, an argument (exit code 2).
     Input(String),

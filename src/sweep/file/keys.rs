@@ -8,6 +8,7 @@ use super::*;
 /// [`reference`]) both come from [`KEYS`], so they cannot disagree.
 pub struct KeyDoc {
     pub(crate) section: &'static str,
+    /// The key as a sweep file writes it within its table (e.g. `replications`).
     pub key: &'static str,
     pub(crate) allowed: &'static str,
     pub(crate) default: &'static str,
