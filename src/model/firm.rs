@@ -54,6 +54,11 @@ impl Block {
         self.productivity.len()
     }
 
+    /// Whether the zone has no live firm (before it enters, or after all its firms died).
+    pub fn is_empty(&self) -> bool {
+        self.productivity.is_empty()
+    }
+
     fn push(&mut self, productivity: f32, employees: f32, age: u16, kind: u8) {
         self.productivity.push(productivity);
         self.employees.push(employees);

@@ -86,6 +86,11 @@ impl Zones {
     pub fn len(&self) -> usize {
         self.region.len()
     }
+
+    /// Whether the replication has no zones at all.
+    pub fn is_empty(&self) -> bool {
+        self.region.is_empty()
+    }
 }
 
 /// What happened in one zone's step: for tick counts and lineage accounting.
