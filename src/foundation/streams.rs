@@ -85,7 +85,7 @@ impl StreamKey {
     }
 
     /// The hash chain up to the entity word: computed once per tick, it makes each
-    /// entity's stream one mix away (the values are the same as [`StreamKey::hash`]).
+    /// entity's stream one mix away (the values are the same as `StreamKey::hash`).
     #[inline]
     pub fn prefix(&self, purpose: Purpose, tick: u64) -> StreamPrefix {
         let mut h = mix(self.seed ^ 0x5EED_E5E5_0000_0001);

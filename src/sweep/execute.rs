@@ -1,11 +1,11 @@
-//! Running one shard: its pending runs in parallel, each kept by a [`Collector`] and
+//! Running one shard: its pending runs in parallel, each kept by a `Collector` and
 //! appended to the shard's file as soon as it completes. A run that fails (an invalid
 //! design point, a panic in the model, a design point too big for the memory the shard
 //! may use) is recorded with its error and the shard goes on. A run recorded as complete
 //! in any shard file of the sweep (another layout, an earlier whole-sweep run) is done.
 //!
 //! Memory: before a run starts, its scenario's size estimate (plus what its kept rows
-//! take) is compared with the shard's budget ([`memory_budget`]); a run that does not fit
+//! take) is compared with the shard's budget (`memory_budget`); a run that does not fit
 //! fails with that reason instead of aborting the whole shard. Runs that fit alone run
 //! side by side (waiting for memory inside rayon's pool could deadlock: a waiting worker
 //! may hold a stolen part of the very run it waits for), so for design points near the
