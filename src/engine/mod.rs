@@ -22,6 +22,7 @@ pub trait Observer {
 
 /// Why a replication could not run.
 #[derive(Debug)]
+#[non_exhaustive]
 pub enum RunError {
     /// The scenario cannot be built (e.g. no connected small world), or its model cannot go
     /// on (firms outgrowing what a replication may hold).
@@ -29,6 +30,7 @@ pub enum RunError {
     /// The scenario breaks a rule of scenario files (one built in code; see
     /// [`Scenario::validate`](crate::scenario::Scenario::validate)).
     Invalid(crate::scenario::ScenarioError),
+    /// The observer failed to write what it reports (disk full, no permission).
     Io(std::io::Error),
 }
 

@@ -29,8 +29,10 @@ pub(crate) fn firm_rates(s: &Scenario, n: u32) -> Rates {
 
 /// Flows of one tick (what happened during it), reported in ticks.csv.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct TickCounts {
     pub(crate) entered: u32,
+    /// Zones that ran an experiment this tick (deterred ones excluded; ticks.csv `experiments`).
     pub experiments: u32,
     pub(crate) successes: u32,
     pub(crate) deviations: u32,
@@ -55,12 +57,19 @@ pub struct Replication {
     /// Parameters as they stand now (`set` events change them).
     pub scenario: Scenario,
     pub(crate) replication: u32,
+    /// The (seed, replication) key every random stream of this replication derives from.
     pub key: StreamKey,
+    /// The number of policy instruments, `landscape.n` (1 to 64).
     pub n: u32,
+    /// The last tick completed (0: the initial state, before any step).
     pub tick: u32,
+    /// Fitness of any policy in each context, as shaken by turbulence up to this tick.
     pub landscape: Landscape,
+    /// Whom each zone observes horizontally; built once, fixed for the replication.
     pub network: Network,
+    /// Every zone that will ever exist, and its state at the end of the tick.
     pub zones: Zones,
+    /// The central planner: programme, mandate, reference and showcase.
     pub centre: Centre,
     pub(crate) lineage: Lineage,
     /// Firms inside zones, when `[firms]` is enabled.

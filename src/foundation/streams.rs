@@ -23,15 +23,25 @@ use std::convert::Infallible;
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[repr(u64)]
 pub enum Purpose {
+    /// The landscape's tables (NK dependencies, contributions, reality vectors, mixing).
     Landscape = 1,
+    /// Network construction (tick word: the small-world attempt).
     Network = 2,
+    /// The random instrument order that the mandate is a prefix of.
     Mandate = 3,
+    /// The initial programme.
     Programme = 4,
+    /// A zone's initial policy when it enters (tick t, entity z).
     InitialPolicy = 5,
+    /// A zone's step at a tick (tick t, entity z).
     ZoneStep = 6,
+    /// A review: detection and toleration per zone, feedback (entity 2^64-1).
     Review = 7,
+    /// Turbulence at a tick: which landscape entries are redrawn.
     Turbulence = 8,
+    /// Pilot selection at a review: random picks, tie-breaks of `innovative`.
     Pilots = 9,
+    /// The centre's own search for programme changes at a review.
     CentralSearch = 10,
     /// Sweep designs: random and Latin hypercube samples of the axes.
     Design = 11,
@@ -63,6 +73,7 @@ pub struct StreamKey {
 }
 
 impl StreamKey {
+    /// The key of replication `replication` (0-based) of a run with master seed `seed`.
     pub fn new(seed: u64, replication: u64) -> Self {
         StreamKey { seed, replication }
     }
@@ -74,7 +85,7 @@ impl StreamKey {
     }
 
     /// The hash chain up to the entity word: computed once per tick, it makes each
-    /// entity's stream one mix away (the values are the same as [`StreamKey::hash`]).
+    /// entity's stream one mix away (the values are the same as `StreamKey::hash`).
     #[inline]
     pub fn prefix(&self, purpose: Purpose, tick: u64) -> StreamPrefix {
         let mut h = mix(self.seed ^ 0x5EED_E5E5_0000_0001);

@@ -12,8 +12,11 @@ use crate::model::policy::{Policy, full_mask};
 use crate::model::zone::{Zones, effective_detection, for_each_bit};
 use crate::scenario::{CentreParams, FeedbackFrom, Level, PilotSelection, ProgrammeInit, ZoneParams};
 
+/// The central planner's state: the national programme, its mandate and what the last
+/// review published. The centre's parameters are read from the scenario as it stands.
 #[derive(Clone, Debug)]
 pub struct Centre {
+    /// The national programme: a policy that may leave instruments unset.
     pub programme: Policy,
     /// Innovation id behind each programme setting.
     pub lineage: Vec<u32>,
@@ -21,9 +24,13 @@ pub struct Centre {
     pub(crate) mandate_order: Vec<u32>,
     /// Instruments mandated by central design, beyond the share.
     pub(crate) designed: u64,
+    /// Mandated instruments (bit i is instrument i): the first round(share x N) of the
+    /// random order plus every instrument the centre designed itself.
     pub mandate: u64,
     /// The programme's fitness per context (the reference zones are judged against).
     pub reference: Vec<f64>,
+    /// The zone ids the last review published as the best (`centre.showcase_top` of them at
+    /// most); every zone may imitate them until the next review.
     pub showcase: Vec<u32>,
     /// Successful experiments per zone at the last review (for the procedural score).
     pub(crate) succeeded_at_review: Vec<u32>,
@@ -32,6 +39,7 @@ pub struct Centre {
 /// One thing the centre did, or a scheduled event, for events.csv.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Act {
+    /// Which event or review act it was (the `action` column of events.csv).
     pub kind: ActKind,
     pub(crate) zone: Option<u32>,
     pub(crate) detail: Detail,
@@ -40,17 +48,29 @@ pub struct Act {
 /// What an act is: a scheduled event (the `action` of `[[events]]`) or one of the centre's
 /// acts at a review.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum ActKind {
+    /// Event: zones of a region entered.
     AddZones,
+    /// Event: a region's zones changed administrative level.
     SetLevel,
+    /// Event: a region's zones gained or lost pilot status.
     SetPilot,
+    /// Event: a parameter took a new value from this tick on.
     Set,
+    /// Review: a detected deviation below the reference; capacity cut and corrected.
     Sanction,
+    /// Review: a detected deviation not below the reference, left as it is.
     Toleration,
+    /// Review: a detected deviation not below the reference, corrected without cost.
     Correction,
+    /// Review: the programme adopted the superior zones' majority setting of an instrument.
     Feedback,
+    /// Review: central search changed a programme instrument, which is mandated for good.
     CentralDesign,
+    /// Review: a zone designated pilot for the quota.
     Pilot,
+    /// Review: a zone published among the best, imitable by all until the next review.
     Showcase,
 }
 

@@ -35,7 +35,9 @@ const U16: f32 = 1.0 / (1u32 << 16) as f32;
 /// in a stable pass, so the order of firms never depends on anything but the draws).
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Block {
+    /// Output per employee relative to `firms.revenue_per_employee`, in [0.01, 1e6].
     pub productivity: Vec<f32>,
+    /// Employees: `firms.birth_employees` at birth plus those of firms merged into it.
     pub employees: Vec<f32>,
     /// Age in ticks (saturating).
     pub age: Vec<u16>,
@@ -47,12 +49,12 @@ pub struct Block {
 const HIGH_TECH: u8 = 0x80;
 
 impl Block {
-    /// Firms in the zone.
+    /// The number of live firms in the zone.
     pub fn len(&self) -> usize {
         self.productivity.len()
     }
 
-    /// Whether the zone has no firm.
+    /// Whether the zone has no live firm (before it enters, or after all its firms died).
     pub fn is_empty(&self) -> bool {
         self.productivity.is_empty()
     }
@@ -245,10 +247,15 @@ impl Rates {
 /// What a zone's firms read of their zone: its state at the end of this tick's zone step.
 #[derive(Clone, Copy, Debug)]
 pub struct ZoneView {
+    /// The zone's capacity (>= 0): scales its births and the crowding limit.
     pub capacity: f64,
+    /// The true performance of the zone's action this tick, in [0, 1]: scales births and growth.
     pub performance: f64,
+    /// The zone's administrative level, which multiplies its births.
     pub level: Level,
+    /// The zone's policy settings (bit i is instrument i), read for the support instruments.
     pub policy_bits: u64,
+    /// Which instruments the zone's policy sets; an unset support instrument gives no boost.
     pub policy_mask: u64,
 }
 

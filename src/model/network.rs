@@ -5,15 +5,19 @@
 use crate::foundation::{Draw, Purpose, StreamKey};
 use crate::scenario::{NetworkKind, NetworkParams};
 
+/// Whom each zone observes horizontally (`network.kind`), over all `Z` zones.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Network {
     /// Every zone observes every other zone.
     Full {
+        /// Every zone that will ever exist (`Z`).
         zones: u32,
     },
+    /// Every other kind (`none` included): explicit neighbour lists.
     Csr(Csr),
 }
 
+/// Neighbour lists in compressed sparse rows: symmetric, sorted, without repeats or self-loops.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Csr {
     pub(crate) offsets: Vec<u32>,

@@ -4,6 +4,8 @@
 /// A policy over at most 64 instruments.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub struct Policy {
+    /// Each instrument's setting, 0 or 1 (bit i is instrument i); an unset instrument's bit
+    /// means nothing.
     pub bits: u64,
     pub(crate) mask: u64,
 }

@@ -69,21 +69,25 @@ impl Dyn {
 #[derive(Clone, Debug, Default)]
 pub struct Zones {
     pub(crate) region: Vec<u32>,
+    /// Each zone's landscape context (its region's `regions.context`), fixed for the run.
     pub context: Vec<u32>,
     pub(crate) level: Vec<Level>,
+    /// Whether the zone has entered yet; inactive zones act in nothing and count in no output.
     pub active: Vec<bool>,
+    /// Pilot status as of the end of the last tick (set by reviews, levels and events).
     pub pilot: Vec<bool>,
     pub(crate) entry_tick: Vec<u32>,
+    /// The state the last completed tick wrote (the buffer the next step reads).
     pub cur: Dyn,
 }
 
 impl Zones {
-    /// Zones that ever exist in the replication (entered or not yet).
+    /// Every zone that will ever exist in the replication, active or not (`Z`).
     pub fn len(&self) -> usize {
         self.region.len()
     }
 
-    /// Whether the replication has no zone.
+    /// Whether the replication has no zones at all.
     pub fn is_empty(&self) -> bool {
         self.region.is_empty()
     }
@@ -105,17 +109,25 @@ pub(crate) struct Outcome {
 
 /// Everything one zone step reads besides the zone's own previous state.
 pub struct StepCtx<'a> {
+    /// The `[zones]` parameters as they stand this tick (after its events).
     pub p: &'a ZoneParams,
+    /// The number of instruments, `landscape.n` (1 to 64).
     pub n: u32,
+    /// The tick being stepped (1 or later; tick 0 is the initial state).
     pub tick: u32,
     /// The zones' streams of this tick (purpose ZoneStep).
     pub streams: StreamPrefix,
+    /// The landscape after this tick's turbulence.
     pub landscape: &'a Landscape,
     /// Whether fitness values of the previous tick are still valid (no turbulence now).
     pub landscape_unchanged: bool,
+    /// Whom each zone observes horizontally.
     pub network: &'a Network,
+    /// The national programme as the last review left it: what compliance moves zones toward.
     pub programme: Policy,
+    /// Innovation id behind each programme setting, copied into a zone's lineage on compliance.
     pub programme_lineage: &'a [u32],
+    /// Mandated instruments (bit i is instrument i): deviating on them risks a sanction.
     pub mandate: u64,
     /// The programme's fitness per context.
     pub reference: &'a [f64],
@@ -126,16 +138,23 @@ pub struct StepCtx<'a> {
     pub full_best: [Option<u32>; 2],
     /// Effective detection d = 1 - (1 - detection)^supervisors.
     pub detection: f64,
+    /// `centre.tolerance` in [0, 1]: a non-pilot's deviating experiment is deterred with
+    /// probability `detection x (1 - tolerance)`.
     pub tolerance: f64,
+    /// Every zone's state at the end of the previous tick (the buffer the step reads).
     pub prev: &'a Dyn,
+    /// Which zones have entered (see [`Zones::active`]).
     pub active: &'a [bool],
+    /// Which zones are pilots; pilots are never deterred from deviating.
     pub pilot: &'a [bool],
+    /// Each zone's landscape context (see [`Zones::context`]).
     pub context: &'a [u32],
 }
 
 /// A zone's next state, written into the next buffer by the engine.
 pub struct Next {
     pub(crate) policy: Policy,
+    /// Fitness in [0, 1] of the zone's new policy in its context.
     pub fitness: f64,
     pub(crate) performance: f64,
     pub(crate) observed: f64,

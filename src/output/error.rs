@@ -8,6 +8,7 @@ use crate::engine::RunError;
 
 /// Why a run into a directory failed.
 #[derive(Debug)]
+#[non_exhaustive]
 pub enum OutputError {
     /// The output directory exists and `--force` was not given.
     Exists(PathBuf),
@@ -15,7 +16,9 @@ pub enum OutputError {
     BadPath(PathBuf, String),
     /// The run would not fit in memory.
     Memory {
+        /// What the run needs: per replication in flight, and for the threads asked for.
         need: memory::Need,
+        /// The memory figure it was checked against, and where that came from.
         have: memory::Have,
     },
     /// A signal stopped the run; nothing was left behind.
@@ -23,11 +26,17 @@ pub enum OutputError {
     /// The run finished but could not be moved into place; its outputs are complete in
     /// the partial directory.
     NotPublished {
+        /// The run directory that was asked for.
         out: PathBuf,
+        /// The partial directory that holds the complete outputs.
         kept: PathBuf,
+        /// Why the move failed.
         why: String,
     },
+    /// Writing the outputs failed at this path (disk full, no permission); the partial
+    /// directory is removed.
     Io(PathBuf, io::Error),
+    /// A replication could not run (see [`RunError`]); nothing was written.
     Run(RunError),
     /// The run's reporters name columns that cannot be written.
     Reporter(String),

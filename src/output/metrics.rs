@@ -79,7 +79,9 @@ pub struct TickRow {
 /// A metric's value: counts stay integers in every output.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Num {
+    /// A count (zones, firms, events), written without a decimal point.
     Int(u64),
+    /// A mean, share or other real value.
     Float(f64),
 }
 

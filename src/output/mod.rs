@@ -2,7 +2,7 @@
 //! output directory that appears only when complete.
 //!
 //! Writes go to `.<name>.partial-<pid>/` beside the output directory, renamed into place
-//! at the end, so an interrupted run never leaves files that look complete (see [`dir`]).
+//! at the end, so an interrupted run never leaves files that look complete (see `output::dir`).
 //! Replications run in parallel; each keeps its rows in memory (a bounded amount: more
 //! goes to a part file of its own) until a writer appends them in replication order.
 

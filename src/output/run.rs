@@ -33,9 +33,11 @@ struct Finished {
 /// How a run is carried out (nothing here changes its results).
 #[derive(Clone, Debug, Default)]
 pub struct RunOptions {
+    /// Replace an existing output directory (`--force`) instead of refusing to run.
     pub force: bool,
     /// Where the scenario came from, for provenance.
     pub scenario_name: String,
+    /// The program's arguments as given, recorded in provenance.json.
     pub command_line: Vec<String>,
     /// Parameters set on the command line (`--seed`, `--replications`, `--set`), for
     /// provenance, as `key = value`.
@@ -43,6 +45,7 @@ pub struct RunOptions {
     /// Set to a signal's number (by a handler the program installs) to stop the run: the
     /// partial directory is removed and the run fails with [`OutputError::Interrupted`].
     pub cancel: Option<&'static AtomicI32>,
+    /// What the run's memory need is checked against before anything is written.
     pub memory: MemoryCheck,
     /// Extra columns of ticks.csv ([`Reporter`]s), after the built-in metrics.
     pub reporters: Reporters,
@@ -57,11 +60,18 @@ impl RunOptions {
 }
 
 /// What the command line prints at the end.
+#[non_exhaustive]
 pub struct RunReport {
+    /// The run directory, now in place.
     pub out: PathBuf,
+    /// Each replication's last ticks.csv row, in replication order.
     pub finals: Vec<TickRow>,
+    /// Per replication: innovations created, and how many of them were fed back into the
+    /// programme.
     pub innovations: Vec<(usize, usize)>,
+    /// Wall-clock time of the run in seconds, as provenance.json records it.
     pub wall_seconds: f64,
+    /// Every file written into the run directory, with its size in bytes.
     pub files: Vec<(String, u64)>,
     /// Whether the scenario has firms (the summary shows their totals).
     pub firms: bool,

@@ -1,11 +1,11 @@
-//! Running one shard: its pending runs in parallel, each kept by a [`Collector`] and
+//! Running one shard: its pending runs in parallel, each kept by a `Collector` and
 //! appended to the shard's file as soon as it completes. A run that fails (an invalid
 //! design point, a panic in the model, a design point too big for the memory the shard
 //! may use) is recorded with its error and the shard goes on. A run recorded as complete
 //! in any shard file of the sweep (another layout, an earlier whole-sweep run) is done.
 //!
 //! Memory: before a run starts, its scenario's size estimate (plus what its kept rows
-//! take) is compared with the shard's budget ([`memory_budget`]); a run that does not fit
+//! take) is compared with the shard's budget (`memory_budget`); a run that does not fit
 //! fails with that reason instead of aborting the whole shard. Runs that fit alone run
 //! side by side (waiting for memory inside rayon's pool could deadlock: a waiting worker
 //! may hold a stolen part of the very run it waits for), so for design points near the
@@ -32,6 +32,7 @@ use crate::progress::Progress;
 /// How a shard is run (nothing here changes its results).
 #[derive(Clone, Debug)]
 pub struct Options {
+    /// Which share of the plan's runs to run (`Shard::WHOLE` for all of them).
     pub shard: Shard,
     /// Run again the runs recorded as failed (by default they are skipped like completed ones).
     pub retry_failed: bool,
@@ -42,12 +43,14 @@ pub struct Options {
 
 /// What a shard run reports.
 #[derive(Debug, Default)]
+#[non_exhaustive]
 pub struct Report {
     pub(crate) assigned: u64,
     /// Completed before this invocation.
     pub(crate) already_done: u64,
     /// Recorded as failed before and not retried.
     pub(crate) already_failed: u64,
+    /// Runs completed in this invocation.
     pub ran: u64,
     /// Runs that failed in this invocation, with their errors.
     pub(crate) failed: Vec<(u64, String)>,

@@ -7,14 +7,14 @@
 //! metrics. A run's outputs depend only on its line of the plan, never on the shard that
 //! ran it, the order or the thread count.
 //!
-//! - [`file`]: the sweep file (base scenario, axes, design, what to keep, Slurm defaults);
+//! - [`mod@file`]: the sweep file (base scenario, axes, design, what to keep, Slurm defaults);
 //! - [`design`]: axes to design points, design points to scenarios;
 //! - [`plan`]: the plan directory and `plan.csv`;
-//! - [`shard`]: shards, and the append-only shard results file with its recovery;
+//! - `shard`: shards, and the append-only shard results file with its recovery;
 //! - [`execute`]: running one shard's runs in parallel;
-//! - [`merge`]: `results.csv`, `summary.csv` and the status of a sweep;
-//! - [`stats`]: means, standard deviations and confidence intervals;
-//! - [`slurm`]: job-array scripts and their submission.
+//! - `merge`: `results.csv`, `summary.csv` and the status of a sweep;
+//! - `crate::stats`: means, standard deviations and confidence intervals;
+//! - `slurm`: job-array scripts and their submission.
 
 pub mod design;
 pub mod execute;
@@ -30,6 +30,7 @@ pub use shard::Shard;
 
 /// Why a sweep command failed.
 #[derive(Debug)]
+#[non_exhaustive]
 pub enum SweepError {
     /// Bad input: a sweep or scenario file, a plan directory, an argument (exit code 2).
     Input(String),

@@ -30,6 +30,7 @@ const FIXED_COLUMNS: &[&str] = &["run", "point", "replication", "seed"];
 #[derive(Clone, Debug)]
 pub struct Plan {
     pub(crate) dir: PathBuf,
+    /// The sweep file the plan was made from, as copied into the plan directory.
     pub sweep: SweepFile,
     pub(crate) points: u64,
     pub(crate) runs: u64,
@@ -42,7 +43,9 @@ pub struct Plan {
 pub struct PlanRow {
     pub(crate) run: u64,
     pub(crate) point: u64,
+    /// The replication number within its design point (0-based).
     pub replication: u32,
+    /// The run's master seed (`run.seed`), as `[sweep] seeds` derives it.
     pub seed: u64,
     /// The axis values as written in plan.csv (copied as is into results.csv).
     pub(crate) raw: Vec<String>,
@@ -222,6 +225,7 @@ impl Plan {
         self.dir.join(PLAN_FILE)
     }
 
+    /// The plan's `shards` directory, where each shard appends the results of its runs.
     pub fn shard_dir(&self) -> PathBuf {
         self.dir.join(SHARD_DIR)
     }

@@ -38,6 +38,7 @@ pub(crate) const INDEX_VARS: &[&str] =
     &["SLURM_ARRAY_TASK_ID", "PBS_ARRAY_INDEX", "JOB_COMPLETION_INDEX", "AWS_BATCH_JOB_ARRAY_INDEX"];
 
 impl Shard {
+    /// The one shard that holds every run (shard 0/1).
     pub const WHOLE: Shard = Shard { index: 0, count: 1 };
 
     /// Parses "I/N" (0 <= I < N).

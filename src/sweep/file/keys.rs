@@ -5,9 +5,10 @@ use super::*;
 
 /// One key of a sweep file: where it goes, what it takes, its default and meaning. The
 /// parser's lists of known keys and the reference page (`docs/sweeps.md`, from
-/// [`reference`]) both come from [`KEYS`], so they cannot disagree.
+/// [`reference()`]) both come from [`KEYS`], so they cannot disagree.
 pub struct KeyDoc {
     pub(crate) section: &'static str,
+    /// The key as a sweep file writes it within its table (e.g. `replications`).
     pub key: &'static str,
     pub(crate) allowed: &'static str,
     pub(crate) default: &'static str,

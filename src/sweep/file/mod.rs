@@ -71,6 +71,7 @@ pub(crate) enum AxisValues {
     Range { from: f64, to: f64, steps: Option<u32>, scale: Scale },
 }
 
+/// One axis of a sweep: a scenario parameter and the values it takes across design points.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Axis {
     pub(crate) spec: &'static ParamSpec,
@@ -100,6 +101,7 @@ pub(crate) struct SlurmDefaults {
 /// A parsed, validated sweep file.
 #[derive(Clone, Debug)]
 pub struct SweepFile {
+    /// The scenario every design point starts from, before its axis values are set.
     pub base: Scenario,
     pub(crate) replications: u32,
     pub(crate) seed: u64,
@@ -115,6 +117,7 @@ pub struct SweepFile {
     /// metrics (`[keep] reporters`); a shard must be run with reporters of exactly these
     /// columns registered ([`super::execute::Options::reporters`]).
     pub reporters: Vec<String>,
+    /// The swept parameters, in the order of the file (and of plan.csv's columns).
     pub axes: Vec<Axis>,
     pub(crate) slurm: SlurmDefaults,
 }
