@@ -366,3 +366,39 @@ fn the_calibration_sweep_writes_no_summary_and_an_undefined_target_says_what_was
     assert!(stderr.contains("no fit was written") && stderr.contains("per_merger"), "{stderr}");
     assert!(stderr.contains(&out2.join("sweep").display().to_string()), "{stderr}");
 }
+
+/// The calibration writes TOML (its settings, its sweep) and CSV (targets.csv) naming the
+/// user's paths and texts: quoted by the toml and csv crates, so a directory named with a
+/// combining character, a unit with a comma and a source with quotes read back as written.
+#[test]
+fn paths_and_texts_are_quoted_as_toml_and_csv_read_them() {
+    let dir = TempDir::new().unwrap();
+    let odd = dir.path().join("e\u{301}tude, \"one\"");
+    fs::create_dir(&odd).unwrap();
+    let (scenario, targets) = problem(&odd);
+    let text = fs::read_to_string(&targets).unwrap().replacen(
+        "unit = \"firms\"\nsource = \"truth run\"",
+        "unit = \"firms, counted\"\nsource = \"the \\\"truth\\\" run\"",
+        1,
+    );
+    fs::write(&targets, text).unwrap();
+    let out = odd.join("cal");
+    esh()
+        .arg("calibrate")
+        .arg(&scenario)
+        .arg("--targets")
+        .arg(&targets)
+        .args(["--params", "firms.spinoff_births=0.05:0.5", "--samples", "3", "--replications", "1", "-q", "--out"])
+        .arg(&out)
+        .assert()
+        .success();
+    let mut rd = csv::Reader::from_path(out.join("targets.csv")).unwrap();
+    let head = rd.headers().unwrap().clone();
+    let row = rd.records().next().unwrap().unwrap();
+    let col = |name: &str| row[head.iter().position(|h| h == name).unwrap()].to_string();
+    assert_eq!(col("unit"), "firms, counted");
+    assert_eq!(col("source"), "the \"truth\" run");
+    let settings: toml::Table = fs::read_to_string(out.join("calibration.toml")).unwrap().parse().expect("TOML");
+    let named = settings["calibration"]["scenario"].as_str().unwrap().to_string();
+    assert!(named.contains("e\u{301}tude, \"one\""), "{named}");
+}

@@ -72,6 +72,6 @@ impl Param {
             _ => (format!("{:?}", self.from), format!("{:?}", self.to)),
         };
         let scale = if self.log { ", scale = \"log\"" } else { "" };
-        format!("{:?} = {{ from = {from}, to = {to}{scale} }}", self.spec.path())
+        format!("{} = {{ from = {from}, to = {to}{scale} }}", crate::input::quote(&self.spec.path()))
     }
 }

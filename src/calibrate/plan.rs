@@ -1,6 +1,7 @@
 //! Planning a calibration: the settings and their checks, and the sweep it writes (a Latin
 //! hypercube over the parameters, every tick of the metrics the targets read).
 
+use crate::input::quote;
 use std::fmt::Write as _;
 use std::path::Path;
 
@@ -88,9 +89,11 @@ pub(crate) fn plan(
     let settings_text = format!(
         "# esh calibrate: approximate Bayesian computation by rejection over a Latin hypercube.\n\
          # The parameters and their prior ranges are the axes of sweep/sweep.toml.\n\n\
-         [calibration]\nscenario = {:?}\ntargets = {:?}\naccept = {:?}\n",
-        scenario_abs.display().to_string(),
-        std::fs::canonicalize(targets_path).unwrap_or_else(|_| targets_path.to_path_buf()).display().to_string(),
+         [calibration]\nscenario = {}\ntargets = {}\naccept = {:?}\n",
+        quote(&scenario_abs.display().to_string()),
+        quote(
+            &std::fs::canonicalize(targets_path).unwrap_or_else(|_| targets_path.to_path_buf()).display().to_string()
+        ),
         settings.accept
     );
     let io = |p: &Path| {
@@ -159,9 +162,9 @@ fn check_counts(s: &Settings) -> Result<(), Error> {
 /// metrics the targets read. It writes no summary.csv: one replication per sample is the
 /// usual case, and the calibration's own files hold its statistics.
 fn sweep_file(scenario: &Path, targets: &[Target], s: &Settings, scenario_seed: u64) -> String {
-    let metrics: Vec<String> = target_metrics(targets).iter().map(|m| format!("{:?}", m.0)).collect();
+    let metrics: Vec<String> = target_metrics(targets).iter().map(|m| quote(m.0)).collect();
     let mut o = String::new();
-    writeln!(o, "[sweep]\nscenario = {:?}", scenario.display().to_string()).unwrap();
+    writeln!(o, "[sweep]\nscenario = {}", quote(&scenario.display().to_string())).unwrap();
     writeln!(o, "replications = {}\nseed = {}\nseeds = \"common\"", s.replications, s.seed.unwrap_or(scenario_seed))
         .unwrap();
     writeln!(o, "design = \"lhs\"\nsamples = {}\n", s.samples).unwrap();

@@ -1,6 +1,9 @@
 //! The comparison a fit writes and prints: samples.csv, targets.csv, parameters.csv,
 //! calibrated.toml and report.md, and the targets table of a fit or an evaluation.
 
+use csv::QuoteStyle;
+
+use crate::output::csv_text;
 use std::fmt::Write as _;
 use std::path::PathBuf;
 
@@ -112,13 +115,13 @@ fn targets_table(c: &Calibration, f: &Fit) -> (String, String) {
         let err = b.map(|b| t.error(b));
         writeln!(
             csv,
-            "{},{},{},{},{},{:?},{},{},{},{},{},{},{},{:?}",
-            t.name,
+            "{},{},{},{},{},{},{},{},{},{},{},{},{},{}",
+            csv_text(&t.name, QuoteStyle::Necessary),
             t.kind_name(),
             t.metric.0,
             t.when(),
             t.stat.name(),
-            t.unit,
+            csv_text(&t.unit, QuoteStyle::Always),
             fmt(t.weight),
             fmt(t.value),
             opt(b),
@@ -126,7 +129,7 @@ fn targets_table(c: &Calibration, f: &Fit) -> (String, String) {
             opt(mean),
             opt(min),
             opt(max),
-            t.source
+            csv_text(&t.source, QuoteStyle::Always)
         )
         .unwrap();
         table_row(&mut table, t, b, &acc);

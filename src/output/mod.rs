@@ -27,3 +27,15 @@ pub use metrics::TickRow;
 pub(crate) use reporter::check_columns;
 pub use reporter::{Reporter, Reporters};
 pub use run::{RunOptions, RunReport, run_to_dir};
+
+/// A text cell of a CSV file, quoted by the csv crate: only where it must be
+/// (`QuoteStyle::Necessary`), or always. Never Rust's `{:?}`, whose escapes CSV does not read.
+pub(crate) fn csv_text(s: &str, style: csv::QuoteStyle) -> String {
+    let mut w =
+        csv::WriterBuilder::new().quote_style(style).terminator(csv::Terminator::Any(b'\n')).from_writer(Vec::new());
+    // A whole record of one field: the csv crate closes a quoted field at the record's end.
+    w.write_record([s]).expect("writes into memory");
+    let mut cell = w.into_inner().expect("writes into memory");
+    cell.pop(); // the record's terminator
+    String::from_utf8(cell).expect("UTF-8 in, UTF-8 out")
+}

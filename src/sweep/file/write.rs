@@ -61,7 +61,7 @@ impl SweepFile {
                     s + " }"
                 }
             };
-            writeln!(o, "{:?} = {v}", a.name()).unwrap();
+            writeln!(o, "{} = {v}", crate::input::quote(&a.name())).unwrap();
         }
         let sl = &self.slurm;
         let mut lines = Vec::new();
