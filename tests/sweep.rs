@@ -842,3 +842,28 @@ fn a_grid_range_of_one_step_is_refused() {
         &["one.toml:4:", "steps = 1 over [0, 1]", "both ends"],
     );
 }
+
+/// A plan that keeps a program's reporter columns cannot run from the command line, which
+/// has no reporters: `sweep run` and `sweep slurm` refuse it with the reason, and write nothing.
+#[test]
+fn a_plan_with_reporter_columns_is_refused_by_the_command_line() {
+    let d = TempDir::new().unwrap();
+    let sweep = d.path().join("s.toml");
+    fs::write(
+        &sweep,
+        "[sweep]\nreplications = 1\n[scenario.run]\nticks = 2\n[axes]\n\"centre.tolerance\" = [0.1, 0.5]\n\
+         [keep]\nticks = \"final\"\nreporters = [\"x_share\"]\n",
+    )
+    .unwrap();
+    let plan = d.path().join("plan");
+    esh().args(["sweep", "plan"]).arg(&sweep).arg("--out").arg(&plan).assert().success();
+    assert!(fs::read_to_string(plan.join("sweep.toml")).unwrap().contains("reporters = [\"x_share\"]"));
+    for args in [vec!["sweep", "run"], vec!["sweep", "slurm", "--tasks", "2"]] {
+        let out = esh().args(&args[..2]).arg(&plan).args(&args[2..]).output().unwrap();
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains("reporter columns x_share") && err.contains("help:"), "{err}");
+    }
+    let shards = fs::read_dir(plan.join("shards")).map(|d| d.count()).unwrap_or(0);
+    assert!(shards == 0 && !plan.join("slurm").exists(), "nothing written");
+}

@@ -216,7 +216,7 @@ fn run_gated(plan: &Plan, row: &PlanRow, gate: Option<&Gate>, reporters: &Report
 }
 
 /// A plan that keeps reporter columns runs only with reporters of exactly those columns.
-fn check_reporters(plan: &Plan, reporters: &Reporters) -> Result<(), SweepError> {
+pub(crate) fn check_reporters(plan: &Plan, reporters: &Reporters) -> Result<(), SweepError> {
     let have = reporters.columns();
     if have == plan.sweep.reporters {
         return Ok(());

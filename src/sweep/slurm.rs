@@ -229,6 +229,8 @@ pub(crate) fn ranges(indices: &[u32]) -> String {
 
 /// Writes `<sweep>/slurm/array.sbatch` and `merge.sbatch`.
 pub(crate) fn write_scripts(plan: &Plan, opts: &Options) -> Result<Scripts, SweepError> {
+    // Its tasks run `esh sweep run`, which registers no reporters: refused now, not per task.
+    super::execute::check_reporters(plan, &Default::default())?;
     check_options(&plan.sweep.slurm, opts)?;
     let o = merged(&plan.sweep.slurm, opts);
     let tasks = o.tasks.ok_or_else(|| {
