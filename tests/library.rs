@@ -172,3 +172,17 @@ fn a_sweep_keeps_the_columns_of_a_programs_reporters() {
         assert!(summary.lines().any(|l| l.contains(",above_half,")), "{summary}");
     }
 }
+
+#[test]
+fn a_seed_beyond_what_toml_can_write_is_refused_by_its_value() {
+    let mut s = small();
+    s.run.seed = u64::MAX;
+    let err = match run_replication(&s, 0, &mut Count(0), &|| {}) {
+        Err(RunError::Invalid(e)) => e,
+        other => panic!("{:?}", other.err().map(|e| e.to_string())),
+    };
+    assert_eq!(err.key.as_deref(), Some("run.seed"));
+    assert!(err.message.contains("1.8446744073709552e19") && !err.message.contains("found -"), "{}", err.message);
+    s.run.seed = i64::MAX as u64;
+    run_replication(&s, 0, &mut Count(0), &|| {}).expect("the largest seed a file can hold runs");
+}

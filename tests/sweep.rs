@@ -378,6 +378,9 @@ fn bad_sweep_input_exits_2_with_a_helpful_error() {
         ("\"sanctions\"]", "\"sanction\"]", &["unknown metric \"sanction\"", "did you mean \"sanctions\"?"]),
         ("\"zones.supervisors\"", "\"run.seed\"", &["`run.seed` is set by the sweep itself"]),
         ("[keep]", "[kepp]", &["unknown key at the top level", "did you mean `keep`?"]),
+        ("[keep]", "[keep]\nreporters = [\"seed\"]", &["keep.reporters", "`seed` is a column of results.csv already"]),
+        ("[keep]", "[keep]\nreporters = [\"diversity\"]", &["keep.reporters", "`diversity` is a column of ticks.csv"]),
+        ("[keep]", "[keep]\nreporters = [\"a b\"]", &["keep.reporters", "is not a name"]),
     ];
     for (from, to, needles) in cases {
         assert!(SWEEP.contains(from), "{from}");

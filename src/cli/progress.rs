@@ -57,7 +57,7 @@ impl Stderr {
             terminal: std::io::stderr().is_terminal(),
             unit,
             template,
-            every: Duration::from_secs_f64(every.filter(|s| s.is_finite() && *s > 0.0).unwrap_or(10.0)),
+            every: Duration::from_secs_f64(every.filter(|s| s.is_finite() && *s > 0.0).unwrap_or(10.0).min(1e9)),
             bar: RwLock::new(ProgressBar::hidden()),
             shown: AtomicBool::new(false),
             done: AtomicU64::new(0),

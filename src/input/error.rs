@@ -13,8 +13,10 @@ pub struct ScenarioError {
     pub at: Option<(usize, usize)>,
     /// The dotted key (`centre.tolerance`, `regions[1].zones`), when there is one.
     pub key: Option<String>,
-    pub(crate) message: String,
-    pub(crate) help: Option<String>,
+    /// What is wrong, and what is allowed.
+    pub message: String,
+    /// A suggestion (the nearest known name, how to fix it), when one helps.
+    pub help: Option<String>,
 }
 
 impl ScenarioError {

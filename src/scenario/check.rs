@@ -1,9 +1,10 @@
 //! Checks of a scenario built in code (a library user's, a sweep's design point): what a
 //! scenario file gets from being parsed key by key (every value in its parameter's range,
-//! regions and events that refer to things that exist, events in tick order) before the
+//! regions and events that refer to things that exist, events in tick order and within the
+//! run) before the
 //! rules that need several keys, which files and code share.
 
-use super::params::{EVENT_SPECS, ParamValue, REGION_SPECS, all_specs};
+use super::params::{ParamValue, REGION_SPECS, all_specs};
 use super::{Action, Scenario, ScenarioError, Target};
 
 /// Every value in its parameter's domain, and the regions and events well-formed.
@@ -47,19 +48,18 @@ fn regions(s: &Scenario, file: &str) -> Result<(), ScenarioError> {
 }
 
 fn events(s: &Scenario, file: &str) -> Result<(), ScenarioError> {
-    let max_tick = match EVENT_SPECS[0].domain {
-        super::Domain::Int { max, .. } => max,
-        _ => unreachable!("an event's tick is an integer"),
-    };
     let zones = s.total_zones();
     let mut probe = Scenario { regions: Vec::new(), events: Vec::new(), ..s.clone() };
     for (i, e) in s.events.iter().enumerate() {
         let err = |key: &str, m: String| ScenarioError::new(file, m).key(format!("events[{i}].{key}"));
-        if e.tick > s.run.ticks || e.tick as i64 > max_tick {
+        // As in a file. A run shortened in code (`--set run.ticks=...`) past its events is
+        // refused rather than run without them.
+        if e.tick > s.run.ticks {
             return Err(err(
                 "tick",
                 format!("the event falls at tick {}, after the last tick {}", e.tick, s.run.ticks),
-            ));
+            )
+            .help("raise run.ticks, or remove or move the event"));
         }
         if i > 0 && s.events[i - 1].tick > e.tick {
             return Err(err(

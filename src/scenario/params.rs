@@ -132,8 +132,10 @@ impl ParamValue for u64 {
     fn from_value(v: &Value, d: &Domain) -> Result<Self, String> {
         int_in(v, d).map(|i| i as u64)
     }
+    /// A value above i64::MAX (a seed set in code) is no TOML integer: it reads as a float,
+    /// which the integer domain then refuses by its value, not a wrapped negative one.
     fn to_value(&self) -> Value {
-        Value::Int(*self as i64)
+        i64::try_from(*self).map_or(Value::Float(*self as f64), Value::Int)
     }
 }
 

@@ -45,15 +45,16 @@ pub struct Options {
 #[derive(Debug, Default)]
 #[non_exhaustive]
 pub struct Report {
-    pub(crate) assigned: u64,
+    /// Runs of the plan that fall to this shard.
+    pub assigned: u64,
     /// Completed before this invocation.
-    pub(crate) already_done: u64,
+    pub already_done: u64,
     /// Recorded as failed before and not retried.
-    pub(crate) already_failed: u64,
+    pub already_failed: u64,
     /// Runs completed in this invocation.
     pub ran: u64,
     /// Runs that failed in this invocation, with their errors.
-    pub(crate) failed: Vec<(u64, String)>,
+    pub failed: Vec<(u64, String)>,
     /// Bytes of an interrupted run cut off the shard file's end.
     pub(crate) cut: u64,
     /// Whether those bytes were garbage rather than an unfinished run.
@@ -297,8 +298,8 @@ pub(crate) struct Collector<'m> {
     out: Vec<u8>,
     rows: u32,
     last: Option<TickRow>,
-    /// The reporters' values at the tick of `last` (empty without reporters).
-    last_extra: Vec<Num>,
+    /// The reporters' values at the tick being kept (a buffer reused across ticks).
+    extra: Vec<Num>,
     last_written: Option<u32>,
     sums: Vec<f64>,
     in_window: u32,
@@ -322,10 +323,10 @@ impl<'m> Collector<'m> {
             keep,
             metrics,
             reporters,
-            out: Vec::with_capacity(rows * (24 + 20 * metrics.len()) + 64),
+            out: Vec::with_capacity(rows * (24 + 20 * (metrics.len() + reporters.columns().len())) + 64),
             rows: 0,
             last: None,
-            last_extra: Vec::new(),
+            extra: Vec::new(),
             last_written: None,
             sums: vec![0.0; metrics.len() + reporters.columns().len()],
             in_window: 0,
@@ -368,12 +369,17 @@ fn push_num(out: &mut Vec<u8>, v: Num) {
 impl Observer for Collector<'_> {
     fn tick(&mut self, rep: &Replication, counts: &TickCounts) -> io::Result<()> {
         let row = tick_row(rep, counts);
-        let mut extra = std::mem::take(&mut self.last_extra);
-        self.reporters.values(rep, &mut extra)?;
+        // The reporters are asked only at the ticks that are kept (and at the end).
         match self.keep {
-            Keep::All { every } if row.tick.is_multiple_of(every) => self.write(&row, &extra),
+            Keep::All { every } if row.tick.is_multiple_of(every) => {
+                self.reporters.values(rep, &mut self.extra)?;
+                let extra = std::mem::take(&mut self.extra);
+                self.write(&row, &extra);
+                self.extra = extra;
+            }
             Keep::Window { from, to } if (from..=to).contains(&row.tick) => {
-                let values = self.metrics.iter().map(|m| (m.1)(&row)).chain(extra.iter().copied());
+                self.reporters.values(rep, &mut self.extra)?;
+                let values = self.metrics.iter().map(|m| (m.1)(&row)).chain(self.extra.iter().copied());
                 for (s, v) in self.sums.iter_mut().zip(values) {
                     *s += v.as_f64();
                 }
@@ -382,7 +388,6 @@ impl Observer for Collector<'_> {
             _ => {}
         }
         self.last = Some(row);
-        self.last_extra = extra;
         Ok(())
     }
 
@@ -390,9 +395,11 @@ impl Observer for Collector<'_> {
         Ok(())
     }
 
-    fn finish(&mut self, _: &Replication) -> io::Result<()> {
+    fn finish(&mut self, rep: &Replication) -> io::Result<()> {
         let Some(last) = self.last.take() else { return Ok(()) };
-        let extra = std::mem::take(&mut self.last_extra);
+        // `rep` is the state of the last tick, `last`'s.
+        let mut extra = std::mem::take(&mut self.extra);
+        self.reporters.values(rep, &mut extra)?;
         match self.keep {
             Keep::All { .. } | Keep::Final if self.last_written != Some(last.tick) => self.write(&last, &extra),
             Keep::Window { from, to } => {

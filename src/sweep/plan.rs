@@ -52,17 +52,21 @@ pub struct PlanRow {
 }
 
 /// What `esh sweep plan` reports.
+#[non_exhaustive]
 pub struct PlanSummary {
-    pub(crate) points: u64,
-    pub(crate) replications: u32,
-    pub(crate) runs: u64,
+    /// Design points of the plan.
+    pub points: u64,
+    /// Replications of each point.
+    pub replications: u32,
+    /// Runs: points x replications.
+    pub runs: u64,
     /// The first few design points that are not valid scenarios: (point, why). Their runs
     /// will be recorded as failed.
-    pub(crate) invalid: Vec<(u64, String)>,
+    pub invalid: Vec<(u64, String)>,
     /// How many design points are not valid scenarios in all.
-    pub(crate) invalid_count: u64,
+    pub invalid_count: u64,
     /// What the user should know before running (see [`SweepFile::warnings`]).
-    pub(crate) warnings: Vec<String>,
+    pub warnings: Vec<String>,
 }
 
 /// Invalid design points kept for the plan's report (the rest are counted).

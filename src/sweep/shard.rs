@@ -41,8 +41,8 @@ impl Shard {
     /// The one shard that holds every run (shard 0/1).
     pub const WHOLE: Shard = Shard { index: 0, count: 1 };
 
-    /// Parses "I/N" (0 <= I < N).
-    pub(crate) fn parse(text: &str) -> Result<Shard, String> {
+    /// Parses "I/N" (0 <= I < N): shard I of N, as `--shard` takes it.
+    pub fn parse(text: &str) -> Result<Shard, String> {
         let help = "give the shard as INDEX/COUNT with 0 <= INDEX < COUNT, e.g. 3/16";
         let (i, n) = text.split_once('/').ok_or_else(|| format!("--shard {text}: {help}"))?;
         let index: u32 = i.trim().parse().map_err(|_| format!("--shard {text}: `{i}` is not a shard index; {help}"))?;

@@ -257,7 +257,16 @@ impl Reader<'_> {
             .ok_or_else(|| self.err(v.span(), "keep.reporters", "expected a list of column names"))?;
         let mut names = Vec::new();
         for item in arr.iter() {
-            names.push(self.string(&self.value(item, "keep.reporters")?, item.span(), "keep.reporters")?);
+            let name = self.string(&self.value(item, "keep.reporters")?, item.span(), "keep.reporters")?;
+            // results.csv's own columns besides those of ticks.csv.
+            if ["run", "point", "seed", "from_tick", "to_tick"].contains(&name.as_str()) {
+                return Err(self.err(
+                    item.span(),
+                    "keep.reporters",
+                    format!("a reporter's column `{name}` is a column of results.csv already"),
+                ));
+            }
+            names.push(name);
             crate::output::check_columns(&names).map_err(|m| {
                 self.err(item.span(), "keep.reporters", m).help(
                     "a reporter's column is a plain name (letters, digits and _), once, and not a ticks.csv column",
