@@ -65,7 +65,7 @@ pub struct PlanSummary {
     pub invalid: Vec<(u64, String)>,
     /// How many design points are not valid scenarios in all.
     pub invalid_count: u64,
-    /// What the user should know before running (see [`SweepFile::warnings`]).
+    /// What the user should know before running: an axis that a `set` event of the base overwrites.
     pub warnings: Vec<String>,
 }
 
