@@ -6,6 +6,7 @@
 use std::path::Path;
 use std::process::ExitCode;
 
+use crate::sweep::file::SlurmDefaults;
 use crate::sweep::{self, Plan, Shard, SweepError, execute, merge, slurm};
 
 use super::{SweepCommand, fail};
@@ -33,7 +34,8 @@ pub(crate) fn command(c: SweepCommand) -> ExitCode {
             submit,
             quiet,
         } => {
-            let opts = slurm::Options { tasks, time, partition, memory, cpus, account, throttle, extra, esh, missing };
+            let flags = SlurmDefaults { tasks, time, partition, memory, cpus, account, throttle, extra };
+            let opts = slurm::Options { flags, esh, missing };
             slurm_cmd(&dir, &opts, submit, quiet)
         }
     };

@@ -229,29 +229,20 @@ impl Parser<'_> {
                     .help("give it zones, add them with an add_zones event, or remove the region"));
             }
         }
-        if s.centre.pilot_quota as u64 > total {
-            return Err(self
-                .err_at(
-                    "centre.pilot_quota",
-                    format!(
-                        "pilot_quota = {}{} is more than the {total} zones of the scenario",
-                        s.centre.pilot_quota,
-                        self.default_note("centre.pilot_quota")
-                    ),
-                )
-                .help(format!("set [centre] pilot_quota to at most {total}")));
-        }
-        if s.centre.showcase_top as u64 > total {
-            return Err(self
-                .err_at(
-                    "centre.showcase_top",
-                    format!(
-                        "showcase_top = {}{} is more than the {total} zones of the scenario",
-                        s.centre.showcase_top,
-                        self.default_note("centre.showcase_top")
-                    ),
-                )
-                .help(format!("set [centre] showcase_top to at most {total}")));
+        // Counts of zones the centre picks at a review: at most every zone.
+        for (key, count) in [("pilot_quota", s.centre.pilot_quota), ("showcase_top", s.centre.showcase_top)] {
+            if count as u64 > total {
+                let path = format!("centre.{key}");
+                return Err(self
+                    .err_at(
+                        &path,
+                        format!(
+                            "{key} = {count}{} is more than the {total} zones of the scenario",
+                            self.default_note(&path)
+                        ),
+                    )
+                    .help(format!("set [centre] {key} to at most {total}")));
+            }
         }
         Ok(())
     }

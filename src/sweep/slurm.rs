@@ -12,18 +12,12 @@ use super::merge::Index;
 use super::shard::Shard;
 use super::{Plan, SweepError};
 
-/// `esh sweep slurm`'s settings: flags over the sweep file's `[slurm]` table.
+/// `esh sweep slurm`'s settings: its flags, which go over the sweep file's `[slurm]` table
+/// (the same settings, `SlurmDefaults`), and what only a flag can say.
 #[derive(Clone, Debug, Default)]
 pub(crate) struct Options {
-    pub(crate) tasks: Option<u32>,
-    pub(crate) time: Option<String>,
-    pub(crate) partition: Option<String>,
-    pub(crate) memory: Option<String>,
-    pub(crate) cpus: Option<u32>,
-    pub(crate) account: Option<String>,
-    pub(crate) throttle: Option<u32>,
-    /// More `#SBATCH` options, after the sweep file's.
-    pub(crate) extra: Vec<String>,
+    /// The flags' settings; `extra` holds the `#SBATCH` options added after the file's.
+    pub(crate) flags: SlurmDefaults,
     /// The esh binary the tasks run [default: this one].
     pub(crate) esh: Option<PathBuf>,
     /// Only the shards that still have runs without a record.
@@ -160,7 +154,7 @@ pub(crate) const MAX_TASKS: u32 = 1_000_000;
 /// The most CPUs one task may ask for.
 pub(crate) const MAX_CPUS: u32 = 100_000;
 
-fn check_options(file: &SlurmDefaults, o: &Options) -> Result<(), SweepError> {
+fn check_options(file: &SlurmDefaults, o: &SlurmDefaults) -> Result<(), SweepError> {
     // The counts in the flags have the sweep file's ranges (docs/sweeps.md).
     for (flag, v, max) in
         [("--tasks", o.tasks, MAX_TASKS), ("--cpus", o.cpus, MAX_CPUS), ("--throttle", o.throttle, MAX_TASKS)]
@@ -195,10 +189,10 @@ fn check_options(file: &SlurmDefaults, o: &Options) -> Result<(), SweepError> {
     Ok(())
 }
 
-fn merged(file: &SlurmDefaults, o: &Options) -> Options {
+fn merged(file: &SlurmDefaults, o: &SlurmDefaults) -> SlurmDefaults {
     let mut extra = file.extra.clone();
     extra.extend(o.extra.iter().cloned());
-    Options {
+    SlurmDefaults {
         tasks: o.tasks.or(file.tasks),
         time: o.time.clone().or(file.time.clone()),
         partition: o.partition.clone().or(file.partition.clone()),
@@ -207,8 +201,6 @@ fn merged(file: &SlurmDefaults, o: &Options) -> Options {
         account: o.account.clone().or(file.account.clone()),
         throttle: o.throttle.or(file.throttle),
         extra,
-        esh: o.esh.clone(),
-        missing: o.missing,
     }
 }
 
@@ -231,14 +223,14 @@ pub(crate) fn ranges(indices: &[u32]) -> String {
 pub(crate) fn write_scripts(plan: &Plan, opts: &Options) -> Result<Scripts, SweepError> {
     // Its tasks run `esh sweep run`, which registers no reporters: refused now, not per task.
     super::execute::check_reporters(plan, &Default::default())?;
-    check_options(&plan.sweep.slurm, opts)?;
-    let o = merged(&plan.sweep.slurm, opts);
+    check_options(&plan.sweep.slurm, &opts.flags)?;
+    let o = merged(&plan.sweep.slurm, &opts.flags);
     let tasks = o.tasks.ok_or_else(|| {
         SweepError::Input("how many array tasks? pass --tasks N (or set `tasks` in the sweep file's [slurm])".into())
     })?;
     let dir =
         plan.dir.canonicalize().map_err(|e| SweepError::Io(format!("cannot resolve '{}': {e}", plan.dir.display())))?;
-    let esh = match &o.esh {
+    let esh = match &opts.esh {
         Some(p) => p.canonicalize().map_err(|e| SweepError::Input(format!("--esh {}: {e}", p.display())))?,
         None => std::env::current_exe().map_err(|e| SweepError::Io(format!("cannot find the esh binary: {e}")))?,
     };
@@ -251,7 +243,7 @@ pub(crate) fn write_scripts(plan: &Plan, opts: &Options) -> Result<Scripts, Swee
     let name: String =
         name.chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c } else { '_' }).collect();
 
-    let indices = task_indices(plan, tasks, o.missing)?;
+    let indices = task_indices(plan, tasks, opts.missing)?;
     let paths = ScriptPaths { dir: &dir, esh: &esh, logs: &logs, name: &name };
     let a = array_script(plan, &o, tasks, &paths);
     let m = merge_script(&o, &paths);
@@ -287,7 +279,7 @@ fn task_indices(plan: &Plan, tasks: u32, missing: bool) -> Result<Vec<u32>, Swee
 }
 
 /// The `#SBATCH` lines both scripts share: time, partition, account, memory.
-fn common(o: &Options, s: &mut String) {
+fn common(o: &SlurmDefaults, s: &mut String) {
     if let Some(t) = &o.time {
         writeln!(s, "#SBATCH --time={t}").unwrap();
     }
@@ -312,7 +304,7 @@ struct ScriptPaths<'a> {
 }
 
 /// The array job: one task a shard, each running its shard with the task's CPUs.
-fn array_script(plan: &Plan, o: &Options, tasks: u32, paths: &ScriptPaths<'_>) -> String {
+fn array_script(plan: &Plan, o: &SlurmDefaults, tasks: u32, paths: &ScriptPaths<'_>) -> String {
     let mut a = String::from("#!/bin/bash\n");
     writeln!(
         a,
@@ -345,7 +337,7 @@ fn array_script(plan: &Plan, o: &Options, tasks: u32, paths: &ScriptPaths<'_>) -
 }
 
 /// The merge job, submitted to run after the array has ended.
-fn merge_script(o: &Options, paths: &ScriptPaths<'_>) -> String {
+fn merge_script(o: &SlurmDefaults, paths: &ScriptPaths<'_>) -> String {
     let mut m = String::from("#!/bin/bash\n");
     writeln!(
         m,
