@@ -99,7 +99,7 @@ impl Replication {
     pub(crate) fn build(s: &Scenario, replication: u32) -> Result<Replication, String> {
         let key = StreamKey::new(s.run.seed, replication as u64);
         let n = s.landscape.n;
-        let landscape = Landscape::build_for(&s.landscape, &s.used_contexts(), &key);
+        let landscape = Landscape::build_for(&s.landscape, &s.used_contexts(), &key, s.tabulated_bytes().is_some());
         // Zone layout: regions in order, then add_zones events in order.
         let mut region = Vec::new();
         let mut level = Vec::new();

@@ -5,7 +5,9 @@
 
 use crate::foundation::{Draw, Purpose, StreamKey};
 use crate::model::policy::{Policy, full_mask};
+use crate::model::tabulate::{self, Plan};
 use crate::scenario::{LandscapeKind, LandscapeParams, Neighbourhood};
+use std::sync::Arc;
 
 /// One landscape per replication: `contexts` value tables that may share entries.
 #[derive(Clone, Debug)]
@@ -39,6 +41,15 @@ pub(crate) struct Nk {
     /// Global table for the shared component (kept for turbulence).
     global: Vec<u32>,
     similarity: f64,
+    /// For each instrument i, the instruments its contribution depends on (i included).
+    deps: Vec<u64>,
+    /// Whether every context has the global table (one context, or similarity 1).
+    shared: bool,
+    /// Per context, when tabulated: the exact contribution sum of every fully set policy,
+    /// indexed by its bits (2^N entries, shared by contexts with the same table). A
+    /// fitness is then one lookup; the sums are those of [`Nk::sum`], so the values are
+    /// bit-identical. Dropped by turbulence.
+    full: Vec<Option<Arc<Vec<u32>>>>,
 }
 
 #[derive(Clone, Debug)]
@@ -50,7 +61,7 @@ pub(crate) struct Target {
 /// Gather the bits of `x` selected by `mask` into the low bits (software PEXT, without
 /// data-dependent branches: the loop runs popcount(mask) times whatever `x` is).
 #[inline]
-fn gather(x: u64, mut mask: u64) -> usize {
+pub(crate) fn gather(x: u64, mut mask: u64) -> usize {
     let mut out = 0usize;
     let mut k = 0;
     while mask != 0 {
@@ -69,14 +80,22 @@ const UNIT: f64 = (1u64 << 24) as f64;
 impl Landscape {
     /// Draws the landscape of one replication, every context in use.
     pub fn build(p: &LandscapeParams, contexts: usize, key: &StreamKey) -> Landscape {
-        Landscape::build_for(p, &vec![true; contexts], key)
+        Landscape::build_for(p, &vec![true; contexts], key, false)
+    }
+
+    /// [`Landscape::build`] with every used context's fitness tabulated (NK, N at most
+    /// [`tabulate::MAX_N`]; a no-op otherwise): the fast path for a run whose zones
+    /// evaluate many policies. Values are bit-identical to the untabulated landscape's.
+    pub fn build_tabulated(p: &LandscapeParams, contexts: usize, key: &StreamKey) -> Landscape {
+        Landscape::build_for(p, &vec![true; contexts], key, true)
     }
 
     /// Draws the landscape of one replication with `used.len()` contexts. With
     /// normalisation, the maximum is searched (2^N policies each) only for the contexts in
     /// use; the others keep 1.0, and no zone reads them. A used context's maximum does not
-    /// depend on which others are used.
-    pub(crate) fn build_for(p: &LandscapeParams, used: &[bool], key: &StreamKey) -> Landscape {
+    /// depend on which others are used. `tabulate`: keep every used context's fitness
+    /// of all 2^N policies (see [`Nk::full`]), when N is at most [`tabulate::MAX_N`].
+    pub(crate) fn build_for(p: &LandscapeParams, used: &[bool], key: &StreamKey, tabulate: bool) -> Landscape {
         let contexts = used.len();
         let n = p.n;
         let kind = match p.kind {
@@ -101,8 +120,17 @@ impl Landscape {
             }
         };
         let mut l = Landscape { n, kind, max: vec![1.0; contexts] };
-        if p.normalise {
-            l.max = (0..contexts).map(|c| if used[c] { l.maximum(c) } else { 1.0 }).collect();
+        let tabulate = tabulate && n <= tabulate::MAX_N;
+        if let Kind::Nk(nk) = &mut l.kind
+            && (p.normalise || tabulate)
+        {
+            let denom = UNIT * n as f64;
+            let best = nk.survey(used, tabulate);
+            if p.normalise {
+                // Division by a positive constant is monotone, so the largest sum gives
+                // exactly the largest of the fitness values.
+                l.max = best.iter().map(|b| b.map_or(1.0, |s| s as f64 / denom)).collect();
+            }
         }
         l
     }
@@ -117,7 +145,10 @@ impl Landscape {
     #[inline]
     pub fn fitness(&self, c: usize, p: Policy) -> f64 {
         match &self.kind {
-            Kind::Nk(nk) => nk.fitness(c, p.bits & p.mask, self.n),
+            Kind::Nk(nk) => match nk.full.get(c) {
+                Some(Some(t)) => t[(p.bits & p.mask & full_mask(self.n)) as usize] as f64 / (UNIT * self.n as f64),
+                _ => nk.fitness(c, p.bits & p.mask, self.n),
+            },
             Kind::Target(t) => {
                 // March's +1/0/-1 scale mapped to [0, 1]: an unset instrument is worth half
                 // a match, what a coin flip on it would score on average.
@@ -135,6 +166,9 @@ impl Landscape {
     #[inline(always)]
     pub fn refit(&self, c: usize, old: Policy, old_fit: f64, new: Policy) -> f64 {
         let Kind::Nk(nk) = &self.kind else { return self.fitness(c, new) };
+        if let Some(Some(_)) = nk.full.get(c) {
+            return self.fitness(c, new);
+        }
         let (ob, nb) = (old.bits & old.mask, new.bits & new.mask);
         let mut changed = ob ^ nb;
         let mut affected = 0u64;
@@ -161,24 +195,6 @@ impl Landscape {
             _ => nk.delta::<8>(c, affected, ob, nb),
         };
         (old_sum + delta) as f64 / denom
-    }
-
-    /// The best fitness any fully set policy reaches in context c, by exhaustive search
-    /// (N <= 24 is validated before this is asked for).
-    pub(crate) fn maximum(&self, c: usize) -> f64 {
-        match &self.kind {
-            Kind::Target(_) => 1.0,
-            Kind::Nk(nk) => {
-                use rayon::prelude::*;
-                let n = self.n;
-                // Blocks of the high bits in parallel, the low bits in order within each.
-                let low = n.min(12);
-                (0..1u64 << (n - low))
-                    .into_par_iter()
-                    .map(|hi| (0..1u64 << low).map(|lo| nk.fitness(c, hi << low | lo, n)).fold(0.0, f64::max))
-                    .reduce(|| 0.0, f64::max)
-            }
-        }
     }
 
     /// Turbulence for one tick: NK entries are redrawn, target dimensions flip, each with
@@ -278,13 +294,46 @@ impl Nk {
                 }
             }
         }
-        Nk { affected, lookup, bytes, row_bits, tables, global, similarity: p.context_similarity }
+        let full = vec![None; tables.len()];
+        Nk { affected, lookup, bytes, row_bits, tables, global, similarity: p.context_similarity, deps, shared, full }
     }
 
-    #[inline]
-    pub(crate) fn fitness(&self, c: usize, bits: u64, n: u32) -> f64 {
-        // One monomorphic, unrolled loop per policy width in bytes.
-        let sum = match self.bytes {
+    /// The largest contribution sum of each used context (None for the others), by
+    /// exhaustive enumeration of the 2^N fully set policies; with `tabulate`, every sum is
+    /// kept in [`Nk::full`]. Contexts that share the global table are enumerated once.
+    fn survey(&mut self, used: &[bool], tabulate: bool) -> Vec<Option<u32>> {
+        let n = self.deps.len() as u32;
+        let plan = (n >= tabulate::MIN_N).then(|| Plan::new(&self.deps, self.row_bits));
+        let mut best = vec![None; used.len()];
+        let mut first: Option<(u32, Option<Arc<Vec<u32>>>)> = None;
+        for c in (0..used.len()).filter(|&c| used[c]) {
+            if self.shared
+                && let Some((b, t)) = &first
+            {
+                (best[c], self.full[c]) = (Some(*b), t.clone());
+                continue;
+            }
+            let mut out = tabulate.then(|| vec![0u32; 1 << n]);
+            let b = match &plan {
+                Some(plan) => plan.run(&self.tables[c], out.as_deref_mut()),
+                None => (0..1u64 << n).fold(0, |m, x| {
+                    let s = self.sum_any(c, x) as u32;
+                    if let Some(o) = out.as_deref_mut() {
+                        o[x as usize] = s;
+                    }
+                    m.max(s)
+                }),
+            };
+            let table = out.map(Arc::new);
+            (best[c], self.full[c]) = (Some(b), table.clone());
+            first = Some((b, table));
+        }
+        best
+    }
+
+    /// The contribution sum of `bits` in context c, at any width.
+    fn sum_any(&self, c: usize, bits: u64) -> u64 {
+        match self.bytes {
             1 => self.sum::<1>(c, bits),
             2 => self.sum::<2>(c, bits),
             3 => self.sum::<3>(c, bits),
@@ -293,8 +342,13 @@ impl Nk {
             6 => self.sum::<6>(c, bits),
             7 => self.sum::<7>(c, bits),
             _ => self.sum::<8>(c, bits),
-        };
-        sum as f64 / (UNIT * n as f64)
+        }
+    }
+
+    #[inline]
+    pub(crate) fn fitness(&self, c: usize, bits: u64, n: u32) -> f64 {
+        // One monomorphic, unrolled loop per policy width in bytes.
+        self.sum_any(c, bits) as f64 / (UNIT * n as f64)
     }
 
     #[inline(always)]
@@ -333,6 +387,8 @@ impl Nk {
     }
 
     fn shake(&mut self, rate: f64, r: &mut impl rand::Rng) {
+        // The tabulated sums are of the tables before the shake.
+        self.full.iter_mut().for_each(|t| *t = None);
         let share = self.similarity.sqrt();
         for pos in 0..self.global.len() {
             if r.chance(rate) {
@@ -379,7 +435,7 @@ mod tests {
         let key = StreamKey::new(3, 0);
         let all = Landscape::build(&p, 6, &key);
         let used = [false, true, false, false, true, false];
-        let some = Landscape::build_for(&p, &used, &key);
+        let some = Landscape::build_for(&p, &used, &key, false);
         for (c, &in_use) in used.iter().enumerate() {
             if in_use {
                 assert_eq!(some.max[c].to_bits(), all.max[c].to_bits(), "context {c}");
@@ -392,7 +448,7 @@ mod tests {
         // One small region at the last context: a single search, not 4096.
         let mut last = vec![false; 4096];
         last[4095] = true;
-        let l = Landscape::build_for(&LandscapeParams { n: 8, k: 2, ..p }, &last, &key);
+        let l = Landscape::build_for(&LandscapeParams { n: 8, k: 2, ..p }, &last, &key, false);
         assert!(l.max[4095] < 1.0 && l.max[..4095].iter().all(|&m| m == 1.0));
     }
 

@@ -10,4 +10,5 @@ pub mod landscape;
 pub(crate) mod lineage;
 pub mod network;
 pub mod policy;
+pub(crate) mod tabulate;
 pub mod zone;

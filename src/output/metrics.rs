@@ -257,6 +257,42 @@ struct Tally {
     region_count: Vec<u32>,
 }
 
+/// Each bit of a byte spread to its own byte: `SPREAD[v]` has byte k equal to bit k of v.
+const SPREAD: [u64; 256] = {
+    let mut t = [0u64; 256];
+    let mut v = 0;
+    while v < 256 {
+        let mut k = 0;
+        while k < 8 {
+            t[v] |= ((v as u64 >> k) & 1) << (8 * k);
+            k += 1;
+        }
+        v += 1;
+    }
+    t
+};
+
+/// Adds to `counts[i]` how many of `words` have bit i set (i below n). Bytes of the words
+/// are spread to byte-wide counters, eight bits per addition, flushed before a byte can
+/// overflow: a fixed amount of work per word, where a loop over each word's set bits
+/// mispredicts its varying trip count once a word.
+fn count_bits(words: &[u64], n: u32, counts: &mut [u32; 64]) {
+    let bytes = (n as usize).div_ceil(8);
+    for block in words.chunks(255) {
+        let mut acc = [0u64; 8];
+        for &w in block {
+            for (j, a) in acc.iter_mut().enumerate().take(bytes) {
+                *a += SPREAD[(w >> (8 * j) & 0xFF) as usize];
+            }
+        }
+        for (j, a) in acc.iter().enumerate().take(bytes) {
+            for k in 0..8 {
+                counts[8 * j + k] += (a >> (8 * k) & 0xFF) as u32;
+            }
+        }
+    }
+}
+
 impl Tally {
     fn new(regions: usize) -> Tally {
         Tally {
@@ -293,6 +329,7 @@ impl Tally {
             Kind::Nk(_) => None,
         };
         let mut t = Tally::new(rep.scenario.regions.len());
+        let (mut set, mut unset) = (Vec::with_capacity(zones.len()), Vec::with_capacity(zones.len()));
         for z in zones.filter(|&z| zs.active[z]) {
             t.active += 1;
             t.levels[zs.level[z] as usize] += 1;
@@ -313,21 +350,15 @@ impl Tally {
                 t.programme_knowledge += programme[ctx];
                 t.knowledge += march_knowledge(reality[ctx], pol, n);
             }
-            let mut b = pol.bits & pol.mask;
-            while b != 0 {
-                t.ones[b.trailing_zeros() as usize] += 1;
-                b &= b - 1;
-            }
-            let mut u = !pol.mask & full_mask(n);
-            while u != 0 {
-                t.unset[u.trailing_zeros() as usize] += 1;
-                u &= u - 1;
-            }
+            set.push(pol.bits & pol.mask);
+            unset.push(!pol.mask & full_mask(n));
             // Instrument counts are summed as integers and divided once: exact.
             let differs = pol.differs(centre.programme) & full_mask(n);
             t.distance += differs.count_ones() as u64;
             t.gap += (differs & mandate & centre.programme.mask).count_ones() as u64;
         }
+        count_bits(&set, n, &mut t.ones);
+        count_bits(&unset, n, &mut t.unset);
         t
     }
 
@@ -523,6 +554,25 @@ pub(crate) fn disparity(sums: &[f64], counts: &[u32]) -> f64 {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn count_bits_counts_each_instrument() {
+        let mut x = 0x2545_F491_4F6C_DD1Du64;
+        for (len, n) in [(0usize, 20u32), (1, 1), (300, 20), (600, 64), (255, 8), (256, 9)] {
+            let words: Vec<u64> = (0..len)
+                .map(|_| {
+                    x ^= x << 13;
+                    x ^= x >> 7;
+                    x ^= x << 17;
+                    x & crate::model::policy::full_mask(n)
+                })
+                .collect();
+            let mut got = [0u32; 64];
+            super::count_bits(&words, n, &mut got);
+            let want: Vec<u32> = (0..64).map(|i| words.iter().filter(|&&w| w >> i & 1 == 1).count() as u32).collect();
+            assert_eq!(got.to_vec(), want, "{len} words of {n} bits");
+        }
+    }
+
     use super::*;
 
     #[test]

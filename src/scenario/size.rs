@@ -55,11 +55,44 @@ impl Scenario {
         } else {
             0.0
         };
-        let bytes = zones * per_zone + 24.0 * self.network_edges() + nk;
+        let table = self.tabulated_bytes().unwrap_or(0) as f64;
+        let bytes = zones * per_zone + 24.0 * self.network_edges() + nk + table;
         // `as` saturates: an estimate beyond u64 reads as u64::MAX.
         bytes.ceil() as u64
     }
 }
+
+impl Scenario {
+    /// The bytes of the tabulated landscape (every fully set policy's fitness sum, per
+    /// distinct context table) when this scenario's replications keep one, else None.
+    /// Tabulated: an NK landscape that never changes (no turbulence, none set by an
+    /// event), small enough for [`TABULATE_BUDGET`], and either normalised (its 2^N
+    /// policies are enumerated anyway, and keeping the sums costs little more) or with
+    /// enough zone-ticks to repay the table. A fitness is then one lookup, not N.
+    pub(crate) fn tabulated_bytes(&self) -> Option<u64> {
+        let l = &self.landscape;
+        let turbulent = l.turbulence > 0.0
+            || self
+                .events
+                .iter()
+                .any(|e| matches!(&e.action, Action::Set { parameter, .. } if parameter.key == "turbulence"));
+        if l.kind != LandscapeKind::Nk || turbulent || l.n > crate::model::tabulate::MAX_N {
+            return None;
+        }
+        let used = self.used_contexts();
+        let tables =
+            if used.len() <= 1 || l.context_similarity >= 1.0 { 1 } else { used.iter().filter(|&&u| u).count() as u64 };
+        let bytes = tables * (4u64 << l.n);
+        let zone_ticks = self.total_zones().saturating_mul(self.run.ticks as u64);
+        // A table costs about a sixty-fourth of a fitness evaluation per entry.
+        let repays = l.normalise || zone_ticks.saturating_mul(64) >= 1u64 << l.n;
+        (bytes <= TABULATE_BUDGET && repays && std::env::var_os("ESH_NO_TABLE").is_none()).then_some(bytes)
+    }
+}
+
+/// The most memory a replication's tabulated landscape may take: N = 22 with one
+/// context table, N = 20 with four.
+pub(crate) const TABULATE_BUDGET: u64 = 16 << 20;
 
 impl Parser<'_> {
     /// Whether the between-region edges outnumber the within-region ones.
