@@ -83,9 +83,10 @@ impl Landscape {
         Landscape::build_for(p, &vec![true; contexts], key, false)
     }
 
-    /// [`Landscape::build`] with every used context's fitness tabulated (NK, N at most
-    /// [`tabulate::MAX_N`]; a no-op otherwise): the fast path for a run whose zones
-    /// evaluate many policies. Values are bit-identical to the untabulated landscape's.
+    /// [`Landscape::build`] with every used context's fitness of all 2^N policies kept
+    /// (NK with N at most 24; a no-op otherwise): the fast path for a run whose zones
+    /// evaluate many policies, a fitness then being one lookup. Values are bit-identical
+    /// to the untabulated landscape's.
     pub fn build_tabulated(p: &LandscapeParams, contexts: usize, key: &StreamKey) -> Landscape {
         Landscape::build_for(p, &vec![true; contexts], key, true)
     }
