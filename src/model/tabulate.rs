@@ -261,7 +261,7 @@ mod tests {
         // Every instrument depending on every lane bit and on the top one.
         let n = 10;
         let deps: Vec<u64> = (0..n).map(|i| 1 << i | 0xF | 1 << (n - 1)).collect();
-        let table: Vec<u32> = (0..n << 6).map(|j| (j as u32 * 2_654_435_761) >> 8).collect();
+        let table: Vec<u32> = (0..n << 6).map(|j| (j as u32).wrapping_mul(2_654_435_761) >> 8).collect();
         check(&deps, 6, &table);
     }
 }
