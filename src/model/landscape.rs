@@ -52,6 +52,12 @@ pub(crate) struct Nk {
     full: Vec<Option<Arc<Vec<u32>>>>,
 }
 
+impl Drop for Nk {
+    fn drop(&mut self) {
+        self.drop_tables();
+    }
+}
+
 #[derive(Clone, Debug)]
 pub(crate) struct Target {
     /// Reality vector per context.
@@ -314,7 +320,7 @@ impl Nk {
                 (best[c], self.full[c]) = (Some(*b), t.clone());
                 continue;
             }
-            let mut out = tabulate.then(|| vec![0u32; 1 << n]);
+            let mut out = tabulate.then(|| tabulate::table(1 << n));
             let b = match &plan {
                 Some(plan) => plan.run(&self.tables[c], out.as_deref_mut()),
                 None => (0..1u64 << n).fold(0, |m, x| {
@@ -330,6 +336,16 @@ impl Nk {
             first = Some((b, table));
         }
         best
+    }
+
+    /// Forgets the tabulated sums, handing the tables no other landscape shares back
+    /// for the next landscape built on this thread.
+    fn drop_tables(&mut self) {
+        for t in self.full.iter_mut().filter_map(Option::take) {
+            if let Ok(t) = Arc::try_unwrap(t) {
+                tabulate::recycle(t);
+            }
+        }
     }
 
     /// The contribution sum of `bits` in context c, at any width.
@@ -389,7 +405,7 @@ impl Nk {
 
     fn shake(&mut self, rate: f64, r: &mut impl rand::Rng) {
         // The tabulated sums are of the tables before the shake.
-        self.full.iter_mut().for_each(|t| *t = None);
+        self.drop_tables();
         let share = self.similarity.sqrt();
         for pos in 0..self.global.len() {
             if r.chance(rate) {

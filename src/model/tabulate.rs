@@ -19,15 +19,62 @@ pub(crate) const MIN_N: u32 = 8;
 /// The largest N tabulated (64 MiB per context), the largest normalisation searches.
 pub const MAX_N: u32 = 24;
 
+/// The most bytes of tables a thread keeps for reuse: one landscape's worth at the
+/// tabulation budget (`scenario::size::TABULATE_BUDGET`).
+const SPARE_BYTES: usize = 16 << 20;
+
+thread_local! {
+    /// Tables of landscapes dropped on this thread, for the next one built here. A run
+    /// builds one landscape per replication, and a fresh 4 MiB table costs more in page
+    /// faults (the kernel zeroing 1,024 new pages) than its enumeration takes to fill it.
+    static SPARE: std::cell::RefCell<Vec<Vec<u32>>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// A table of `len` entries for [`Plan::run`] to fill: a spare one of that length when
+/// this thread has one (its old contents are overwritten, since the run writes every
+/// entry), else a new one.
+pub(crate) fn table(len: usize) -> Vec<u32> {
+    SPARE
+        .with_borrow_mut(|spare| spare.iter().position(|t| t.len() == len).map(|at| spare.swap_remove(at)))
+        .unwrap_or_else(|| vec![0; len])
+}
+
+/// Keeps a table no landscape uses any more for [`table`], up to [`SPARE_BYTES`] per
+/// thread; a larger one, or one past the limit, is freed.
+pub(crate) fn recycle(t: Vec<u32>) {
+    let bytes = |t: &Vec<u32>| t.len() * 4;
+    // During thread exit the spare list may already be gone: then the table is freed.
+    let _ = SPARE.try_with(|spare| {
+        let mut spare = spare.borrow_mut();
+        if spare.iter().map(bytes).sum::<usize>() + bytes(&t) <= SPARE_BYTES {
+            spare.push(t);
+        }
+    });
+}
+
 /// What the enumeration needs of an NK context, prepared once per landscape.
 pub(crate) struct Plan {
     /// Per instrument i: `lanes[i][l]` is the part of i's row index given by the lane bits
     /// l (the four lowest instruments), below 16.
     lanes: Vec<[u32; LANES]>,
-    /// Per instrument: where its row starts in the padded table.
+    /// Log2 of a table row's length.
+    row_bits: u32,
+    /// Per instrument: how many of the four lane instruments its contribution depends on.
+    lane_deps: Vec<u32>,
+    /// The walk over the table as it is, each window permuted into lane order (AVX-512).
+    permuted: Layout,
+    /// The walk over the widened table (see [`Plan::widen`]): windows already in lane
+    /// order, for the paths without a cheap 16-lane permute (AVX2 and portable).
+    wide: Layout,
+}
+
+/// Where each instrument's windows lie in one table layout, and how a Gray-code flip moves
+/// them.
+struct Layout {
+    /// Per instrument: its first window's offset.
     base: Vec<u32>,
     /// Per Gray-code bit, in order of how often it flips: the instrument it stands for,
-    /// and each dependent instrument with the bit of its row index that the flip toggles.
+    /// and each dependent instrument with the offset that the flip toggles.
     flips: Vec<(u32, Vec<(u32, u32)>)>,
 }
 
@@ -39,47 +86,82 @@ impl Plan {
         assert!(n >= MIN_N, "enumeration in blocks needs N >= {MIN_N}");
         let lanes =
             deps.iter().map(|&d| std::array::from_fn(|l| super::landscape::gather(l as u64, d) as u32)).collect();
-        let base = (0..n).map(|i| i << row_bits).collect();
+        let lane_deps: Vec<u32> = deps.iter().map(|&d| (d & (LANES as u64 - 1)).count_ones()).collect();
         let dependents = |b: u32| (0..n as usize).filter(|&i| deps[i] >> b & 1 == 1).count();
         // Fewest dependents first: the Gray code's bit j flips 2^-(j+1) of the time. Ties
         // to the lower instrument, so the plan is a function of the landscape alone.
         let mut high: Vec<u32> = (LANES.trailing_zeros()..n).collect();
         high.sort_by_key(|&b| (dependents(b), b));
-        let flips = high
-            .iter()
-            .map(|&b| {
-                let toggles = (0..n)
-                    .filter(|&i| deps[i as usize] >> b & 1 == 1)
-                    .map(|i| (i, 1u32 << (deps[i as usize] & ((1u64 << b) - 1)).count_ones()))
-                    .collect();
-                (b, toggles)
-            })
-            .collect();
-        Plan { lanes, base, flips }
+        // Flipping instrument b toggles, in each dependent's row index, the bit of b's
+        // rank among its dependencies (the lane bits, all below b, are the lowest).
+        let layout = |base: Vec<u32>, offset: &dyn Fn(usize, u32) -> u32| Layout {
+            base,
+            flips: high
+                .iter()
+                .map(|&b| {
+                    let toggles = (0..n as usize)
+                        .filter(|&i| deps[i] >> b & 1 == 1)
+                        .map(|i| (i as u32, offset(i, 1u32 << (deps[i] & ((1u64 << b) - 1)).count_ones())))
+                        .collect();
+                    (b, toggles)
+                })
+                .collect(),
+        };
+        let permuted = layout((0..n).map(|i| i << row_bits).collect(), &|_, bit| bit);
+        // A widened row holds 16 lane values for each setting of the non-lane bits; each
+        // starts at a multiple of the largest (no lane bits), so that a flip can toggle its
+        // offset's bit as in the table itself.
+        let wide_row = (LANES as u32) << row_bits;
+        let wide = layout((0..n).map(|i| i * wide_row).collect(), &|i, bit| (bit >> lane_deps[i]) * LANES as u32);
+        Plan { lanes, row_bits, lane_deps, permuted, wide }
+    }
+
+    /// The table with each instrument's row widened: for every setting of the row index's
+    /// non-lane bits, the 16 contributions of the block's policies in lane order (16 times
+    /// the table, 80 KiB at N = 20, K = 5, of which the walk reads what it needs), so a
+    /// window is one plain load.
+    fn widen(&self, table: &[u32]) -> Vec<u32> {
+        let row = 1usize << self.row_bits;
+        let mut wide = vec![0; self.lanes.len() * LANES * row];
+        for (i, (&m, lanes)) in self.lane_deps.iter().zip(&self.lanes).enumerate() {
+            for h in 0..row >> m {
+                let at = (i * row + h) * LANES;
+                for (w, &l) in wide[at..at + LANES].iter_mut().zip(lanes) {
+                    *w = table[i * row + (h << m) + l as usize];
+                }
+            }
+        }
+        wide
     }
 
     /// Enumerates every policy of one context's `table` (`tables[c]`, rows of
     /// `1 << row_bits`), writing each policy's sum at its index of `out` when given
-    /// (`out.len() == 1 << N`), and returns the largest sum.
+    /// (`out.len() == 1 << N`; every entry is written, whatever it held), and returns
+    /// the largest sum.
     pub(crate) fn run(&self, table: &[u32], out: Option<&mut [u32]>) -> u32 {
-        // Sixteen zeros past the last row: a window may start near a row's end (only its
-        // first entries are read, but the load is of all sixteen).
-        let mut padded = Vec::with_capacity(table.len() + LANES);
-        padded.extend_from_slice(table);
-        padded.extend_from_slice(&[0; LANES]);
         if let Some(out) = &out {
-            assert_eq!(out.len(), 1 << self.base.len(), "one entry per policy");
+            assert_eq!(out.len(), 1 << self.lanes.len(), "one entry per policy");
         }
         #[cfg(target_arch = "x86_64")]
-        if avx512() {
-            // SAFETY: the CPU has AVX-512F (checked at run time just above).
-            return unsafe { self.run_avx512(&padded, out) };
+        match path() {
+            Path::Avx512 => {
+                // Sixteen zeros past the last row: a window may start near a row's end (only
+                // its first entries are read, but the load is of all sixteen).
+                let mut padded = Vec::with_capacity(table.len() + LANES);
+                padded.extend_from_slice(table);
+                padded.extend_from_slice(&[0; LANES]);
+                // SAFETY: the CPU has AVX-512F (`path` checked it at run time).
+                return unsafe { self.run_avx512(&padded, out) };
+            }
+            // SAFETY: the CPU has AVX2 (`path` checked it at run time).
+            Path::Avx2 => return unsafe { self.run_avx2(&self.widen(table), out) },
+            Path::Portable => {}
         }
-        self.run_portable(&padded, out)
+        self.run_portable(&self.widen(table), out)
     }
 
     /// The Gray-code walk over blocks, generic in how 16 lanes are held: `window(off, i)`
-    /// reads instrument i's 16 contributions at row offset `off`; `update(acc, old, new)`
+    /// reads instrument i's 16 contributions at offset `off` of the layout's table; `update(acc, old, new)`
     /// is `acc - old + new`; `max` lane-wise; `emit(hi, acc)` receives each block's sums
     /// (at policies `hi..hi + 16`). Returns the lane-wise maximum.
     ///
@@ -89,15 +171,15 @@ impl Plan {
     /// eighth step's count varies.
     #[inline(always)]
     fn walk<V: Copy>(
-        &self,
+        layout: &Layout,
         window: impl Fn(u32, usize) -> V,
         update: impl Fn(V, V, V) -> V,
         max: impl Fn(V, V) -> V,
         zero: V,
         mut emit: impl FnMut(usize, V),
     ) -> V {
-        let n = self.base.len();
-        let mut off = self.base.clone();
+        let n = layout.base.len();
+        let mut off = layout.base.clone();
         let mut cur: Vec<V> = (0..n).map(|i| window(off[i], i)).collect();
         let mut acc = cur.iter().fold(zero, |a, &c| update(a, zero, c));
         let mut best = acc;
@@ -107,7 +189,7 @@ impl Plan {
         // target features when not inlined, and pass vectors through memory.
         macro_rules! flip {
             ($j:expr) => {{
-                let (b, toggles) = &self.flips[$j];
+                let (b, toggles) = &layout.flips[$j];
                 hi ^= 1 << b;
                 for &(i, bit) in toggles {
                     let i = i as usize;
@@ -137,16 +219,35 @@ impl Plan {
         best
     }
 
-    /// The block loop with plain arrays (LLVM vectorises the lane-wise sums).
-    fn run_portable(&self, padded: &[u32], mut out: Option<&mut [u32]>) -> u32 {
-        let best = self.walk(
-            |off, i| {
-                let w = &padded[off as usize..off as usize + LANES];
-                std::array::from_fn(|l| w[self.lanes[i][l] as usize])
-            },
+    /// The block loop with plain arrays over the widened table (LLVM vectorises the
+    /// lane-wise sums for whatever the build targets: SSE2 at least on x86-64).
+    fn run_portable(&self, wide: &[u32], out: Option<&mut [u32]>) -> u32 {
+        self.run_wide(wide, out)
+    }
+
+    /// [`Plan::run_portable`] compiled for AVX2: the same code, so the same sums, in
+    /// 256-bit registers with a native unsigned maximum.
+    ///
+    /// # Safety
+    /// The CPU must support AVX2.
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2")]
+    unsafe fn run_avx2(&self, wide: &[u32], out: Option<&mut [u32]>) -> u32 {
+        self.run_wide(wide, out)
+    }
+
+    #[inline(always)]
+    fn run_wide(&self, wide: &[u32], mut out: Option<&mut [u32]>) -> u32 {
+        let best = Plan::walk(
+            &self.wide,
+            #[inline(always)]
+            |off, _| -> [u32; LANES] { wide[off as usize..off as usize + LANES].try_into().expect("16 lanes") },
+            #[inline(always)]
             |acc: [u32; LANES], old, new| std::array::from_fn(|l| acc[l].wrapping_sub(old[l]).wrapping_add(new[l])),
+            #[inline(always)]
             |a, b| std::array::from_fn(|l| a[l].max(b[l])),
             [0; LANES],
+            #[inline(always)]
             |hi, acc| {
                 if let Some(o) = out.as_deref_mut() {
                     o[hi..hi + LANES].copy_from_slice(&acc);
@@ -174,7 +275,8 @@ impl Plan {
             unsafe { _mm512_loadu_si512(s.as_ptr().cast()) }
         };
         let lanes: Vec<__m512i> = self.lanes.iter().map(|l| load(l)).collect();
-        let best = self.walk(
+        let best = Plan::walk(
+            &self.permuted,
             |off, i| _mm512_permutexvar_epi32(lanes[i], load(&padded[off as usize..off as usize + LANES])),
             |acc, old, new| _mm512_add_epi32(_mm512_sub_epi32(acc, old), new),
             |a, b| _mm512_max_epu32(a, b),
@@ -191,13 +293,32 @@ impl Plan {
     }
 }
 
-/// Whether to take the AVX-512 path: the CPU has it and `ESH_PORTABLE` is not set (the
-/// switch that lets the tests, and a user who doubts a result, run the portable path on
+/// The block loops a CPU can take, fastest first.
+#[cfg(target_arch = "x86_64")]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Path {
+    Avx512,
+    Avx2,
+    Portable,
+}
+
+/// The block loop to take: the fastest the CPU has, unless `ESH_PORTABLE` is set (the
+/// switch that lets the tests, and a user who doubts a result, run the portable loop on
 /// the same machine). Read once.
 #[cfg(target_arch = "x86_64")]
-fn avx512() -> bool {
-    static USE: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
-    *USE.get_or_init(|| std::env::var_os("ESH_PORTABLE").is_none() && std::arch::is_x86_feature_detected!("avx512f"))
+fn path() -> Path {
+    static PATH: std::sync::OnceLock<Path> = std::sync::OnceLock::new();
+    *PATH.get_or_init(|| {
+        if std::env::var_os("ESH_PORTABLE").is_some() {
+            Path::Portable
+        } else if std::arch::is_x86_feature_detected!("avx512f") {
+            Path::Avx512
+        } else if std::arch::is_x86_feature_detected!("avx2") {
+            Path::Avx2
+        } else {
+            Path::Portable
+        }
+    })
 }
 
 #[cfg(test)]
@@ -217,23 +338,34 @@ mod tests {
             })
             .collect();
         let plan = Plan::new(deps, row_bits);
-        let mut padded = table.to_vec();
-        padded.extend_from_slice(&[0; LANES]);
-        let mut got = vec![0; 1 << n];
-        let max = plan.run_portable(&padded, Some(&mut got));
+        let wide = plan.widen(table);
+        // Filled with stale values, as a recycled table is: every entry must be written.
+        let mut got = vec![u32::MAX; 1 << n];
+        let max = plan.run_portable(&wide, Some(&mut got));
         assert_eq!(got, want, "portable");
         assert_eq!(max, *want.iter().max().unwrap());
-        assert_eq!(plan.run_portable(&padded, None), max);
+        assert_eq!(plan.run_portable(&wide, None), max);
+        #[cfg(target_arch = "x86_64")]
+        if std::arch::is_x86_feature_detected!("avx2") {
+            let mut fast = vec![u32::MAX; 1 << n];
+            // SAFETY: AVX2 was detected.
+            assert_eq!(unsafe { plan.run_avx2(&wide, Some(&mut fast)) }, max);
+            assert_eq!(fast, want, "avx2");
+            // SAFETY: as above.
+            assert_eq!(unsafe { plan.run_avx2(&wide, None) }, max);
+        }
+        let mut padded = table.to_vec();
+        padded.extend_from_slice(&[0; LANES]);
         #[cfg(target_arch = "x86_64")]
         if std::arch::is_x86_feature_detected!("avx512f") {
-            let mut fast = vec![0; 1 << n];
+            let mut fast = vec![u32::MAX; 1 << n];
             // SAFETY: AVX-512F was detected.
             assert_eq!(unsafe { plan.run_avx512(&padded, Some(&mut fast)) }, max);
             assert_eq!(fast, want, "avx512");
             // SAFETY: as above.
             assert_eq!(unsafe { plan.run_avx512(&padded, None) }, max);
         }
-        let mut via_run = vec![0; 1 << n];
+        let mut via_run = vec![u32::MAX; 1 << n];
         assert_eq!(plan.run(table, Some(&mut via_run)), max);
         assert_eq!(via_run, want);
     }
