@@ -3,15 +3,21 @@
 //! zone's fitness be one lookup instead of N.
 //!
 //! Gray-code enumeration: from one policy to the next exactly one instrument flips, so
-//! only the contributions that depend on it change. Policies go in blocks of 16 (the four
-//! lowest instruments are the lanes of a block, so a contribution's 16 values are one
-//! permuted window of its table row), and the Gray code runs over the other N - 4
-//! instruments, ordered so that the most often flipped have the fewest dependents. Sums
-//! are integers, so every path (AVX-512 or portable, enumerated or looked up) gives
-//! exactly the sums that `Nk::sum` computes one policy at a time; tests check it.
+//! only the contributions that depend on it change. Policies go in blocks (the lowest
+//! instruments are the lanes of a block), and the Gray code runs over the other
+//! instruments, ordered so that the most often flipped have the fewest dependents. With
+//! AVX-512 a block is 16 policies, a contribution's 16 values one permuted window of its
+//! table row; elsewhere (AVX2, or the portable loop) a block is 32 policies read from a
+//! widened copy of the table that holds each window in lane order. Sums are integers, so
+//! every path (AVX-512, AVX2 or portable, enumerated or looked up) gives exactly the sums
+//! that `Nk::sum` computes one policy at a time; tests check it.
 
-/// Policies per block: the four lowest instruments.
+/// Policies per block of the AVX-512 loop (one register): the four lowest instruments.
 const LANES: usize = 16;
+
+/// Policies per block of the widened loops (four AVX2 registers): the five lowest
+/// instruments.
+const WIDE: usize = 32;
 
 /// The smallest N enumerated in blocks; below it a direct loop is as fast.
 pub(crate) const MIN_N: u32 = 8;
@@ -57,14 +63,17 @@ pub(crate) struct Plan {
     /// Per instrument i: `lanes[i][l]` is the part of i's row index given by the lane bits
     /// l (the four lowest instruments), below 16.
     lanes: Vec<[u32; LANES]>,
+    /// Per instrument i: `wide_lanes[i][l]`, the same for the five lowest instruments.
+    wide_lanes: Vec<[u32; WIDE]>,
     /// Log2 of a table row's length.
     row_bits: u32,
-    /// Per instrument: how many of the four lane instruments its contribution depends on.
-    lane_deps: Vec<u32>,
-    /// The walk over the table as it is, each window permuted into lane order (AVX-512).
+    /// Per instrument: how many of the five lowest instruments its contribution depends on.
+    wide_deps: Vec<u32>,
+    /// The walk over the table as it is, 16 lanes, each window permuted into lane order
+    /// (AVX-512).
     permuted: Layout,
-    /// The walk over the widened table (see [`Plan::widen`]): windows already in lane
-    /// order, for the paths without a cheap 16-lane permute (AVX2 and portable).
+    /// The walk over the widened table (see [`Plan::widen`]), 32 lanes, windows already in
+    /// lane order, for the paths without a cheap permute (AVX2 and portable).
     wide: Layout,
 }
 
@@ -78,55 +87,66 @@ struct Layout {
     flips: Vec<(u32, Vec<(u32, u32)>)>,
 }
 
+impl Layout {
+    /// The Gray code over the instruments from `lane_bits` up; `base[i]` is a multiple of
+    /// twice every offset that `offset(i, bit)` gives for a flip that toggles `bit` of
+    /// instrument i's row index, so that a flip is an exclusive or.
+    fn new(deps: &[u64], lane_bits: u32, base: Vec<u32>, offset: impl Fn(usize, u32) -> u32) -> Layout {
+        let n = deps.len() as u32;
+        let dependents = |b: u32| (0..n as usize).filter(|&i| deps[i] >> b & 1 == 1).count();
+        // Fewest dependents first: the Gray code's bit j flips 2^-(j+1) of the time. Ties
+        // to the lower instrument, so the plan is a function of the landscape alone.
+        let mut high: Vec<u32> = (lane_bits..n).collect();
+        high.sort_by_key(|&b| (dependents(b), b));
+        // Flipping instrument b toggles, in each dependent's row index, the bit of b's
+        // rank among its dependencies (the lane bits, all below b, are the lowest).
+        let flips = high
+            .iter()
+            .map(|&b| {
+                let toggles = (0..n as usize)
+                    .filter(|&i| deps[i] >> b & 1 == 1)
+                    .map(|i| (i as u32, offset(i, 1u32 << (deps[i] & ((1u64 << b) - 1)).count_ones())))
+                    .collect();
+                (b, toggles)
+            })
+            .collect();
+        Layout { base, flips }
+    }
+}
+
+/// Per instrument, the part of its row index that each of the `W` lane policies gives.
+fn lane_index<const W: usize>(deps: &[u64]) -> Vec<[u32; W]> {
+    deps.iter().map(|&d| std::array::from_fn(|l| super::landscape::gather(l as u64, d) as u32)).collect()
+}
+
 impl Plan {
     /// `deps[i]`: the instruments contribution i depends on (i itself included);
     /// `row_bits`: log2 of a table row's length. Needs N >= [`MIN_N`].
     pub(crate) fn new(deps: &[u64], row_bits: u32) -> Plan {
         let n = deps.len() as u32;
         assert!(n >= MIN_N, "enumeration in blocks needs N >= {MIN_N}");
-        let lanes =
-            deps.iter().map(|&d| std::array::from_fn(|l| super::landscape::gather(l as u64, d) as u32)).collect();
-        let lane_deps: Vec<u32> = deps.iter().map(|&d| (d & (LANES as u64 - 1)).count_ones()).collect();
-        let dependents = |b: u32| (0..n as usize).filter(|&i| deps[i] >> b & 1 == 1).count();
-        // Fewest dependents first: the Gray code's bit j flips 2^-(j+1) of the time. Ties
-        // to the lower instrument, so the plan is a function of the landscape alone.
-        let mut high: Vec<u32> = (LANES.trailing_zeros()..n).collect();
-        high.sort_by_key(|&b| (dependents(b), b));
-        // Flipping instrument b toggles, in each dependent's row index, the bit of b's
-        // rank among its dependencies (the lane bits, all below b, are the lowest).
-        let layout = |base: Vec<u32>, offset: &dyn Fn(usize, u32) -> u32| Layout {
-            base,
-            flips: high
-                .iter()
-                .map(|&b| {
-                    let toggles = (0..n as usize)
-                        .filter(|&i| deps[i] >> b & 1 == 1)
-                        .map(|i| (i as u32, offset(i, 1u32 << (deps[i] & ((1u64 << b) - 1)).count_ones())))
-                        .collect();
-                    (b, toggles)
-                })
-                .collect(),
-        };
-        let permuted = layout((0..n).map(|i| i << row_bits).collect(), &|_, bit| bit);
-        // A widened row holds 16 lane values for each setting of the non-lane bits; each
-        // starts at a multiple of the largest (no lane bits), so that a flip can toggle its
-        // offset's bit as in the table itself.
-        let wide_row = (LANES as u32) << row_bits;
-        let wide = layout((0..n).map(|i| i * wide_row).collect(), &|i, bit| (bit >> lane_deps[i]) * LANES as u32);
-        Plan { lanes, row_bits, lane_deps, permuted, wide }
+        let permuted = Layout::new(deps, LANES.trailing_zeros(), (0..n).map(|i| i << row_bits).collect(), |_, bit| bit);
+        let wide_deps: Vec<u32> = deps.iter().map(|&d| (d & (WIDE as u64 - 1)).count_ones()).collect();
+        // A widened row holds 32 lane values for each setting of the non-lane bits; each
+        // starts at a multiple of the largest (no lane bits), as the layout needs.
+        let wide_row = (WIDE as u32) << row_bits;
+        let wide = Layout::new(deps, WIDE.trailing_zeros(), (0..n).map(|i| i * wide_row).collect(), |i, bit| {
+            (bit >> wide_deps[i]) * WIDE as u32
+        });
+        Plan { lanes: lane_index(deps), wide_lanes: lane_index(deps), row_bits, wide_deps, permuted, wide }
     }
 
     /// The table with each instrument's row widened: for every setting of the row index's
-    /// non-lane bits, the 16 contributions of the block's policies in lane order (16 times
-    /// the table, 80 KiB at N = 20, K = 5, of which the walk reads what it needs), so a
-    /// window is one plain load.
+    /// non-lane bits, the 32 contributions of the block's policies in lane order (32 times
+    /// the table, 160 KiB at N = 20, K = 5, of which the walk reads what it needs), so a
+    /// window is plain loads.
     fn widen(&self, table: &[u32]) -> Vec<u32> {
         let row = 1usize << self.row_bits;
-        let mut wide = vec![0; self.lanes.len() * LANES * row];
-        for (i, (&m, lanes)) in self.lane_deps.iter().zip(&self.lanes).enumerate() {
+        let mut wide = vec![0; self.wide_lanes.len() * WIDE * row];
+        for (i, (&m, lanes)) in self.wide_deps.iter().zip(&self.wide_lanes).enumerate() {
             for h in 0..row >> m {
-                let at = (i * row + h) * LANES;
-                for (w, &l) in wide[at..at + LANES].iter_mut().zip(lanes) {
+                let at = (i * row + h) * WIDE;
+                for (w, &l) in wide[at..at + WIDE].iter_mut().zip(lanes) {
                     *w = table[i * row + (h << m) + l as usize];
                 }
             }
@@ -203,7 +223,7 @@ impl Plan {
             }};
         }
         // N >= MIN_N: at least 16 blocks, a whole number of groups of eight.
-        let blocks = 1usize << (n - LANES.trailing_zeros() as usize);
+        let blocks = 1usize << layout.flips.len();
         for g in (0..blocks).step_by(8) {
             flip!(0);
             flip!(1);
@@ -241,16 +261,16 @@ impl Plan {
         let best = Plan::walk(
             &self.wide,
             #[inline(always)]
-            |off, _| -> [u32; LANES] { wide[off as usize..off as usize + LANES].try_into().expect("16 lanes") },
+            |off, _| -> [u32; WIDE] { wide[off as usize..off as usize + WIDE].try_into().expect("32 lanes") },
             #[inline(always)]
-            |acc: [u32; LANES], old, new| std::array::from_fn(|l| acc[l].wrapping_sub(old[l]).wrapping_add(new[l])),
+            |acc: [u32; WIDE], old, new| std::array::from_fn(|l| acc[l].wrapping_sub(old[l]).wrapping_add(new[l])),
             #[inline(always)]
             |a, b| std::array::from_fn(|l| a[l].max(b[l])),
-            [0; LANES],
+            [0; WIDE],
             #[inline(always)]
             |hi, acc| {
                 if let Some(o) = out.as_deref_mut() {
-                    o[hi..hi + LANES].copy_from_slice(&acc);
+                    o[hi..hi + WIDE].copy_from_slice(&acc);
                 }
             },
         );
