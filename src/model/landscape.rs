@@ -296,8 +296,12 @@ impl Nk {
         let mut lookup = vec![[0u32; 256]; n as usize * bytes];
         for (i, &dep) in deps.iter().enumerate() {
             for j in 0..bytes {
-                for v in 0..256u64 {
-                    lookup[i * bytes + j][v as usize] = gather(v << (8 * j), dep) as u32;
+                // A gather is the OR of its bits' gathers: each entry is the one without
+                // its lowest bit plus that bit's, so a byte's table costs 256 ORs.
+                let bit: [u32; 8] = std::array::from_fn(|t| gather(1 << (8 * j + t), dep) as u32);
+                let row = &mut lookup[i * bytes + j];
+                for v in 1..256usize {
+                    row[v] = row[v & (v - 1)] | bit[v.trailing_zeros() as usize];
                 }
             }
         }
@@ -474,6 +478,20 @@ mod tests {
         assert_eq!(gather(0b1011_0110, 0b1111_0000), 0b1011);
         assert_eq!(gather(0b1011_0110, 0b0101_0101), 0b0110);
         assert_eq!(gather(u64::MAX, 0), 0);
+    }
+
+    #[test]
+    fn byte_tables_are_the_gathers_of_every_byte() {
+        for (n, k) in [(8, 3), (20, 5), (37, 7), (64, 2)] {
+            let Kind::Nk(t) = nk(n, k, 5).kind else { panic!("an NK landscape") };
+            for (i, &dep) in t.deps.iter().enumerate() {
+                for j in 0..t.bytes {
+                    for v in 0..256u64 {
+                        assert_eq!(t.lookup[i * t.bytes + j][v as usize], gather(v << (8 * j), dep) as u32);
+                    }
+                }
+            }
+        }
     }
 
     #[test]
