@@ -30,7 +30,7 @@ pub(crate) struct Nk {
     pub(crate) row_bits: u32,
     /// For each instrument b, the instruments whose contribution depends on b.
     pub(crate) affected: Vec<u64>,
-    /// Byte-wise gather tables: `lookup[(i * bytes + j) * 256 + v]` is the part of
+    /// Byte-wise gather tables: `lookup[i * bytes + j][v]` is the part of
     /// instrument i's table index given by byte j of the policy having value v. One
     /// lookup per byte replaces a loop over the K + 1 dependency bits.
     lookup: Vec<[u32; 256]>,

@@ -69,6 +69,11 @@ pub(crate) struct Plan {
     row_bits: u32,
     /// Per instrument: how many of the five lowest instruments its contribution depends on.
     wide_deps: Vec<u32>,
+    /// Per instrument: its windows in the widened table, one per setting of its non-lane
+    /// dependencies.
+    wide_windows: Vec<u32>,
+    /// Entries of the widened table.
+    wide_len: usize,
     /// The walk over the table as it is, 16 lanes, each window permuted into lane order
     /// (AVX-512).
     permuted: Layout,
@@ -127,25 +132,46 @@ impl Plan {
         assert!(n >= MIN_N, "enumeration in blocks needs N >= {MIN_N}");
         let permuted = Layout::new(deps, LANES.trailing_zeros(), (0..n).map(|i| i << row_bits).collect(), |_, bit| bit);
         let wide_deps: Vec<u32> = deps.iter().map(|&d| (d & (WIDE as u64 - 1)).count_ones()).collect();
-        // A widened row holds 32 lane values for each setting of the non-lane bits; each
-        // starts at a multiple of the largest (no lane bits), as the layout needs.
-        let wide_row = (WIDE as u32) << row_bits;
-        let wide = Layout::new(deps, WIDE.trailing_zeros(), (0..n).map(|i| i * wide_row).collect(), |i, bit| {
-            (bit >> wide_deps[i]) * WIDE as u32
-        });
-        Plan { lanes: lane_index(deps), wide_lanes: lane_index(deps), row_bits, wide_deps, permuted, wide }
+        // Instrument i's widened rows: 32 lane values for each setting of its non-lane
+        // dependencies, 32 << (distinct dependencies - lane ones) entries in all, at most
+        // 2^N (the non-lane dependencies are at most N - 5), so the copy is never much
+        // larger than the table. Largest first, so that each starts at a multiple of its
+        // own (power-of-two) size, as the layout needs.
+        let wide_windows: Vec<u32> = (0..n as usize).map(|i| 1 << (deps[i].count_ones() - wide_deps[i])).collect();
+        let size = |i: usize| WIDE * wide_windows[i] as usize;
+        let mut order: Vec<usize> = (0..n as usize).collect();
+        order.sort_by_key(|&i| (std::cmp::Reverse(size(i)), i));
+        let mut wide_base = vec![0u32; n as usize];
+        let mut at = 0usize;
+        for &i in &order {
+            wide_base[i] = u32::try_from(at).expect("a widened table fits 32-bit offsets (N <= 24)");
+            at += size(i);
+        }
+        let wide_len = at;
+        let wide = Layout::new(deps, WIDE.trailing_zeros(), wide_base, |i, bit| (bit >> wide_deps[i]) * WIDE as u32);
+        Plan {
+            lanes: lane_index(deps),
+            wide_lanes: lane_index(deps),
+            row_bits,
+            wide_deps,
+            wide_windows,
+            wide_len,
+            permuted,
+            wide,
+        }
     }
 
     /// The table with each instrument's row widened: for every setting of the row index's
-    /// non-lane bits, the 32 contributions of the block's policies in lane order (32 times
-    /// the table, 160 KiB at N = 20, K = 5, of which the walk reads what it needs), so a
-    /// window is plain loads.
+    /// non-lane bits, the 32 contributions of the block's policies in lane order (about 80
+    /// KiB at N = 20, K = 5, and at most the table's size when K = N - 1), so a window is
+    /// plain loads.
     fn widen(&self, table: &[u32]) -> Vec<u32> {
         let row = 1usize << self.row_bits;
-        let mut wide = vec![0; self.wide_lanes.len() * WIDE * row];
+        let mut wide = vec![0; self.wide_len];
         for (i, (&m, lanes)) in self.wide_deps.iter().zip(&self.wide_lanes).enumerate() {
-            for h in 0..row >> m {
-                let at = (i * row + h) * WIDE;
+            let base = self.wide.base[i] as usize;
+            for h in 0..self.wide_windows[i] as usize {
+                let at = base + h * WIDE;
                 for (w, &l) in wide[at..at + WIDE].iter_mut().zip(lanes) {
                     *w = table[i * row + (h << m) + l as usize];
                 }
@@ -180,10 +206,11 @@ impl Plan {
         self.run_portable(&self.widen(table), out)
     }
 
-    /// The Gray-code walk over blocks, generic in how 16 lanes are held: `window(off, i)`
-    /// reads instrument i's 16 contributions at offset `off` of the layout's table; `update(acc, old, new)`
-    /// is `acc - old + new`; `max` lane-wise; `emit(hi, acc)` receives each block's sums
-    /// (at policies `hi..hi + 16`). Returns the lane-wise maximum.
+    /// The Gray-code walk over blocks of W policies (16 or 32), generic in how the W lanes
+    /// are held: `window(off, i)` reads instrument i's W contributions at offset `off` of
+    /// the layout's table; `update(acc, old, new)` is `acc - old + new`; `max` lane-wise;
+    /// `emit(hi, acc)` receives each block's sums (at policies `hi..hi + W`). Returns the
+    /// lane-wise maximum.
     ///
     /// Unrolled by eight: seven of every eight steps flip one of the three most often
     /// flipped bits, each at its own call site, so the loop over that bit's dependents has
@@ -222,7 +249,8 @@ impl Plan {
                 emit(hi, acc);
             }};
         }
-        // N >= MIN_N: at least 16 blocks, a whole number of groups of eight.
+        // N >= MIN_N: at least 8 blocks (2^(N - 5) with 32 lanes), a whole number of groups
+        // of eight.
         let blocks = 1usize << layout.flips.len();
         for g in (0..blocks).step_by(8) {
             flip!(0);
@@ -409,6 +437,14 @@ mod tests {
                 let table: Vec<u32> = (0..n << row_bits).map(|_| (next() >> 40) as u32).collect();
                 check(&deps, row_bits, &table);
             }
+        }
+        // K = N - 1, and K distinct neighbours (as the adjacent neighbourhood has): rows
+        // with every dependency distinct, the widened copy as large as the table.
+        for (n, k) in [(8usize, 7u32), (9, 8), (12, 11), (10, 3), (13, 6)] {
+            let row_bits = k + 1;
+            let deps: Vec<u64> = (0..n).map(|i| (0..=k as usize).fold(0u64, |m, j| m | 1 << ((i + j) % n))).collect();
+            let table: Vec<u32> = (0..n << row_bits).map(|_| (next() >> 40) as u32).collect();
+            check(&deps, row_bits, &table);
         }
         // Every instrument depending on every lane bit and on the top one.
         let n = 10;

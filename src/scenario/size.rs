@@ -43,19 +43,25 @@ impl Scenario {
     /// An estimate, in bytes, of the memory one replication holds at once: the zones'
     /// state (current and next policy, lineage, counters, the observation history), the
     /// network's edge list and the NK tables. A run holds about this much per replication
-    /// running at the same time (one per worker thread), besides its outputs. Validation
+    /// running at the same time (one per worker thread), besides its outputs and, where
+    /// landscapes are tabulated, up to 16 MiB of spare tables per worker thread kept for
+    /// reuse (`tabulate::recycle`). Validation
     /// refuses a scenario whose estimate is above [`REPLICATION_BUDGET`]. Saturates at
     /// `u64::MAX` rather than wrapping.
     pub(crate) fn estimated_bytes_per_replication(&self) -> u64 {
         let zones = self.total_zones() as f64;
         let n = self.landscape.n as f64;
         let per_zone = 2.0 * (120.0 + 4.0 * n) + 48.0 + 8.0 * (self.centre.observation_lag as f64 + 1.0);
+        let table = self.tabulated_bytes().unwrap_or(0) as f64;
         let nk = if self.landscape.kind == LandscapeKind::Nk {
-            self.contexts() as f64 * n * 4.0 * 2f64.powi(self.landscape.k as i32 + 1)
+            let context = n * 4.0 * 2f64.powi(self.landscape.k as i32 + 1);
+            // The enumeration of the maximum and the table works on a copy of one
+            // context's table (padded, or widened: never much larger), while it runs.
+            let enumerated = self.landscape.normalise || table > 0.0;
+            (self.contexts() as f64 + enumerated as u8 as f64) * context
         } else {
             0.0
         };
-        let table = self.tabulated_bytes().unwrap_or(0) as f64;
         let bytes = zones * per_zone + 24.0 * self.network_edges() + nk + table;
         // `as` saturates: an estimate beyond u64 reads as u64::MAX.
         bytes.ceil() as u64
