@@ -7,6 +7,7 @@ use crate::foundation::{Draw, Purpose, StreamKey};
 use crate::model::policy::{Policy, full_mask};
 use crate::model::tabulate::{self, Plan};
 use crate::scenario::{LandscapeKind, LandscapeParams, Neighbourhood};
+use rayon::prelude::*;
 use std::sync::Arc;
 
 /// One landscape per replication: `contexts` value tables that may share entries.
@@ -315,29 +316,40 @@ impl Nk {
     fn survey(&mut self, used: &[bool], tabulate: bool) -> Vec<Option<u32>> {
         let n = self.deps.len() as u32;
         let plan = (n >= tabulate::MIN_N).then(|| Plan::new(&self.deps, self.row_bits));
+        // Contexts that share the global table: the first used one stands for all.
+        let todo: Vec<usize> =
+            (0..used.len()).filter(|&c| used[c]).take(if self.shared { 1 } else { usize::MAX }).collect();
+        // Contexts are independent, so they are enumerated in parallel (a single
+        // replication with many contexts uses every thread); each result goes to its own
+        // context, so the order of completion does not matter.
+        let this = &*self;
+        let found: Vec<(u32, Option<Arc<Vec<u32>>>)> = todo
+            .par_iter()
+            .map(|&c| {
+                let mut out = tabulate.then(|| tabulate::table(1 << n));
+                let b = match &plan {
+                    Some(plan) => plan.run(&this.tables[c], out.as_deref_mut()),
+                    None => (0..1u64 << n).fold(0, |m, x| {
+                        let s = this.sum_any(c, x) as u32;
+                        if let Some(o) = out.as_deref_mut() {
+                            o[x as usize] = s;
+                        }
+                        m.max(s)
+                    }),
+                };
+                (b, out.map(Arc::new))
+            })
+            .collect();
         let mut best = vec![None; used.len()];
-        let mut first: Option<(u32, Option<Arc<Vec<u32>>>)> = None;
-        for c in (0..used.len()).filter(|&c| used[c]) {
-            if self.shared
-                && let Some((b, t)) = &first
-            {
+        for (&c, (b, t)) in todo.iter().zip(&found) {
+            (best[c], self.full[c]) = (Some(*b), t.clone());
+        }
+        if self.shared
+            && let Some((b, t)) = found.first()
+        {
+            for c in (0..used.len()).filter(|&c| used[c]) {
                 (best[c], self.full[c]) = (Some(*b), t.clone());
-                continue;
             }
-            let mut out = tabulate.then(|| tabulate::table(1 << n));
-            let b = match &plan {
-                Some(plan) => plan.run(&self.tables[c], out.as_deref_mut()),
-                None => (0..1u64 << n).fold(0, |m, x| {
-                    let s = self.sum_any(c, x) as u32;
-                    if let Some(o) = out.as_deref_mut() {
-                        o[x as usize] = s;
-                    }
-                    m.max(s)
-                }),
-            };
-            let table = out.map(Arc::new);
-            (best[c], self.full[c]) = (Some(b), table.clone());
-            first = Some((b, table));
         }
         best
     }
