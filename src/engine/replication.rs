@@ -6,12 +6,12 @@ use crate::model::firm::{self, Population, Rates};
 use crate::model::landscape::Landscape;
 use crate::model::lineage::{Channel, Lineage, PENDING};
 use crate::model::network::Network;
-use crate::model::zone::{Dyn, Outcome, StepCtx, Zones, effective_detection, for_each_bit, top_two};
+use crate::model::zone::{Dyn, Outcome, StepCtx, Zones, effective_detection, top_two};
 use crate::scenario::{Action, Scenario};
 
 use crate::foundation::StreamKey;
 
-use super::step::ChunkReport;
+use super::step::{CHUNK, ChunkReport};
 
 /// The firm module's per-tick rates under the parameters as they stand now.
 pub(crate) fn firm_rates(s: &Scenario, n: u32) -> Rates {
@@ -139,7 +139,9 @@ impl Replication {
             tick: 0,
             landscape,
             network,
-            next: Dyn::new(total, n as usize),
+            // The lineage is not double-buffered (zones report what they write, see
+            // `ChunkReport::lineage`): the scratch buffer holds none.
+            next: Dyn::new(total, 0),
             outcomes: vec![Outcome::default(); total],
             zones,
             centre,
@@ -242,6 +244,8 @@ impl Replication {
         };
         let reports = zone_step(&ctx, &mut self.next, &mut self.outcomes);
         std::mem::swap(&mut self.zones.cur, &mut self.next);
+        // The lineage stays where it was; `account_lineage` applies the tick's writes.
+        std::mem::swap(&mut self.zones.cur.lineage, &mut self.next.lineage);
         reports
     }
 
@@ -275,8 +279,7 @@ impl Replication {
     fn account_lineage(&mut self, reports: &[ChunkReport]) {
         let n = self.n as usize;
         let tick = self.tick;
-        let old = &self.next.lineage;
-        let new = &mut self.zones.cur.lineage;
+        let lineage = &mut self.zones.cur.lineage;
         let programme = &self.centre.lineage;
         let c = &mut self.counts;
         // One pass in zone order. A zone drops an id before it adds one, so no count goes
@@ -291,39 +294,40 @@ impl Replication {
             c.turnover += r.turnover;
             c.successes += r.successes;
         }
-        for z in reports.iter().flat_map(|r| r.touched.iter().map(|&z| z as usize)) {
+        let writes = reports.iter().enumerate().flat_map(|(chunk, r)| r.lineage.iter().map(move |&w| (chunk, w)));
+        for (chunk, (key, id)) in writes {
+            let (z, i) = (chunk * CHUNK + (key >> 6) as usize, (key & 63) as usize);
+            let slot = &mut lineage[z * n + i];
+            let was = *slot;
+            if id == was {
+                continue;
+            }
+            self.lineage.drop_holder(was, tick, programme[i] == was && was != 0);
+            if id == PENDING {
+                let pol = self.zones.cur.policy[z];
+                *slot = self.lineage.create(z as u32, tick, i as u32, pol.bits >> i & 1 == 1);
+                self.lineage.add_holder(*slot, Channel::None);
+                c.new_innovations += 1;
+                continue;
+            }
+            *slot = id;
             let o = &self.outcomes[z];
-            let pol = self.zones.cur.policy[z];
-            for_each_bit(o.touched, |i| {
-                let was = old[z * n + i];
-                let slot = &mut new[z * n + i];
-                if *slot == was {
-                    return;
+            let bit = 1u64 << i;
+            let channel = if o.complied & bit != 0 {
+                Channel::Vertical
+            } else if o.imitated & bit != 0 {
+                Channel::Horizontal
+            } else {
+                Channel::None
+            };
+            self.lineage.add_holder(id, channel);
+            if id != 0 {
+                match channel {
+                    Channel::Horizontal => c.horizontal_adoptions += 1,
+                    Channel::Vertical => c.vertical_adoptions += 1,
+                    Channel::None => {}
                 }
-                self.lineage.drop_holder(was, tick, programme[i] == was && was != 0);
-                if *slot == PENDING {
-                    *slot = self.lineage.create(z as u32, tick, i as u32, pol.bits >> i & 1 == 1);
-                    self.lineage.add_holder(*slot, Channel::None);
-                    c.new_innovations += 1;
-                    return;
-                }
-                let bit = 1u64 << i;
-                let channel = if o.complied & bit != 0 {
-                    Channel::Vertical
-                } else if o.imitated & bit != 0 {
-                    Channel::Horizontal
-                } else {
-                    Channel::None
-                };
-                self.lineage.add_holder(*slot, channel);
-                if *slot != 0 {
-                    match channel {
-                        Channel::Horizontal => c.horizontal_adoptions += 1,
-                        Channel::Vertical => c.vertical_adoptions += 1,
-                        Channel::None => {}
-                    }
-                }
-            });
+            }
         }
     }
 
@@ -401,12 +405,13 @@ mod properties {
     /// The slow truth of a tick's zone step (DESIGN 3: every zone acts on the previous
     /// tick's state): zones one at a time in id order, each read from `ctx.prev` and written
     /// into a fresh buffer (nothing left over from the scratch buffer), its lineage row a
-    /// fresh copy of its previous row; the flow counts are counted afterwards from the
-    /// outcomes, in one report.
+    /// fresh copy of its previous row, whose touched instruments are reported; the flow
+    /// counts are counted afterwards from the outcomes, in one report.
     fn sequential(ctx: &StepCtx<'_>, next: &mut Dyn, outcomes: &mut [Outcome]) -> Vec<ChunkReport> {
         let prev = ctx.prev;
         let (zones, n) = (prev.policy.len(), ctx.n as usize);
-        let mut fresh = Dyn::new(zones, n);
+        let mut fresh = Dyn::new(zones, 0);
+        let mut reports = vec![ChunkReport::default(); zones.div_ceil(CHUNK).max(1)];
         for (z, outcome) in outcomes.iter_mut().enumerate() {
             let mut row = prev.lineage[z * n..(z + 1) * n].to_vec();
             let nx = ctx.step(z, &mut row);
@@ -417,21 +422,24 @@ mod properties {
             fresh.action[z] = nx.action;
             fresh.capacity[z] = nx.capacity;
             fresh.counters[z] = nx.counters;
-            fresh.lineage[z * n..(z + 1) * n].copy_from_slice(&row);
+            for i in (0..n).filter(|&i| nx.outcome.touched >> i & 1 == 1) {
+                reports[z / CHUNK].lineage.push((((z % CHUNK) << 6 | i) as u32, row[i]));
+            }
             *outcome = nx.outcome;
         }
         *next = fresh;
         let count = |f: fn(&Outcome) -> bool| outcomes.iter().filter(|o| f(o)).count() as u32;
-        vec![ChunkReport {
-            experiments: count(|o| o.experimented),
-            deviations: count(|o| o.deviated),
-            deterred: count(|o| o.deterred),
-            imitations: count(|o| o.imitated != 0),
-            compliance: count(|o| o.complied != 0),
-            turnover: count(|o| o.reset),
-            successes: count(|o| o.innovated != 0),
-            touched: (0..outcomes.len() as u32).filter(|&z| outcomes[z as usize].touched != 0).collect(),
-        }]
+        // The flow counts in the first report, the lineage writes by chunk as the engine
+        // reports them.
+        let first = &mut reports[0];
+        first.experiments = count(|o| o.experimented);
+        first.deviations = count(|o| o.deviated);
+        first.deterred = count(|o| o.deterred);
+        first.imitations = count(|o| o.imitated != 0);
+        first.compliance = count(|o| o.complied != 0);
+        first.turnover = count(|o| o.reset);
+        first.successes = count(|o| o.innovated != 0);
+        reports
     }
 
     /// Everything a replication holds that a tick can change, as text (f64s in Rust's

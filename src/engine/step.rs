@@ -1,13 +1,13 @@
 //! Parallel stepping: every zone's step reads only the previous tick's buffer and its own
 //! stream, so zones are split into fixed chunks and stepped on rayon's threads. Chunk
 //! boundaries do not depend on the thread count, and what a chunk reports (integer counts,
-//! the zones it touched, in zone order) comes back in chunk order, so the result is the
-//! same on 1 or 64 threads.
+//! the lineage ids its zones wrote, in zone order) comes back in chunk order, so the result
+//! is the same on 1 or 64 threads.
 
 use rayon::prelude::*;
 
 use crate::model::firm::{self, Population, ZoneView};
-use crate::model::zone::{Dyn, Outcome, StepCtx, Zones};
+use crate::model::zone::{Dyn, Outcome, StepCtx, Zones, for_each_bit};
 
 use crate::foundation::StreamPrefix;
 
@@ -22,7 +22,12 @@ pub(crate) struct ChunkReport {
     pub(crate) compliance: u32,
     pub(crate) turnover: u32,
     pub(crate) successes: u32,
-    pub(crate) touched: Vec<u32>,
+    /// Each lineage setting the chunk's zones wrote, `(k << 6 | instrument, id)` for the
+    /// chunk's k-th zone, in zone and then instrument order: the only ids the tick changes,
+    /// applied by the sequential lineage pass (which needs the previous ids, so they are not
+    /// written during the step). Eight bytes a setting, at most what a second lineage
+    /// buffer would hold.
+    pub(crate) lineage: Vec<(u32, u32)>,
 }
 
 /// Zones per parallel task: large enough to amortise scheduling, small enough to balance.
@@ -31,7 +36,6 @@ pub(crate) const CHUNK: usize = 512;
 /// Steps every zone from `ctx.prev` into `next`, recording each zone's outcome; returns
 /// the chunks' reports in chunk order.
 pub(crate) fn step_zones(ctx: &StepCtx<'_>, next: &mut Dyn, outcomes: &mut [Outcome]) -> Vec<ChunkReport> {
-    let n = ctx.n as usize;
     (
         next.policy.par_chunks_mut(CHUNK),
         next.fitness.par_chunks_mut(CHUNK),
@@ -40,20 +44,20 @@ pub(crate) fn step_zones(ctx: &StepCtx<'_>, next: &mut Dyn, outcomes: &mut [Outc
         next.action.par_chunks_mut(CHUNK),
         next.capacity.par_chunks_mut(CHUNK),
         next.counters.par_chunks_mut(CHUNK),
-        next.lineage.par_chunks_mut(CHUNK * n),
         outcomes.par_chunks_mut(CHUNK),
     )
         .into_par_iter()
         .enumerate()
-        .map(|(chunk, (policy, fitness, performance, observed, action, capacity, counters, lineage, outcome))| {
-            let mut report = ChunkReport::default();
-            // Each zone's step edits its own lineage row in place: copy the chunk's rows
-            // in one go rather than one small copy per zone.
-            let start = chunk * CHUNK * n;
-            lineage.copy_from_slice(&ctx.prev.lineage[start..start + lineage.len()]);
+        .map(|(chunk, (policy, fitness, performance, observed, action, capacity, counters, outcome))| {
+            // Room for one write per zone, enough for most ticks without growing.
+            let mut report = ChunkReport { lineage: Vec::with_capacity(policy.len()), ..ChunkReport::default() };
+            // A zone's step writes the lineage ids of the instruments it touches into this
+            // scratch row, and only those are read back: no row is copied for zones that
+            // change nothing.
+            let mut row = [0u32; 64];
             for k in 0..policy.len() {
                 let z = chunk * CHUNK + k;
-                let nx = ctx.step(z, &mut lineage[k * n..(k + 1) * n]);
+                let nx = ctx.step(z, &mut row[..ctx.n as usize]);
                 policy[k] = nx.policy;
                 fitness[k] = nx.fitness;
                 performance[k] = nx.performance;
@@ -63,20 +67,26 @@ pub(crate) fn step_zones(ctx: &StepCtx<'_>, next: &mut Dyn, outcomes: &mut [Outc
                 counters[k] = nx.counters;
                 let o = nx.outcome;
                 outcome[k] = o;
-                report.experiments += o.experimented as u32;
-                report.deviations += o.deviated as u32;
-                report.deterred += o.deterred as u32;
-                report.imitations += (o.imitated != 0) as u32;
-                report.compliance += (o.complied != 0) as u32;
-                report.turnover += o.reset as u32;
-                report.successes += (o.innovated != 0) as u32;
-                if o.touched != 0 {
-                    report.touched.push(z as u32);
-                }
+                report.count(&o);
+                for_each_bit(o.touched, |i| report.lineage.push(((k as u32) << 6 | i as u32, row[i])));
             }
             report
         })
         .collect()
+}
+
+impl ChunkReport {
+    /// Adds one zone's outcome to the tick's flow counts.
+    #[inline]
+    pub(crate) fn count(&mut self, o: &Outcome) {
+        self.experiments += o.experimented as u32;
+        self.deviations += o.deviated as u32;
+        self.deterred += o.deterred as u32;
+        self.imitations += (o.imitated != 0) as u32;
+        self.compliance += (o.complied != 0) as u32;
+        self.turnover += o.reset as u32;
+        self.successes += (o.innovated != 0) as u32;
+    }
 }
 
 /// Steps every active zone's firms, one zone per task: a zone's firms read only its own

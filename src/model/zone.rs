@@ -46,7 +46,9 @@ pub struct Dyn {
     pub(crate) action: Vec<u64>,
     pub(crate) capacity: Vec<f64>,
     pub(crate) counters: Vec<Counters>,
-    /// `lineage[z * n + i]`: innovation id of zone z's setting of instrument i.
+    /// `lineage[z * n + i]`: innovation id of zone z's setting of instrument i. Held by
+    /// the current buffer only (empty in the engine's scratch buffer): a step reports the
+    /// ids it writes and the lineage pass applies them after the tick.
     pub(crate) lineage: Vec<u32>,
 }
 
