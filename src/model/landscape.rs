@@ -341,15 +341,9 @@ impl Nk {
             })
             .collect();
         let mut best = vec![None; used.len()];
-        for (&c, (b, t)) in todo.iter().zip(&found) {
+        for (k, c) in (0..used.len()).filter(|&c| used[c]).enumerate() {
+            let (b, t) = &found[if self.shared { 0 } else { k }];
             (best[c], self.full[c]) = (Some(*b), t.clone());
-        }
-        if self.shared
-            && let Some((b, t)) = found.first()
-        {
-            for c in (0..used.len()).filter(|&c| used[c]) {
-                (best[c], self.full[c]) = (Some(*b), t.clone());
-            }
         }
         best
     }

@@ -61,10 +61,8 @@ pub(crate) fn recycle(t: Vec<u32>) {
 /// What the enumeration needs of an NK context, prepared once per landscape.
 pub(crate) struct Plan {
     /// Per instrument i: `lanes[i][l]` is the part of i's row index given by the lane bits
-    /// l (the four lowest instruments), below 16.
-    lanes: Vec<[u32; LANES]>,
-    /// Per instrument i: `wide_lanes[i][l]`, the same for the five lowest instruments.
-    wide_lanes: Vec<[u32; WIDE]>,
+    /// l (the five lowest instruments), below 32; the first 16 are the AVX-512 loop's.
+    lanes: Vec<[u32; WIDE]>,
     /// Log2 of a table row's length.
     row_bits: u32,
     /// Per instrument: how many of the five lowest instruments its contribution depends on.
@@ -119,11 +117,6 @@ impl Layout {
     }
 }
 
-/// Per instrument, the part of its row index that each of the `W` lane policies gives.
-fn lane_index<const W: usize>(deps: &[u64]) -> Vec<[u32; W]> {
-    deps.iter().map(|&d| std::array::from_fn(|l| super::landscape::gather(l as u64, d) as u32)).collect()
-}
-
 impl Plan {
     /// `deps[i]`: the instruments contribution i depends on (i itself included);
     /// `row_bits`: log2 of a table row's length. Needs N >= [`MIN_N`].
@@ -149,16 +142,9 @@ impl Plan {
         }
         let wide_len = at;
         let wide = Layout::new(deps, WIDE.trailing_zeros(), wide_base, |i, bit| (bit >> wide_deps[i]) * WIDE as u32);
-        Plan {
-            lanes: lane_index(deps),
-            wide_lanes: lane_index(deps),
-            row_bits,
-            wide_deps,
-            wide_windows,
-            wide_len,
-            permuted,
-            wide,
-        }
+        let lanes =
+            deps.iter().map(|&d| std::array::from_fn(|l| super::landscape::gather(l as u64, d) as u32)).collect();
+        Plan { lanes, row_bits, wide_deps, wide_windows, wide_len, permuted, wide }
     }
 
     /// The table with each instrument's row widened: for every setting of the row index's
@@ -168,7 +154,7 @@ impl Plan {
     fn widen(&self, table: &[u32]) -> Vec<u32> {
         let row = 1usize << self.row_bits;
         let mut wide = vec![0; self.wide_len];
-        for (i, (&m, lanes)) in self.wide_deps.iter().zip(&self.wide_lanes).enumerate() {
+        for (i, (&m, lanes)) in self.wide_deps.iter().zip(&self.lanes).enumerate() {
             let base = self.wide.base[i] as usize;
             for h in 0..self.wide_windows[i] as usize {
                 let at = base + h * WIDE;
@@ -322,7 +308,7 @@ impl Plan {
             // SAFETY: `s` is 64 readable bytes (see above).
             unsafe { _mm512_loadu_si512(s.as_ptr().cast()) }
         };
-        let lanes: Vec<__m512i> = self.lanes.iter().map(|l| load(l)).collect();
+        let lanes: Vec<__m512i> = self.lanes.iter().map(|l| load(&l[..LANES])).collect();
         let best = Plan::walk(
             &self.permuted,
             |off, i| _mm512_permutexvar_epi32(lanes[i], load(&padded[off as usize..off as usize + LANES])),
